@@ -1,0 +1,115 @@
+// swift-tools-version: 6.2
+//
+// VOSS — open object-storage extension. Layout and dependency direction: core ← shells ← executables
+// (see docs/architecture.md). Core modules are pure (stdlib/Foundation only, no sockets, no clocks);
+// shells own the I/O; each executable is a thin `main`.
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let nio: [Target.Dependency] = [
+    .product(name: "NIOCore", package: "swift-nio"),
+    .product(name: "NIOPosix", package: "swift-nio"),
+]
+
+let package = Package(
+    name: "voss",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "voss-keeper", targets: ["voss-keeper"]),
+        .executable(name: "voss-i18n", targets: ["voss-i18n"]),
+        .executable(name: "ose", targets: ["ose"]),
+        .executable(name: "voss-test-worker", targets: ["voss-test-worker"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // ---- C shims -------------------------------------------------------------------------------------
+        .target(name: "CVossSys", path: "Sources/CVossSys"),
+        .systemLibrary(
+            name: "CSystemd", path: "Sources/CSystemd", pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"]), .yum(["systemd-devel"])]),
+
+        // ---- Pure cores ----------------------------------------------------------------------------------
+        .target(name: "VossBase", swiftSettings: swiftSettings),
+        .target(name: "VossWire", dependencies: ["VossBase"], swiftSettings: swiftSettings),
+        .target(name: "VossSupervision", dependencies: ["VossBase"], swiftSettings: swiftSettings),
+        .target(name: "VossConfig", dependencies: ["VossBase"], swiftSettings: swiftSettings),
+        .target(name: "VossSystemd", dependencies: ["CSystemd"], swiftSettings: swiftSettings),
+        .target(name: "VossI18n", dependencies: ["VossBase"], swiftSettings: swiftSettings),
+        .target(name: "VossCLI", dependencies: ["VossBase", "VossWire", "VossConfig", "VossI18n"],
+                swiftSettings: swiftSettings),
+
+        // ---- Shells --------------------------------------------------------------------------------------
+        .target(
+            name: "VossPosix",
+            dependencies: ["CVossSys", "VossBase", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "VossHTTP",
+            dependencies: nio + [
+                "VossBase",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "VossCertificates",
+            dependencies: [
+                "VossBase",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "VossWorkerKit",
+            dependencies: nio + ["VossBase", "VossWire", "VossPosix", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "VossKeeperKit",
+            dependencies: nio + [
+                "VossBase", "VossWire", "VossSupervision", "VossConfig", "VossSystemd", "VossPosix", "VossHTTP",
+                "VossCertificates",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "VossI18nServer",
+            dependencies: nio + [
+                "VossBase", "VossI18n", "VossHTTP", "VossWorkerKit",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
+
+        // ---- Executables ---------------------------------------------------------------------------------
+        .executableTarget(name: "voss-keeper", dependencies: ["VossKeeperKit"], swiftSettings: swiftSettings),
+        .executableTarget(name: "voss-i18n", dependencies: ["VossI18nServer"], swiftSettings: swiftSettings),
+        .executableTarget(name: "ose", dependencies: ["VossCLI", "VossPosix"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "voss-test-worker", dependencies: nio + ["VossWorkerKit", "VossHTTP"], swiftSettings: swiftSettings),
+
+        // ---- Tests ---------------------------------------------------------------------------------------
+        .testTarget(name: "VossWireTests", dependencies: ["VossWire"], swiftSettings: swiftSettings),
+        .testTarget(name: "VossSupervisionTests", dependencies: ["VossSupervision"], swiftSettings: swiftSettings),
+        .testTarget(name: "VossConfigTests", dependencies: ["VossConfig"], swiftSettings: swiftSettings),
+        .testTarget(name: "VossSystemdTests", dependencies: ["VossSystemd"], swiftSettings: swiftSettings),
+        .testTarget(name: "VossI18nTests", dependencies: ["VossI18n"], swiftSettings: swiftSettings),
+        .testTarget(name: "VossCLITests", dependencies: ["VossCLI"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "VossCertificatesTests", dependencies: ["VossCertificates"], swiftSettings: swiftSettings),
+    ]
+)

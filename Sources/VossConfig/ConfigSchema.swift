@@ -1,0 +1,88 @@
+import VossBase
+
+/// Every configuration key VOSS knows: its section (as `ose show` groups them), whether it is a secret,
+/// and how its value is validated. `args.*` keys are free-form service arguments; the ones listed in
+/// `knownArgs` are read by VOSS itself and validated.
+public enum ConfigSchema {
+    public struct KeySpec: Sendable {
+        public let key: String
+        public let secret: Bool
+        public let validate: @Sendable (String, String) -> [ConfigIssue]
+
+        public init(
+            _ key: String, secret: Bool = false,
+            validate: @escaping @Sendable (String, String) -> [ConfigIssue] = { k, v in Validators.text(k, v) }
+        ) {
+            self.key = key
+            self.secret = secret
+            self.validate = validate
+        }
+
+        public var section: String { String(key.split(separator: ".").first ?? "") }
+    }
+
+    /// The order `ose show` prints sections in (mirrors the `ose` command groups).
+    public static let sections = [
+        "service", "cert", "db", "director", "ui", "platforms", "cloudian", "ecs", "s3", "cluster", "vip", "i18n",
+        "args",
+    ]
+
+    public static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+
+    public static let keys: [KeySpec] = [
+        KeySpec("service.state") { k, v in Validators.oneOf(k, v, ["started", "stopped"]) },
+        KeySpec("service.log_level") { k, v in Validators.oneOf(k, v, logLevels) },
+        KeySpec("cert.cn"),
+        KeySpec("cert.source") { k, v in Validators.oneOf(k, v, ["generated", "imported"]) },
+        KeySpec("cert.chain") { k, v in Validators.text(k, v.replacingNewlines(), maxLength: 1 << 20) },
+        KeySpec("cert.key", secret: true) { k, v in Validators.text(k, v.replacingNewlines(), maxLength: 1 << 16) },
+        KeySpec("cert.secret", secret: true),
+    ]
+
+    /// Service arguments VOSS itself reads (`ose args set --k KEY --v VALUE`).
+    public static let knownArgs: [KeySpec] = [
+        KeySpec("log.level") { k, v in Validators.oneOf(k, v, logLevels) },
+        KeySpec("worker.restart.max") { k, v in Validators.integer(k, v, in: 0...100_000) },
+        KeySpec("worker.restart.period") { k, v in Validators.duration(k, v, in: .seconds(1)...(.seconds(86400))) },
+        KeySpec("worker.ping.interval") { k, v in
+            Validators.duration(k, v, in: .milliseconds(100)...(.seconds(60)))
+        },
+        KeySpec("worker.ping.missed") { k, v in Validators.integer(k, v, in: 1...100) },
+        KeySpec("worker.stop.timeout") { k, v in Validators.duration(k, v, in: .milliseconds(100)...(.seconds(600))) },
+        KeySpec("worker.ready.timeout") { k, v in Validators.duration(k, v, in: .seconds(1)...(.seconds(600))) },
+        KeySpec("worker.failed.retry") { k, v in Validators.duration(k, v, in: .seconds(0)...(.seconds(86400))) },
+    ]
+
+    public static func spec(for key: String) -> KeySpec? {
+        if key.hasPrefix("args.") {
+            let arg = String(key.dropFirst(5))
+            if let known = knownArgs.first(where: { $0.key == arg }) { return known }
+            return KeySpec(key)
+        }
+        return keys.first { $0.key == key }
+    }
+
+    public static func isSecret(_ key: String) -> Bool { spec(for: key)?.secret ?? false }
+
+    /// Validates one value for `key` (an unknown key is itself an issue).
+    public static func validate(key: String, value: String) -> [ConfigIssue] {
+        if key.hasPrefix("args.") {
+            let arg = String(key.dropFirst(5))
+            let keyIssues = Validators.argKey(arg)
+            if !keyIssues.isEmpty { return keyIssues }
+            if let known = knownArgs.first(where: { $0.key == arg }) { return known.validate(key, value) }
+            return Validators.text(key, value)
+        }
+        guard let spec = keys.first(where: { $0.key == key }) else {
+            return [ConfigIssue(key: key, Message("config.unknown_key", key))]
+        }
+        return spec.validate(key, value)
+    }
+}
+
+extension String {
+    /// Newlines are legitimate in PEM values; this lets the control-character check ignore them.
+    func replacingNewlines() -> String {
+        String(unicodeScalars.map { $0 == "\n" || $0 == "\r" ? " " : Character($0) })
+    }
+}

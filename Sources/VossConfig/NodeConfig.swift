@@ -1,0 +1,155 @@
+import VossBase
+
+/// Settings that belong to one node and are never gossiped: where its files are, what it binds, which
+/// workers it runs. Stored as `node.json` in the node's etc directory (`/etc/voss/node.json`, or
+/// `DIR/etc/node.json` with `--dev --data-dir DIR`).
+public struct NodeConfig: Codable, Equatable, Sendable {
+    public struct Paths: Codable, Equatable, Sendable {
+        /// Configuration, keys and the control token (kept on uninstall).
+        public var etc: String
+        /// Data: the embedded metadata store and object bytes.
+        public var lib: String
+        public var log: String
+        /// Unix-domain sockets of the workers.
+        public var run: String
+        /// Where worker executables are looked up when a worker names no absolute path.
+        public var libexec: String
+    }
+
+    public struct Endpoint: Codable, Equatable, Sendable {
+        public var address: String
+        public var port: Int
+        public init(address: String, port: Int) {
+            self.address = address
+            self.port = port
+        }
+    }
+
+    /// A listening socket the keeper binds and hands to a worker.
+    public struct Listener: Codable, Equatable, Sendable {
+        /// The name the worker knows it by (`http`, `https`, `unix`).
+        public var name: String
+        public var tcp: Endpoint?
+        public var unix: String?
+
+        public init(name: String, tcp: Endpoint? = nil, unix: String? = nil) {
+            self.name = name
+            self.tcp = tcp
+            self.unix = unix
+        }
+
+        public var display: String {
+            if let tcp { return "\(tcp.address):\(tcp.port)" }
+            return "unix:\(unix ?? "?")"
+        }
+    }
+
+    public struct Worker: Codable, Equatable, Sendable {
+        public var name: String
+        /// An absolute path, or a file name looked up in `paths.libexec`.
+        public var executable: String
+        public var enabled: Bool
+        public var arguments: [String]
+        public var listeners: [Listener]
+        /// `permanent` unless set (see OTP's restart types).
+        public var restart: String?
+
+        public init(
+            name: String, executable: String, enabled: Bool = true, arguments: [String] = [],
+            listeners: [Listener], restart: String? = nil
+        ) {
+            self.name = name
+            self.executable = executable
+            self.enabled = enabled
+            self.arguments = arguments
+            self.listeners = listeners
+            self.restart = restart
+        }
+    }
+
+    public var nodeName: String
+    public var dev: Bool
+    public var paths: Paths
+    public var control: Endpoint
+    public var workers: [Worker]
+
+    /// The installed layout (DESIGN.md §11).
+    public static func installed(nodeName: String) -> NodeConfig {
+        let paths = Paths(
+            etc: "/etc/voss", lib: "/var/lib/voss", log: "/var/log/voss", run: "/run/voss",
+            libexec: "/usr/libexec/voss")
+        return NodeConfig(
+            nodeName: nodeName, dev: false, paths: paths, control: Endpoint(address: "127.0.0.1", port: 5198),
+            workers: defaultWorkers(paths: paths, i18nPort: 8091))
+    }
+
+    /// Everything under one directory, unprivileged (`--dev --data-dir DIR`).
+    public static func dev(dataDir: String, libexec: String, nodeName: String) -> NodeConfig {
+        let paths = Paths(
+            etc: dataDir + "/etc", lib: dataDir + "/lib", log: dataDir + "/log", run: dataDir + "/run",
+            libexec: libexec)
+        return NodeConfig(
+            nodeName: nodeName, dev: true, paths: paths, control: Endpoint(address: "127.0.0.1", port: 5198),
+            workers: defaultWorkers(paths: paths, i18nPort: 8091))
+    }
+
+    public static func defaultWorkers(paths: Paths, i18nPort: Int) -> [Worker] {
+        [
+            Worker(
+                name: "i18n", executable: "voss-i18n",
+                listeners: [
+                    Listener(name: "http", tcp: Endpoint(address: "127.0.0.1", port: i18nPort)),
+                    Listener(name: "unix", unix: paths.run + "/i18n.sock"),
+                ])
+        ]
+    }
+
+    public var nodeFilePath: String { paths.etc + "/node.json" }
+    public var tokenPath: String { paths.etc + "/token" }
+    public var configPath: String { paths.etc + "/config.json" }
+    public var clusterKeyPath: String { paths.etc + "/cluster.key" }
+
+    public func worker(named name: String) -> Worker? { workers.first { $0.name == name } }
+
+    /// Problems that would stop the keeper from starting, all at once.
+    public func validate() -> [ConfigIssue] {
+        var issues: [ConfigIssue] = []
+        if !(1...65535).contains(control.port) {
+            issues.append(ConfigIssue(key: "node.control.port", Message("value.port", String(control.port))))
+        }
+        var seenNames = Set<String>()
+        var seenPorts = Set<Int>([control.port])
+        for w in workers {
+            if !seenNames.insert(w.name).inserted {
+                issues.append(ConfigIssue(key: "node.workers", Message("node.duplicate_worker", w.name)))
+            }
+            if let r = w.restart, RestartPolicyName(rawValue: r) == nil {
+                issues.append(
+                    ConfigIssue(key: "node.workers.\(w.name).restart", Message("value.one_of", "permanent, transient, temporary")))
+            }
+            for l in w.listeners {
+                if let tcp = l.tcp {
+                    if !(1...65535).contains(tcp.port) {
+                        issues.append(
+                            ConfigIssue(key: "node.workers.\(w.name).\(l.name)", Message("value.port", String(tcp.port))))
+                    } else if w.enabled && !seenPorts.insert(tcp.port).inserted {
+                        issues.append(
+                            ConfigIssue(key: "node.workers.\(w.name).\(l.name)", Message("node.port_in_use", String(tcp.port))))
+                    }
+                }
+                if let path = l.unix, path.utf8.count > 107 {
+                    issues.append(
+                        ConfigIssue(key: "node.workers.\(w.name).\(l.name)", Message("node.socket_path_too_long", path)))
+                }
+                if l.tcp == nil && l.unix == nil {
+                    issues.append(ConfigIssue(key: "node.workers.\(w.name).\(l.name)", Message("node.listener_empty")))
+                }
+            }
+        }
+        return issues
+    }
+}
+
+/// The restart policy names a node file may use (kept here so the config core does not import the
+/// supervision core).
+public enum RestartPolicyName: String, Sendable { case permanent, transient, temporary }

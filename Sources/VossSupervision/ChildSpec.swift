@@ -1,0 +1,127 @@
+import VossBase
+
+/// OTP's `restart` type for a child.
+public enum RestartPolicy: String, Sendable, Codable, CaseIterable {
+    /// Always restarted.
+    case permanent
+    /// Restarted only after an abnormal exit (not after `exit 0`).
+    case transient
+    /// Never restarted.
+    case temporary
+}
+
+/// How one worker is supervised. Defaults follow DESIGN.md §2: ping every second, three unanswered
+/// pings mean hung, SIGTERM, a grace period, SIGKILL, restart with backoff, give up after more than
+/// five failure restarts in a minute.
+public struct ChildSpec: Sendable, Equatable {
+    public var name: String
+    public var restart: RestartPolicy
+    /// Grace between the polite stop (IPC `stop` + SIGTERM) and SIGKILL, for requested stops.
+    public var stopTimeout: Duration
+    /// Grace between SIGTERM and SIGKILL for a worker that is hung or not ready (it will not drain).
+    public var hungGrace: Duration
+    public var pingInterval: Duration
+    /// This many unanswered pings, each given a full interval, mean the worker is hung.
+    public var missedPongLimit: Int
+    /// A worker that has not said `ready` this long after spawning is killed and restarted.
+    public var readyTimeout: Duration
+    /// A worker that closed its IPC socket but has not exited after this long is killed.
+    public var ipcLossGrace: Duration
+    /// A worker that was ready this long before failing starts its backoff from scratch.
+    public var stableAfter: Duration
+    public var backoff: Backoff
+    public var maxRestarts: Int
+    public var restartPeriod: Duration
+    /// A FAILED worker is tried again after this long (`nil`: only when the operator asks).
+    public var failedRetryAfter: Duration?
+
+    public init(
+        name: String, restart: RestartPolicy = .permanent, stopTimeout: Duration = .seconds(10),
+        hungGrace: Duration = .milliseconds(500), pingInterval: Duration = .seconds(1), missedPongLimit: Int = 3,
+        readyTimeout: Duration = .seconds(30), ipcLossGrace: Duration = .seconds(1),
+        stableAfter: Duration = .seconds(10), backoff: Backoff = Backoff(), maxRestarts: Int = 5,
+        restartPeriod: Duration = .seconds(60), failedRetryAfter: Duration? = .seconds(300)
+    ) {
+        self.name = name
+        self.restart = restart
+        self.stopTimeout = stopTimeout
+        self.hungGrace = hungGrace
+        self.pingInterval = pingInterval
+        self.missedPongLimit = missedPongLimit
+        self.readyTimeout = readyTimeout
+        self.ipcLossGrace = ipcLossGrace
+        self.stableAfter = stableAfter
+        self.backoff = backoff
+        self.maxRestarts = maxRestarts
+        self.restartPeriod = restartPeriod
+        self.failedRetryAfter = failedRetryAfter
+    }
+}
+
+/// How a process ended, as `waitpid` reports it.
+public enum ExitReason: Equatable, Sendable, CustomStringConvertible {
+    case exited(Int32)
+    case signaled(Int32)
+
+    public var isCleanExit: Bool { self == .exited(0) }
+
+    public var description: String {
+        switch self {
+        case .exited(let code): "exited with status \(code)"
+        case .signaled(let sig): "killed by \(signalName(sig))"
+        }
+    }
+}
+
+/// Signal names for the signals a worker realistically dies of; others print as `signal N`.
+public func signalName(_ sig: Int32) -> String {
+    let names: [Int32: String] = [
+        1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 4: "SIGILL", 5: "SIGTRAP", 6: "SIGABRT", 7: "SIGBUS",
+        8: "SIGFPE", 9: "SIGKILL", 10: "SIGUSR1", 11: "SIGSEGV", 12: "SIGUSR2", 13: "SIGPIPE", 14: "SIGALRM",
+        15: "SIGTERM", 24: "SIGXCPU", 25: "SIGXFSZ", 31: "SIGSYS",
+    ]
+    return names[sig] ?? "signal \(sig)"
+}
+
+/// Why the supervisor saw a worker go.
+public enum StopCause: String, Equatable, Sendable, Codable {
+    /// It died on its own (or someone else killed it).
+    case crashed
+    /// It stopped answering pings and was killed.
+    case hung
+    /// It did not say `ready` in time and was killed.
+    case notReady = "not-ready"
+    /// It closed its IPC socket without exiting and was killed.
+    case ipcLost = "ipc-lost"
+    /// It could not be started at all.
+    case spawnFailed = "spawn-failed"
+    /// The operator (or keeper shutdown) asked it to stop.
+    case requested
+}
+
+/// The last time a worker went away: what the supervisor decided and what `waitpid` said.
+public struct ExitRecord: Equatable, Sendable, CustomStringConvertible {
+    public var cause: StopCause
+    public var reason: ExitReason?
+    public var detail: String
+    public var at: Instant
+
+    public init(cause: StopCause, reason: ExitReason?, detail: String = "", at: Instant) {
+        self.cause = cause
+        self.reason = reason
+        self.detail = detail
+        self.at = at
+    }
+
+    public var description: String {
+        let how = reason?.description ?? ""
+        switch cause {
+        case .crashed: return how
+        case .requested: return how.isEmpty ? "stopped on request" : "stopped on request, \(how)"
+        case .spawnFailed: return "could not start: \(detail)"
+        case .hung, .notReady, .ipcLost:
+            let why = detail.isEmpty ? cause.rawValue : detail
+            return how.isEmpty ? why : "\(why); \(how)"
+        }
+    }
+}
