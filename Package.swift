@@ -54,6 +54,7 @@ let package = Package(
             name: "VossPosix",
             dependencies: ["CVossSys", "VossBase", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings),
+        .target(name: "VossIPC", dependencies: nio + ["VossWire"], swiftSettings: swiftSettings),
         .target(
             name: "VossHTTP",
             dependencies: nio + [
@@ -75,12 +76,14 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "VossWorkerKit",
-            dependencies: nio + ["VossBase", "VossWire", "VossPosix", .product(name: "Logging", package: "swift-log")],
+            dependencies: nio + [
+                "VossBase", "VossWire", "VossIPC", "VossPosix", "VossHTTP", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings),
         .target(
             name: "VossKeeperKit",
             dependencies: nio + [
-                "VossBase", "VossWire", "VossSupervision", "VossConfig", "VossSystemd", "VossPosix", "VossHTTP",
+                "VossBase", "VossWire", "VossIPC", "VossSupervision", "VossConfig", "VossSystemd", "VossPosix", "VossHTTP",
                 "VossCertificates",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -100,7 +103,12 @@ let package = Package(
         .executableTarget(name: "voss-i18n", dependencies: ["VossI18nServer"], swiftSettings: swiftSettings),
         .executableTarget(name: "ose", dependencies: ["VossCLI", "VossPosix"], swiftSettings: swiftSettings),
         .executableTarget(
-            name: "voss-test-worker", dependencies: nio + ["VossWorkerKit", "VossHTTP"], swiftSettings: swiftSettings),
+            name: "voss-test-worker",
+            dependencies: nio + [
+                "VossWorkerKit", "VossHTTP", .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
 
         // ---- Tests ---------------------------------------------------------------------------------------
         .testTarget(name: "VossWireTests", dependencies: ["VossWire"], swiftSettings: swiftSettings),

@@ -23,15 +23,13 @@ public enum ConfigSchema {
 
     /// The order `ose show` prints sections in (mirrors the `ose` command groups).
     public static let sections = [
-        "service", "cert", "db", "director", "ui", "platforms", "cloudian", "ecs", "s3", "cluster", "vip", "i18n",
+        "cert", "db", "director", "ui", "platforms", "cloudian", "ecs", "s3", "cluster", "vip", "i18n",
         "args",
     ]
 
     public static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
 
     public static let keys: [KeySpec] = [
-        KeySpec("service.state") { k, v in Validators.oneOf(k, v, ["started", "stopped"]) },
-        KeySpec("service.log_level") { k, v in Validators.oneOf(k, v, logLevels) },
         KeySpec("cert.cn"),
         KeySpec("cert.source") { k, v in Validators.oneOf(k, v, ["generated", "imported"]) },
         KeySpec("cert.chain") { k, v in Validators.text(k, v.replacingNewlines(), maxLength: 1 << 20) },

@@ -14,6 +14,8 @@ public struct NodeConfig: Codable, Equatable, Sendable {
         public var run: String
         /// Where worker executables are looked up when a worker names no absolute path.
         public var libexec: String
+        /// The translation bundles the i18n worker serves (`/etc/voss/i18n` installed).
+        public var i18n: String?
     }
 
     public struct Endpoint: Codable, Equatable, Sendable {
@@ -77,17 +79,17 @@ public struct NodeConfig: Codable, Equatable, Sendable {
     public static func installed(nodeName: String) -> NodeConfig {
         let paths = Paths(
             etc: "/etc/voss", lib: "/var/lib/voss", log: "/var/log/voss", run: "/run/voss",
-            libexec: "/usr/libexec/voss")
+            libexec: "/usr/libexec/voss", i18n: "/etc/voss/i18n")
         return NodeConfig(
             nodeName: nodeName, dev: false, paths: paths, control: Endpoint(address: "127.0.0.1", port: 5198),
             workers: defaultWorkers(paths: paths, i18nPort: 8091))
     }
 
     /// Everything under one directory, unprivileged (`--dev --data-dir DIR`).
-    public static func dev(dataDir: String, libexec: String, nodeName: String) -> NodeConfig {
+    public static func dev(dataDir: String, libexec: String, nodeName: String, i18n: String? = nil) -> NodeConfig {
         let paths = Paths(
             etc: dataDir + "/etc", lib: dataDir + "/lib", log: dataDir + "/log", run: dataDir + "/run",
-            libexec: libexec)
+            libexec: libexec, i18n: i18n)
         return NodeConfig(
             nodeName: nodeName, dev: true, paths: paths, control: Endpoint(address: "127.0.0.1", port: 5198),
             workers: defaultWorkers(paths: paths, i18nPort: 8091))
@@ -105,6 +107,7 @@ public struct NodeConfig: Codable, Equatable, Sendable {
     }
 
     public var nodeFilePath: String { paths.etc + "/node.json" }
+    public var statePath: String { paths.etc + "/state.json" }
     public var tokenPath: String { paths.etc + "/token" }
     public var configPath: String { paths.etc + "/config.json" }
     public var clusterKeyPath: String { paths.etc + "/cluster.key" }
@@ -153,3 +156,16 @@ public struct NodeConfig: Codable, Equatable, Sendable {
 /// The restart policy names a node file may use (kept here so the config core does not import the
 /// supervision core).
 public enum RestartPolicyName: String, Sendable { case permanent, transient, temporary }
+
+/// What the operator last asked of this node's service (`ose service start|stop|restart [--debug]`),
+/// kept in `state.json` beside the node file so a keeper restart honours it. Node-local, never gossiped.
+public struct NodeState: Codable, Equatable, Sendable {
+    public var serviceStarted: Bool
+    /// `debug` after `--debug`, otherwise `info` (or `args.log.level` when set).
+    public var logLevel: String?
+
+    public init(serviceStarted: Bool = true, logLevel: String? = nil) {
+        self.serviceStarted = serviceStarted
+        self.logLevel = logLevel
+    }
+}

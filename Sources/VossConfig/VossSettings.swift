@@ -3,12 +3,6 @@ import VossBase
 /// Typed, read-only views of the `ConfigDocument`, one struct per section, with the defaults VOSS uses
 /// when a key is unset. The document stays the source of truth (it carries the version stamps).
 public struct VossSettings: Equatable, Sendable {
-    public struct Service: Equatable, Sendable {
-        /// `ose service stop` keeps the workers down across keeper restarts.
-        public var started: Bool = true
-        public var logLevel: String = "info"
-    }
-
     public struct Certificate: Equatable, Sendable {
         public var chainPEM: String?
         public var keyPEM: String?
@@ -29,7 +23,6 @@ public struct VossSettings: Equatable, Sendable {
         public var failedRetryAfter: Duration = .seconds(300)
     }
 
-    public var service = Service()
     public var cert = Certificate()
     public var supervision = Supervision()
     public var args: [String: String] = [:]
@@ -37,8 +30,6 @@ public struct VossSettings: Equatable, Sendable {
     public init() {}
 
     public init(_ doc: ConfigDocument) {
-        service.started = doc["service.state"] != "stopped"
-        service.logLevel = doc["service.log_level"] ?? doc["args.log.level"] ?? "info"
         cert.chainPEM = doc["cert.chain"]
         cert.keyPEM = doc["cert.key"]
         cert.secret = doc["cert.secret"]

@@ -4,13 +4,13 @@ import VossBase
 ///
 /// `delay(failures:)` for the defaults (initial 500 ms, ×2, cap 30 s, ±10 % jitter):
 ///
-/// | consecutive failures | 1 | 2      | 3   | 4   | 5   | 6   | 7    | 8+   |
-/// |----------------------|---|--------|-----|-----|-----|-----|------|------|
-/// | delay                | 0 | 0.5 s  | 1 s | 2 s | 4 s | 8 s | 16 s | 30 s |
+/// | consecutive failures | 1 | 2 | 3      | 4   | 5   | 6   | 7   | 8    | 9+   |
+/// |----------------------|---|---|--------|-----|-----|-----|-----|------|------|
+/// | delay                | 0 | 0 | 0.5 s  | 1 s | 2 s | 4 s | 8 s | 16 s | 30 s |
 ///
-/// The first crash of a worker that has been up a while restarts at once. On top of the table, starts
-/// are kept at least `minStartInterval` apart (runit's one-second floor, `runsv.c`), so a worker that dies
-/// on start cannot spin.
+/// The first two failures restart at once (a kill followed by a hang of the replacement must not wait).
+/// On top of the table, starts are kept at least `minStartInterval` apart (runit's one-second floor,
+/// `runsv.c`), so a worker that dies on start cannot spin.
 public struct Backoff: Sendable, Equatable {
     public var initial: Duration
     public var multiplier: Double
@@ -33,10 +33,10 @@ public struct Backoff: Sendable, Equatable {
     /// The delay before the next start after `failures` consecutive failures; `unit` is a random
     /// number in `0..<1` (0.5 means no jitter).
     public func delay(failures: Int, unit: Double) -> Duration {
-        guard failures > 1 else { return .zero }
+        guard failures > 2 else { return .zero }
         let capNs = Double(cap.nanosecondsClamped)
         var ns = Double(initial.nanosecondsClamped)
-        var n = 2
+        var n = 3
         while n < failures && ns < capNs {
             ns *= multiplier
             n += 1

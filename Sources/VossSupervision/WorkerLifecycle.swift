@@ -90,7 +90,7 @@ public struct WorkerLifecycle: Sendable {
         }
     }
 
-    public let spec: ChildSpec
+    public private(set) var spec: ChildSpec
     public private(set) var phase: Phase = .idle
     /// What the operator wants: up (started) or down.
     public private(set) var wantUp = false
@@ -136,6 +136,13 @@ public struct WorkerLifecycle: Sendable {
         case .stopping(_, let killAt): return killAt
         case .idle, .spawning, .killing: return nil
         }
+    }
+
+    /// Adopts new tunables (intervals, limits); the current phase and history are kept.
+    public mutating func reconfigure(_ spec: ChildSpec) {
+        self.spec = spec
+        intensity.maxRestarts = spec.maxRestarts
+        intensity.period = spec.restartPeriod
     }
 
     // MARK: operator intents

@@ -134,11 +134,9 @@ import VossBase
         var d = ConfigDocument()
         d.set("args.worker.restart.max", "1000", stamp: .zero, secret: false)
         d.set("args.worker.ping.interval", "200ms", stamp: .zero, secret: false)
-        d.set("service.state", "stopped", stamp: .zero, secret: false)
         let s = VossSettings(d)
         #expect(s.supervision.maxRestarts == 1000)
         #expect(s.supervision.pingInterval == .milliseconds(200))
-        #expect(!s.service.started)
     }
 }
 

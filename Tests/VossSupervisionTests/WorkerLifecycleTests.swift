@@ -104,8 +104,8 @@ private func runningWorker(_ spec: ChildSpec = ChildSpec(name: "w")) -> WorkerLi
         // 6 failures within the 60 s window exceed maxRestarts = 5.
         #expect(starts.count == 6)
         let gaps = zip(starts.dropFirst(), starts).map { ($0 - $1).secondsDouble }
-        // 1 s floor, then 0.5 s (floored to 1 s), 1 s, 2 s, 4 s — each measured from the previous exit.
-        #expect(gaps.map { ($0 * 100).rounded() / 100 } == [1, 1, 1.01, 2.01, 4.01])
+        // 1 s floor, 1 s floor, then 0.5 s (floored to 1 s), 1 s, 2 s — each measured from the previous exit.
+        #expect(gaps.map { ($0 * 100).rounded() / 100 } == [1, 1, 1, 1.01, 2.01])
         #expect(w.phase == .failed(retryAt: now + .seconds(300)))
         #expect(w.tick(at: now + .seconds(299)) == [])
         #expect(w.tick(at: now + .seconds(300)) == [.spawn])
@@ -225,14 +225,14 @@ private func runningWorker(_ spec: ChildSpec = ChildSpec(name: "w")) -> WorkerLi
 @Suite struct BackoffTests {
     @Test func table_matchesTheDocComment() {
         let b = Backoff()
-        let delays = (1...9).map { b.delay(failures: $0, unit: 0.5).secondsDouble }
-        #expect(delays == [0, 0.5, 1, 2, 4, 8, 16, 30, 30])
+        let delays = (1...10).map { b.delay(failures: $0, unit: 0.5).secondsDouble }
+        #expect(delays == [0, 0, 0.5, 1, 2, 4, 8, 16, 30, 30])
     }
 
     @Test func jitter_staysWithinTenPercent() {
         let b = Backoff()
-        #expect(b.delay(failures: 3, unit: 0).secondsDouble == 0.9)
-        #expect(abs(b.delay(failures: 3, unit: 0.999_999).secondsDouble - 1.1) < 1e-5)
+        #expect(b.delay(failures: 4, unit: 0).secondsDouble == 0.9)
+        #expect(abs(b.delay(failures: 4, unit: 0.999_999).secondsDouble - 1.1) < 1e-5)
     }
 
     @Test func nextStart_neverBeforeTheFloorAfterTheLastStart() {

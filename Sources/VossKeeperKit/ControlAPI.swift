@@ -1,0 +1,180 @@
+import Foundation
+import Logging
+import NIOHTTP1
+import VossBase
+import VossCertificates
+import VossConfig
+import VossHTTP
+import VossPosix
+import VossWire
+
+/// The routes of the control API (`docs/control-api.md`). Every request needs the bearer token.
+struct ControlAPI: Sendable {
+    let token: TokenStore
+    let config: ConfigStore
+    let supervisor: Supervisor
+    let node: NodeConfig
+    let info: VersionInfo
+    let logger = Logger(label: "voss.control")
+
+    func handle(_ request: HTTPRequest) async -> HTTPResponse {
+        guard token.verify(authorization: request.header("authorization")) else {
+            logger.warning("rejected a control request without a valid token", metadata: ["peer": "\(request.remoteAddress ?? "?")"])
+            return failure(.unauthorized, "unauthorized", Message("api.unauthorized"))
+        }
+        let parts = request.path.split(separator: "/").map(String.init)
+        guard parts.first == VossVersion.controlAPI else {
+            return failure(.notFound, "not_found", Message("api.no_route", request.method.rawValue, request.path))
+        }
+        let route = Array(parts.dropFirst())
+        let withSecret = ["1", "true", "yes"].contains(request.query["withSecret"]?.lowercased() ?? "")
+        do {
+            let m = request.method
+            let r0 = route.first ?? ""
+            let r1 = route.count > 1 ? route[1] : ""
+            switch (m, route.count, r0) {
+            case (.GET, 1, "version"):
+                return json(info)
+            case (.GET, 1, "show"):
+                return json(await showConfig(withSecret: withSecret))
+            case (.GET, 1, "args"):
+                let doc = await config.document
+                return json(
+                    ArgList(args: doc.values(withPrefix: "args.").map { ArgValue(key: String($0.key.dropFirst(5)), value: $0.value) }))
+            case (.GET, 2, "args"):
+                guard let v = await config.document["args." + r1] else {
+                    return failure(.notFound, "not_found", Message("args.not_found", r1))
+                }
+                return json(ArgValue(key: r1, value: v))
+            case (.PUT, 2, "args"):
+                let body = try decode(ArgSetRequest.self, request)
+                try await config.set([("args." + r1, body.value)])
+                return json(ArgValue(key: r1, value: body.value))
+            case (.DELETE, 2, "args"):
+                guard await config.document["args." + r1] != nil else {
+                    return failure(.notFound, "not_found", Message("args.not_found", r1))
+                }
+                try await config.set([("args." + r1, nil)])
+                return json(ArgValue(key: r1, value: ""))
+            case (.GET, 1, "service"):
+                return json(await supervisor.show())
+            case (.POST, 2, "service"):
+                let body = try decode(ServiceRequest.self, request)
+                let req: Supervisor.Request
+                switch r1 {
+                case "start": req = .start
+                case "stop": req = .stop
+                case "restart": req = .restart
+                default: return failure(.notFound, "not_found", Message("api.no_route", "POST", request.path))
+                }
+                try await supervisor.request(req, worker: body.worker, logLevel: body.debug == true ? "debug" : nil)
+                try saveState(await supervisor.nodeState)
+                return json(await supervisor.show())
+            case (.GET, 1, "cert"):
+                return json(try await certInfo(withSecret: withSecret))
+            case (.POST, 2, "cert") where r1 == "generate":
+                let body = try decode(CertGenerateRequest.self, request)
+                guard !body.secret.isEmpty else {
+                    throw ValidationFailure(issues: [ConfigIssue(key: "cert.secret", Message("value.empty"))])
+                }
+                let days = body.validityDays ?? 825
+                guard (1...3650).contains(days) else {
+                    throw ValidationFailure(issues: [ConfigIssue(key: "cert.validity", Message("value.integer_range", "1", "3650"))])
+                }
+                let bundle = try CertificateTools.generateSelfSigned(
+                    commonName: body.commonName, extraNames: body.subjectAlternativeNames ?? [], validityDays: days)
+                try await storeCertificate(bundle, secret: body.secret, source: "generated", cn: body.commonName)
+                return json(try await certInfo(withSecret: false))
+            case (.POST, 2, "cert") where r1 == "import":
+                let body = try decode(CertImportRequest.self, request)
+                let issues = Validators.password("cert.secret", body.secret, force: body.force)
+                if !issues.isEmpty { throw ValidationFailure(issues: issues, hint: Message("password.hint_force")) }
+                guard let data = Data(base64Encoded: body.pkcs12Base64) else {
+                    throw CertificateError(Message("cert.not_pkcs12"))
+                }
+                let bundle = try CertificateTools.importPKCS12(Array(data), passphrase: body.secret)
+                let cn = (try? CertificateTools.summarize(chainPEM: bundle.chainPEM).first?.subject) ?? nil
+                try await storeCertificate(bundle, secret: body.secret, source: "imported", cn: cn)
+                return json(try await certInfo(withSecret: false))
+            default:
+                return failure(.notFound, "not_found", Message("api.no_route", request.method.rawValue, request.path))
+            }
+        } catch let v as ValidationFailure {
+            return HTTPResponse.json(
+                APIErrorBody(
+                    code: "validation", message: Message("api.invalid"),
+                    issues: v.issues.map { APIErrorBody.Issue(key: $0.key, message: $0.message) }, hint: v.hint),
+                status: .badRequest)
+        } catch let c as CertificateError {
+            return failure(.badRequest, "certificate", c.message)
+        } catch let k as KeeperError {
+            return failure(.badRequest, "rejected", k.message)
+        } catch let d as DecodingFailure {
+            return failure(.badRequest, "bad_request", Message("api.bad_body", d.detail))
+        } catch {
+            logger.error("control request failed", metadata: ["path": "\(request.path)", "error": "\(error)"])
+            return failure(.internalServerError, "internal", Message("api.internal", "\(error)"))
+        }
+    }
+
+    // MARK: helpers
+
+    struct DecodingFailure: Error { var detail: String }
+
+    private func decode<T: Decodable>(_ type: T.Type, _ request: HTTPRequest) throws -> T {
+        do {
+            return try request.decodeJSON(type)
+        } catch {
+            throw DecodingFailure(detail: "\(error)")
+        }
+    }
+
+    private func json<T: Encodable>(_ value: T) -> HTTPResponse { .json(value) }
+
+    private func failure(_ status: HTTPResponseStatus, _ code: String, _ message: Message) -> HTTPResponse {
+        .json(APIErrorBody(code: code, message: message), status: status)
+    }
+
+    private func saveState(_ state: NodeState) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try Files.writeAtomically(Array(try encoder.encode(state)), to: node.statePath, mode: 0o600)
+    }
+
+    private func showConfig(withSecret: Bool) async -> ConfigShow {
+        let doc = await config.document
+        var sections: [ConfigSectionView] = []
+        for section in ConfigSchema.sections {
+            let entries = doc.values(withPrefix: section + ".").map { key, value in
+                let secret = doc.entries[key]?.secret ?? false
+                return ConfigEntryView(
+                    key: key, value: secret && !withSecret ? "******" : value, secret: secret,
+                    stamp: doc.entries[key]?.stamp.description ?? "")
+            }
+            if !entries.isEmpty { sections.append(ConfigSectionView(name: section, entries: entries)) }
+        }
+        return ConfigShow(version: doc.version, sections: sections)
+    }
+
+    private func storeCertificate(_ bundle: CertificateBundle, secret: String, source: String, cn: String?) async throws {
+        try CertificateTools.validate(bundle)
+        try await config.set([
+            ("cert.chain", bundle.chainPEM), ("cert.key", bundle.keyPEM), ("cert.secret", secret),
+            ("cert.source", source), ("cert.cn", cn),
+        ])
+    }
+
+    private func certInfo(withSecret: Bool) async throws -> CertInfo {
+        let doc = await config.document
+        guard let chain = doc["cert.chain"] else { return CertInfo(configured: false, source: nil, chain: [], secret: nil) }
+        let entries = try CertificateTools.summarize(chainPEM: chain).map {
+            CertInfo.Entry(
+                subject: $0.subject, issuer: $0.issuer, serial: $0.serial, notBefore: $0.notBefore, notAfter: $0.notAfter,
+                sha256Fingerprint: $0.sha256Fingerprint, keyType: $0.keyType,
+                subjectAlternativeNames: $0.subjectAlternativeNames, selfSigned: $0.selfSigned)
+        }
+        return CertInfo(
+            configured: doc["cert.key"] != nil, source: doc["cert.source"], chain: entries,
+            secret: withSecret ? doc["cert.secret"] : nil)
+    }
+}

@@ -1,0 +1,258 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+import VossBase
+import VossConfig
+import VossHTTP
+import VossPosix
+import VossSystemd
+import VossWire
+
+/// Command-line options of `voss-keeper`.
+public struct KeeperOptions: Equatable, Sendable {
+    public var dev = false
+    public var dataDir: String?
+    public var nodeName: String?
+    public var controlAddress: String?
+    public var controlPort: Int?
+    public var i18nPort: Int?
+    public var i18nDir: String?
+    public var libexec: String?
+    public var showHelp = false
+    public var showVersion = false
+
+    public static let usage = """
+        usage: voss-keeper [--dev --data-dir DIR] [options]
+
+        Supervises the VOSS workers (S3 gateway, i18n, virtual-IP translator), serves the `ose` control
+        API and keeps the node's configuration. Installed, systemd starts it (`systemctl start voss-keeper`)
+        with the layout /etc/voss, /var/lib/voss, /var/log/voss, /run/voss. For development, `--dev
+        --data-dir DIR` runs everything unprivileged under DIR.
+
+        options:
+          --dev                   development layout under --data-dir (required with --dev)
+          --data-dir DIR          where config, data, logs and sockets go in --dev mode
+          --node-name NAME        this node's name in the cluster (default: the host name)
+          --control-address ADDR  control API address (default 127.0.0.1)
+          --control-port PORT     control API port (default 5198)
+          --i18n-port PORT        i18n service port (default 8091)
+          --i18n-dir DIR          translation bundles (default /etc/voss/i18n; --dev: ./etc/voss/i18n)
+          --libexec DIR           where worker executables are (default /usr/libexec/voss;
+                                  --dev: the directory of voss-keeper)
+          --version               print the version
+          -h, --help              this help
+
+        Options given are saved in the node file (ETC/node.json) and apply to later starts too.
+        Signals: SIGTERM/SIGINT stop the workers in order and exit; SIGHUP pushes the configuration to
+        every worker again and reopens logs.
+        """
+
+    public static func parse(_ args: [String]) throws(KeeperError) -> KeeperOptions {
+        var o = KeeperOptions()
+        var i = 0
+        func value() throws(KeeperError) -> String {
+            guard i + 1 < args.count else { throw KeeperError(Message("keeper.option_needs_value", args[i])) }
+            i += 1
+            return args[i]
+        }
+        func port() throws(KeeperError) -> Int {
+            let v = try value()
+            guard let p = Int(v), (1...65535).contains(p) else { throw KeeperError(Message("value.port", v)) }
+            return p
+        }
+        while i < args.count {
+            switch args[i] {
+            case "--dev": o.dev = true
+            case "--data-dir": o.dataDir = try value()
+            case "--node-name": o.nodeName = try value()
+            case "--control-address": o.controlAddress = try value()
+            case "--control-port": o.controlPort = try port()
+            case "--i18n-port": o.i18nPort = try port()
+            case "--i18n-dir": o.i18nDir = try value()
+            case "--libexec": o.libexec = try value()
+            case "-h", "--help": o.showHelp = true
+            case "--version": o.showVersion = true
+            default: throw KeeperError(Message("keeper.unknown_option", args[i]))
+            }
+            i += 1
+        }
+        if o.dev && o.dataDir == nil { throw KeeperError(Message("keeper.dev_needs_data_dir")) }
+        if !o.dev && o.dataDir != nil { throw KeeperError(Message("keeper.data_dir_needs_dev")) }
+        return o
+    }
+
+    /// The node configuration: the saved node file if there is one, else the preset; options override.
+    func nodeConfig(existing: NodeConfig?) -> NodeConfig {
+        let name = nodeName ?? existing?.nodeName ?? ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "voss"
+        var n: NodeConfig
+        if let existing {
+            n = existing
+        } else if dev, let dataDir {
+            let dir = Files.absolute(dataDir)
+            n = .dev(dataDir: dir, libexec: Files.executableDirectory, nodeName: name, i18n: Self.findDevI18nDir())
+        } else {
+            n = .installed(nodeName: name)
+        }
+        n.nodeName = name
+        if let controlAddress { n.control.address = controlAddress }
+        if let controlPort { n.control.port = controlPort }
+        if let libexec { n.paths.libexec = Files.absolute(libexec) }
+        if let i18nDir { n.paths.i18n = Files.absolute(i18nDir) }
+        if let i18nPort, let wi = n.workers.firstIndex(where: { $0.name == "i18n" }),
+            let li = n.workers[wi].listeners.firstIndex(where: { $0.tcp != nil })
+        {
+            n.workers[wi].listeners[li].tcp?.port = i18nPort
+        }
+        return n
+    }
+
+    /// In a source checkout the bundles are in ./etc/voss/i18n (or beside the build directory).
+    static func findDevI18nDir() -> String? {
+        let exe = Files.executableDirectory
+        let candidates = [
+            FileManager.default.currentDirectoryPath + "/etc/voss/i18n", exe + "/../../etc/voss/i18n",
+            exe + "/../../../etc/voss/i18n", exe + "/../share/voss/i18n",
+        ]
+        return candidates.map { ($0 as NSString).standardizingPath }.first { Files.exists($0) }
+    }
+}
+
+public enum KeeperMain {
+    public static func run(arguments: [String]) async -> Never {
+        let options: KeeperOptions
+        do {
+            options = try KeeperOptions.parse(arguments)
+        } catch {
+            fail(2, "\(error.message.english)\n\n\(KeeperOptions.usage)")
+        }
+        if options.showHelp {
+            print(KeeperOptions.usage)
+            exit(0)
+        }
+        if options.showVersion {
+            print("voss-keeper \(VossVersion.current)")
+            exit(0)
+        }
+
+        // Node layout: the node file in the etc directory of the chosen layout.
+        let presetEtc = options.dev ? Files.absolute(options.dataDir!) + "/etc" : "/etc/voss"
+        var existing: NodeConfig?
+        do {
+            if let bytes = try Files.read(presetEtc + "/node.json") {
+                existing = try JSONDecoder().decode(NodeConfig.self, from: Data(bytes))
+            }
+        } catch {
+            fail(1, Message("keeper.node_file_unreadable", presetEtc + "/node.json", "\(error)").english)
+        }
+        let node = options.nodeConfig(existing: existing)
+        let issues = node.validate()
+        if !issues.isEmpty {
+            fail(1, "invalid node configuration:\n" + issues.map { "  \($0)" }.joined(separator: "\n"))
+        }
+        do {
+            try Files.makeDirectory(node.paths.etc, mode: 0o700)
+            try Files.makeDirectory(node.paths.lib, mode: 0o750)
+            try Files.makeDirectory(node.paths.log, mode: 0o750)
+            try Files.makeDirectory(node.paths.run, mode: 0o755)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            if node != existing {
+                try Files.writeAtomically(Array(try encoder.encode(node)), to: node.nodeFilePath, mode: 0o600)
+            }
+        } catch {
+            fail(1, "cannot prepare \(node.paths.etc): \(error)")
+        }
+
+        VossLogging.bootstrap(name: "keeper", logDirectory: node.paths.log)
+        let logger = Logger(label: "voss.keeper")
+        let env = ProcessInfo.processInfo.environment
+        let notifier = SystemdNotifier(environment: env)
+        let watchdog = WatchdogPolicy(environment: env, pid: getpid())
+
+        let box: SecretBox
+        let token: TokenStore
+        let config: ConfigStore
+        var state = NodeState()
+        do {
+            box = try SecretBox.loadOrCreate(path: node.clusterKeyPath)
+            token = try TokenStore.loadOrCreate(path: node.tokenPath)
+            config = try ConfigStore(path: node.configPath, node: node.nodeName, box: box)
+            if let bytes = try Files.read(node.statePath) {
+                state = try JSONDecoder().decode(NodeState.self, from: Data(bytes))
+            }
+        } catch {
+            logger.critical("\(error)")
+            fail(1, "\(error)")
+        }
+
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let supervisor = Supervisor(
+            node: node, document: await config.document, state: state, group: group, notifier: notifier,
+            watchdog: watchdog)
+        do {
+            try await supervisor.bindListeners()
+        } catch {
+            logger.critical("\(error)")
+            fail(1, "\(error)")
+        }
+
+        let i18nURL = node.worker(named: "i18n").flatMap { w in
+            w.enabled ? w.listeners.first { $0.tcp != nil }?.tcp.map { "http://\($0.address):\($0.port)" } : nil
+        }
+        let info = VersionInfo(
+            version: VossVersion.current, node: node.nodeName, pid: getpid(), startedAt: Date(), i18nURL: i18nURL)
+        let api = ControlAPI(token: token, config: config, supervisor: supervisor, node: node, info: info)
+        let control = HTTPServer(group: group, configuration: .init(maxBodySize: 16 << 20, serverName: "voss-keeper")) {
+            await api.handle($0)
+        }
+        do {
+            _ = try await control.serve(host: node.control.address, port: node.control.port)
+        } catch {
+            let msg = Message("keeper.control_bind_failed", "\(node.control.address):\(node.control.port)", "\(error)")
+            logger.critical("\(msg.english)")
+            fail(1, msg.english)
+        }
+        await config.observe { doc, _ in await supervisor.configChanged(doc) }
+
+        logger.notice(
+            "voss-keeper \(VossVersion.current) starting",
+            metadata: [
+                "node": "\(node.nodeName)", "control": "\(node.control.address):\(node.control.port)",
+                "etc": "\(node.paths.etc)", "dev": "\(node.dev)",
+                "watchdog": "\(watchdog.map { "\($0.timeout)" } ?? "off")",
+            ])
+
+        let stop = Mutex<CheckedContinuation<Int32, Never>?>(nil)
+        let signals = SignalWatcher([SIGTERM, SIGINT, SIGHUP, SIGCHLD]) { sig in
+            switch sig {
+            case SIGCHLD:
+                Task { await supervisor.reap() }
+            case SIGHUP:
+                Task {
+                    logger.notice("SIGHUP: pushing configuration to every worker")
+                    await supervisor.reload(await config.document)
+                }
+            default:
+                stop.withLock { c in
+                    c?.resume(returning: sig)
+                    c = nil
+                }
+            }
+        }
+        await supervisor.start()
+        let sig = await withCheckedContinuation { c in stop.withLock { $0 = c } }
+        logger.notice("received \(sig == SIGINT ? "SIGINT" : "SIGTERM"); stopping workers")
+        await supervisor.shutdown()
+        await control.drain(grace: .seconds(2))
+        signals.cancel()
+        logger.notice("voss-keeper stopped")
+        exit(0)
+    }
+
+    static func fail(_ code: Int32, _ text: String) -> Never {
+        FileHandle.standardError.write(Data("voss-keeper: \(text)\n".utf8))
+        exit(code)
+    }
+}

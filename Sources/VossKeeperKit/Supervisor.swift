@@ -1,0 +1,479 @@
+import Foundation
+import Logging
+import NIOCore
+import VossBase
+import VossConfig
+import VossIPC
+import VossPosix
+import VossSupervision
+import VossSystemd
+import VossWire
+
+/// The keeper's supervision shell: it owns the workers' processes, listening sockets and IPC
+/// connections and carries out what each `WorkerLifecycle` decides. It makes no decisions itself.
+public actor Supervisor {
+    struct Managed {
+        var definition: NodeConfig.Worker
+        var lifecycle: WorkerLifecycle
+        var listenerFDs: [Int32] = []
+        var ipc: IPCConnection?
+        var status: String?
+        var counters: [String: Int64] = [:]
+        var startedWall: Date?
+        var lastExitWall: Date?
+        var addresses: [String] = []
+        var sentSliceVersion: String?
+    }
+
+    private var workers: [String: Managed] = [:]
+    private let order: [String]
+    private let node: NodeConfig
+    private var document: ConfigDocument
+    private var state: NodeState
+    private let spawner = Spawner()
+    private let group: any EventLoopGroup
+    private let notifier: SystemdNotifier
+    private let watchdog: WatchdogPolicy?
+    private let logger = Logger(label: "voss.supervisor")
+    private let origin = ContinuousClock.now
+    private var readySent = false
+    private var lastStatusText = ""
+    private var nextPetAt: Instant = .zero
+    private var scheduledWake: Instant = .zero
+    private var shuttingDown = false
+    private var loopRunning = false
+
+    public init(
+        node: NodeConfig, document: ConfigDocument, state: NodeState, group: any EventLoopGroup,
+        notifier: SystemdNotifier, watchdog: WatchdogPolicy?
+    ) {
+        self.node = node
+        self.document = document
+        self.state = state
+        self.group = group
+        self.notifier = notifier
+        self.watchdog = watchdog
+        let enabled = node.workers.filter(\.enabled)
+        order = enabled.map(\.name)
+        let settings = VossSettings(document)
+        for def in enabled {
+            workers[def.name] = Managed(
+                definition: def, lifecycle: WorkerLifecycle(spec: Self.spec(for: def, settings.supervision),
+                                                            seed: UInt64.random(in: 0...UInt64.max)))
+        }
+    }
+
+    static func spec(for def: NodeConfig.Worker, _ s: VossSettings.Supervision) -> ChildSpec {
+        ChildSpec(
+            name: def.name, restart: RestartPolicy(rawValue: def.restart ?? "permanent") ?? .permanent,
+            stopTimeout: s.stopTimeout, pingInterval: s.pingInterval, missedPongLimit: s.missedPongs,
+            readyTimeout: s.readyTimeout, maxRestarts: s.maxRestarts, restartPeriod: s.restartPeriod,
+            failedRetryAfter: s.failedRetryAfter == .zero ? nil : s.failedRetryAfter)
+    }
+
+    func now() -> Instant { Instant(nanoseconds: (ContinuousClock.now - origin).nanosecondsClamped) }
+
+    // MARK: start and stop
+
+    /// Binds every enabled worker's listening sockets. The keeper holds them for its whole life, so a
+    /// worker restart never closes a port: connections wait in the accept queue.
+    public func bindListeners() throws {
+        try Files.makeDirectory(node.paths.run, mode: 0o755)
+        for name in order {
+            var fds: [Int32] = []
+            for l in workers[name]!.definition.listeners {
+                do {
+                    if let tcp = l.tcp {
+                        fds.append(try Sockets.listenTCP(address: tcp.address, port: tcp.port))
+                    } else if let path = l.unix {
+                        fds.append(try Sockets.listenUnix(path: path, mode: 0o660))
+                    }
+                } catch {
+                    fds.forEach(Sockets.close)
+                    throw KeeperError(Message("keeper.bind_failed", name, l.display, error.reason))
+                }
+            }
+            workers[name]!.listenerFDs = fds
+        }
+    }
+
+    /// Starts the supervision loop and, unless the operator stopped the service, every worker.
+    public func start() {
+        if !loopRunning {
+            loopRunning = true
+            Task { await self.runLoop() }
+        }
+        if state.serviceStarted {
+            for name in order { apply(name, workers[name]!.lifecycle.start(at: now())) }
+        }
+        updateSummary()
+    }
+
+    /// Stops the workers in reverse start order, each drained before the next, then closes the
+    /// listening sockets. Returns when every worker process is gone.
+    public func shutdown() async {
+        shuttingDown = true
+        notifier.send(.stopping(status: "stopping: draining workers"))
+        for name in order.reversed() {
+            apply(name, workers[name]!.lifecycle.stop(at: now()))
+            await waitUntilDown(name, timeout: workers[name]!.lifecycle.spec.stopTimeout + .seconds(2))
+        }
+        for name in order {
+            workers[name]!.listenerFDs.forEach(Sockets.close)
+            workers[name]!.listenerFDs = []
+            for l in workers[name]!.definition.listeners { if let p = l.unix { unlink(p) } }
+        }
+        loopRunning = false
+    }
+
+    private func waitUntilDown(_ name: String, timeout: Duration) async {
+        let deadline = now() + timeout
+        while now() < deadline {
+            switch workers[name]!.lifecycle.phase {
+            case .idle, .failed, .waiting: return
+            default: try? await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        logger.warning("worker did not stop in time", metadata: ["worker": "\(name)"])
+    }
+
+    // MARK: operator requests
+
+    public enum Request: Sendable { case start, stop, restart }
+
+    /// Applies `request` to one worker or all of them; `persist` records it as the node's wanted state.
+    public func request(_ request: Request, worker: String?, logLevel: String?) throws {
+        let names: [String]
+        if let worker {
+            guard workers[worker] != nil else { throw KeeperError(Message("service.no_such_worker", worker, order.joined(separator: ", "))) }
+            names = [worker]
+        } else {
+            names = order
+            state.serviceStarted = request != .stop
+        }
+        if request != .stop {
+            state.logLevel = logLevel
+            pushConfig(force: false)
+        }
+        for name in names {
+            var lc = workers[name]!.lifecycle
+            let actions: [WorkerLifecycle.Action]
+            switch request {
+            case .start: actions = lc.start(at: now())
+            case .stop: actions = lc.stop(at: now())
+            case .restart: actions = lc.restart(at: now())
+            }
+            workers[name]!.lifecycle = lc
+            apply(name, actions)
+        }
+    }
+
+    public var nodeState: NodeState { state }
+
+    // MARK: configuration
+
+    /// A new cluster document: adopt tunables, push changed slices to running workers.
+    public func configChanged(_ doc: ConfigDocument) {
+        document = doc
+        let settings = VossSettings(doc)
+        for name in order {
+            workers[name]!.lifecycle.reconfigure(Self.spec(for: workers[name]!.definition, settings.supervision))
+        }
+        pushConfig(force: false)
+    }
+
+    private func slice(_ name: String) -> ConfigSlice {
+        let values = WorkerSlices.slice(worker: name, document: document, node: node, state: state)
+        return ConfigSlice(version: WorkerSlices.version(of: values), values: values)
+    }
+
+    private func pushConfig(force: Bool) {
+        for name in order {
+            guard let ipc = workers[name]!.ipc, workers[name]!.lifecycle.helloSeen else { continue }
+            let s = slice(name)
+            if force || s.version != workers[name]!.sentSliceVersion {
+                workers[name]!.sentSliceVersion = s.version
+                ipc.post(.reload(s))
+                logger.info("pushed configuration", metadata: ["worker": "\(name)", "version": "\(s.version)"])
+            }
+        }
+    }
+
+    /// SIGHUP: reopen what can be reopened and push the configuration again to every worker.
+    public func reload(_ doc: ConfigDocument) {
+        notifier.send(.reloading(monotonicMicroseconds: Processes.monotonicMicroseconds))
+        configChanged(doc)
+        pushConfig(force: true)
+        notifier.send(.ready(status: lastStatusText))
+    }
+
+    // MARK: the loop
+
+    private func runLoop() async {
+        while loopRunning {
+            let now = self.now()
+            var wake = now + .milliseconds(250)
+            for name in order {
+                if let d = workers[name]!.lifecycle.nextDeadline { wake = min(wake, d) }
+            }
+            if watchdog != nil { wake = min(wake, nextPetAt) }
+            wake = max(wake, now + .milliseconds(1))
+            scheduledWake = wake
+            try? await Task.sleep(for: wake - now)
+            tick()
+        }
+    }
+
+    private func tick() {
+        let now = self.now()
+        reap()
+        for name in order {
+            var lc = workers[name]!.lifecycle
+            let actions = lc.tick(at: now)
+            workers[name]!.lifecycle = lc
+            if !actions.isEmpty { apply(name, actions) }
+        }
+        if let watchdog, now >= nextPetAt {
+            // Pet only from the loop itself, and only when it is running on time.
+            if watchdog.loopIsHealthy(lastIterationAgo: now - scheduledWake) {
+                notifier.send(.watchdog)
+            } else {
+                logger.error("supervision loop is \(now - scheduledWake) late; not petting the watchdog")
+            }
+            nextPetAt = now + watchdog.petInterval
+        }
+    }
+
+    /// Reaps every exited child (called on SIGCHLD and from every tick as a safety net).
+    public func reap() {
+        for exit in Processes.reapAll() {
+            guard let name = order.first(where: { workers[$0]!.lifecycle.phase.pid == exit.pid }) else {
+                logger.debug("reaped an unknown child", metadata: ["pid": "\(exit.pid)"])
+                continue
+            }
+            let reason: ExitReason = exit.exited ? .exited(exit.code) : .signaled(exit.code)
+            var lc = workers[name]!.lifecycle
+            let actions = lc.exited(pid: exit.pid, reason: reason, at: now())
+            workers[name]!.lifecycle = lc
+            apply(name, actions)
+        }
+    }
+
+    // MARK: carrying out actions
+
+    private func apply(_ name: String, _ actions: [WorkerLifecycle.Action]) {
+        for action in actions {
+            switch action {
+            case .spawn:
+                spawn(name)
+            case .sendPing(let seq):
+                workers[name]!.ipc?.post(.ping(seq: seq))
+            case .sendStop(let grace):
+                workers[name]!.ipc?.post(.stop(graceMilliseconds: grace.millisecondsClamped))
+            case .signal(let pid, let sig):
+                let signo: Int32 = switch sig {
+                case .term: SIGTERM
+                case .kill: SIGKILL
+                case .cont: SIGCONT
+                }
+                if sig != .cont {
+                    logger.notice("signalling worker", metadata: ["worker": "\(name)", "pid": "\(pid)", "signal": "\(signalName(signo))"])
+                }
+                Processes.kill(pid, signo)
+            case .becameReady:
+                let w = workers[name]!
+                logger.info(
+                    "worker ready",
+                    metadata: [
+                        "worker": "\(name)", "pid": "\(w.lifecycle.phase.pid ?? 0)", "restarts": "\(w.lifecycle.restarts)",
+                        "addresses": "\(w.addresses.joined(separator: ","))",
+                    ])
+            case .exited(let record):
+                workers[name]!.ipc?.close()
+                workers[name]!.ipc = nil
+                workers[name]!.sentSliceVersion = nil
+                workers[name]!.lastExitWall = Date()
+                let level: Logger.Level = record.cause == .requested ? .info : .warning
+                logger.log(level: level, "worker exited", metadata: ["worker": "\(name)", "reason": "\(record)"])
+            case .gaveUp(let record):
+                let retry = workers[name]!.lifecycle.spec.failedRetryAfter.map { " (will try again in \($0))" } ?? ""
+                logger.error(
+                    "worker FAILED: restarted too often; giving up\(retry)",
+                    metadata: ["worker": "\(name)", "reason": "\(record)"])
+            }
+        }
+        updateSummary()
+    }
+
+    private func spawn(_ name: String) {
+        let def = workers[name]!.definition
+        let path = def.executable.hasPrefix("/") ? def.executable : node.paths.libexec + "/" + def.executable
+        let keeperEnd: Int32
+        let workerEnd: Int32
+        do {
+            (keeperEnd, workerEnd) = try Sockets.pair()
+        } catch {
+            var lc = workers[name]!.lifecycle
+            let actions = lc.spawnFailed(error.reason, at: now())
+            workers[name]!.lifecycle = lc
+            apply(name, actions)
+            return
+        }
+        var env = ProcessInfo.processInfo.environment
+        for k in ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"] {
+            env[k] = nil
+        }
+        env["VOSS_IPC_FD"] = "3"
+        env["VOSS_LISTEN_FDS"] = def.listeners.enumerated().map { "\($1.name)=\(4 + $0)" }.joined(separator: ",")
+        env["VOSS_KEEPER_PID"] = "\(getpid())"
+        env["VOSS_WORKER_NAME"] = name
+        env["VOSS_LOG_DIR"] = node.paths.log
+        let request = SpawnRequest(
+            path: path, arguments: def.arguments, environment: env,
+            inheritedFDs: [workerEnd] + workers[name]!.listenerFDs)
+        let spawner = self.spawner
+        Task {
+            let result = await spawner.spawn(request)
+            Sockets.close(workerEnd)
+            await self.spawnCompleted(name, result: result, keeperEnd: keeperEnd)
+        }
+    }
+
+    private func spawnCompleted(_ name: String, result: Result<Int32, PosixError>, keeperEnd: Int32) async {
+        switch result {
+        case .failure(let error):
+            Sockets.close(keeperEnd)
+            var lc = workers[name]!.lifecycle
+            let actions = lc.spawnFailed(error.reason, at: now())
+            workers[name]!.lifecycle = lc
+            logger.error("cannot start worker", metadata: ["worker": "\(name)", "error": "\(error)"])
+            apply(name, actions)
+        case .success(let pid):
+            workers[name]!.startedWall = Date()
+            workers[name]!.status = nil
+            workers[name]!.counters = [:]
+            workers[name]!.addresses = []
+            var lc = workers[name]!.lifecycle
+            let actions = lc.spawned(pid: pid, at: now())
+            workers[name]!.lifecycle = lc
+            logger.info("worker started", metadata: ["worker": "\(name)", "pid": "\(pid)"])
+            do {
+                let ipc = try await IPCConnection.adopt(fd: keeperEnd, group: group)
+                // The worker may have died while we awaited; only attach to the pid we spawned.
+                if workers[name]!.lifecycle.phase.pid == pid {
+                    workers[name]!.ipc = ipc
+                    Task {
+                        for await envelope in ipc.messages { self.received(name, pid: pid, envelope.message) }
+                        self.ipcEnded(name, pid: pid)
+                    }
+                } else {
+                    ipc.close()
+                }
+            } catch {
+                Sockets.close(keeperEnd)
+                logger.error("cannot attach to worker IPC", metadata: ["worker": "\(name)", "error": "\(error)"])
+                var lc = workers[name]!.lifecycle
+                let more = lc.ipcClosed(at: now())
+                workers[name]!.lifecycle = lc
+                apply(name, more)
+            }
+            apply(name, actions)
+        }
+    }
+
+    private func received(_ name: String, pid: Int32, _ message: WorkerMessage) {
+        guard workers[name]!.lifecycle.phase.pid == pid else { return }
+        var lc = workers[name]!.lifecycle
+        var actions: [WorkerLifecycle.Action] = []
+        switch message {
+        case .hello(let hello):
+            if hello.protocolVersion != VossVersion.ipcProtocol {
+                logger.error(
+                    "worker speaks another IPC protocol",
+                    metadata: ["worker": "\(name)", "theirs": "\(hello.protocolVersion)", "ours": "\(VossVersion.ipcProtocol)"])
+            }
+            actions = lc.hello(at: now())
+            let s = slice(name)
+            workers[name]!.sentSliceVersion = s.version
+            workers[name]!.ipc?.post(.config(s))
+        case .ready(let ready):
+            workers[name]!.addresses = ready.addresses
+            actions = lc.ready(at: now())
+        case .pong(let pong):
+            workers[name]!.counters = pong.counters
+            actions = lc.pong(seq: pong.seq, at: now())
+        case .status(let text):
+            workers[name]!.status = text
+        case .reloaded(let version, let error):
+            if let error {
+                logger.error("worker could not apply configuration", metadata: ["worker": "\(name)", "version": "\(version)", "error": "\(error)"])
+                workers[name]!.status = "configuration \(version) not applied: \(error)"
+            }
+        case .config, .ping, .reload, .logLevel, .drain, .stop:
+            logger.warning("unexpected IPC message from worker", metadata: ["worker": "\(name)", "type": "\(message.type)"])
+        }
+        workers[name]!.lifecycle = lc
+        if !actions.isEmpty { apply(name, actions) }
+    }
+
+    private func ipcEnded(_ name: String, pid: Int32) {
+        guard workers[name]!.lifecycle.phase.pid == pid else { return }
+        var lc = workers[name]!.lifecycle
+        let actions = lc.ipcClosed(at: now())
+        workers[name]!.lifecycle = lc
+        apply(name, actions)
+        // The exit usually follows at once; reap now rather than at the next tick.
+        reap()
+    }
+
+    // MARK: reporting
+
+    private func summary() -> SupervisorSummary {
+        SupervisorSummary.of(
+            order.map { n in
+                let w = workers[n]!
+                return .init(name: n, wanted: w.lifecycle.wantUp, phase: w.lifecycle.phase, lastExit: w.lifecycle.lastExit)
+            }, shuttingDown: shuttingDown)
+    }
+
+    private func updateSummary() {
+        let s = summary()
+        if s.state == .ready && !readySent && !shuttingDown {
+            readySent = true
+            notifier.send(.ready(status: s.text))
+            logger.notice("\(s.text)")
+            lastStatusText = s.text
+            return
+        }
+        if s.text != lastStatusText {
+            lastStatusText = s.text
+            notifier.send(.status(s.text))
+            logger.notice("\(s.text)")
+        }
+    }
+
+    public func show() -> ServiceShow {
+        let s = summary()
+        let nowI = now()
+        let workers = order.map { name -> WorkerInfo in
+            let w = self.workers[name]!
+            let lc = w.lifecycle
+            var uptime: Double?
+            if case .running = lc.phase, let r = lc.lastStartAt { uptime = (nowI - r).secondsDouble }
+            return WorkerInfo(
+                name: name, enabled: w.definition.enabled, state: lc.phase.name, pid: lc.phase.pid,
+                uptimeSeconds: uptime, restarts: lc.restarts, lastExit: lc.lastExit?.description,
+                lastExitAt: lc.lastExit == nil ? nil : w.lastExitWall, health: lc.health.name, status: w.status,
+                listeners: w.definition.listeners.map(\.display), counters: w.counters)
+        }
+        return ServiceShow(
+            state: s.state.rawValue, text: s.text,
+            logLevel: state.logLevel ?? document["args.log.level"] ?? "info", workers: workers)
+    }
+}
+
+extension Error {
+    /// The plain reason of a POSIX error, or the description of any other error.
+    var reason: String { (self as? PosixError)?.reason ?? "\(self)" }
+}
+

@@ -1,0 +1,269 @@
+import VossBase
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+// The keeper's control API (TCP 127.0.0.1:5198, HTTP + JSON, `Authorization: Bearer TOKEN`).
+// Every route is under `/v1`; `docs/control-api.md` lists them. These types are shared by the keeper
+// and `ose` so the two cannot drift apart.
+
+/// Error body of every non-2xx answer: `{"error": {...}}`.
+public struct APIErrorBody: Codable, Sendable, Equatable {
+    public struct Detail: Codable, Sendable, Equatable {
+        /// Stable machine code (`validation`, `unauthorized`, `not_found`, ...).
+        public var code: String
+        /// The main message, translatable by `ose`.
+        public var message: Message
+        /// English text of `message`, for scripts and logs.
+        public var text: String
+        /// Per-field problems for validation errors.
+        public var issues: [Issue]?
+        /// A hint on what to do (e.g. "add --force").
+        public var hint: Message?
+    }
+
+    public struct Issue: Codable, Sendable, Equatable {
+        public var key: String
+        public var message: Message
+        public var text: String
+
+        public init(key: String, message: Message) {
+            self.key = key
+            self.message = message
+            self.text = message.english
+        }
+    }
+
+    public var error: Detail
+
+    public init(code: String, message: Message, issues: [Issue]? = nil, hint: Message? = nil) {
+        error = Detail(code: code, message: message, text: message.english, issues: issues, hint: hint)
+    }
+}
+
+public struct VersionInfo: Codable, Sendable, Equatable {
+    public var version: String
+    public var node: String
+    public var pid: Int32
+    public var startedAt: Date
+    /// Where `ose` fetches its translations (`http://127.0.0.1:8091`), if the i18n worker is configured.
+    public var i18nURL: String?
+
+    public init(version: String, node: String, pid: Int32, startedAt: Date, i18nURL: String?) {
+        self.version = version
+        self.node = node
+        self.pid = pid
+        self.startedAt = startedAt
+        self.i18nURL = i18nURL
+    }
+}
+
+public struct ConfigEntryView: Codable, Sendable, Equatable {
+    public var key: String
+    public var value: String
+    public var secret: Bool
+    /// The version stamp of the entry (`wallMillis.counter@node`).
+    public var stamp: String
+
+    public init(key: String, value: String, secret: Bool, stamp: String) {
+        self.key = key
+        self.value = value
+        self.secret = secret
+        self.stamp = stamp
+    }
+}
+
+public struct ConfigSectionView: Codable, Sendable, Equatable {
+    public var name: String
+    public var entries: [ConfigEntryView]
+
+    public init(name: String, entries: [ConfigEntryView]) {
+        self.name = name
+        self.entries = entries
+    }
+}
+
+/// `GET /v1/show`: the whole configuration (secrets masked unless `?withSecret=true`).
+public struct ConfigShow: Codable, Sendable, Equatable {
+    public var version: String
+    public var sections: [ConfigSectionView]
+
+    public init(version: String, sections: [ConfigSectionView]) {
+        self.version = version
+        self.sections = sections
+    }
+}
+
+public struct ArgValue: Codable, Sendable, Equatable {
+    public var key: String
+    public var value: String
+
+    public init(key: String, value: String) {
+        self.key = key
+        self.value = value
+    }
+}
+
+public struct ArgList: Codable, Sendable, Equatable {
+    public var args: [ArgValue]
+    public init(args: [ArgValue]) { self.args = args }
+}
+
+public struct ArgSetRequest: Codable, Sendable, Equatable {
+    public var value: String
+    public init(value: String) { self.value = value }
+}
+
+public struct WorkerInfo: Codable, Sendable, Equatable {
+    public var name: String
+    public var enabled: Bool
+    /// `running`, `starting`, `stopping`, `backoff`, `stopped`, `FAILED`.
+    public var state: String
+    public var pid: Int32?
+    public var uptimeSeconds: Double?
+    public var restarts: Int
+    public var lastExit: String?
+    public var lastExitAt: Date?
+    /// `healthy`, `late (N pings unanswered)`, `unresponsive`, `-`.
+    public var health: String
+    public var status: String?
+    public var listeners: [String]
+    public var counters: [String: Int64]
+
+    public init(
+        name: String, enabled: Bool, state: String, pid: Int32?, uptimeSeconds: Double?, restarts: Int,
+        lastExit: String?, lastExitAt: Date?, health: String, status: String?, listeners: [String],
+        counters: [String: Int64]
+    ) {
+        self.name = name
+        self.enabled = enabled
+        self.state = state
+        self.pid = pid
+        self.uptimeSeconds = uptimeSeconds
+        self.restarts = restarts
+        self.lastExit = lastExit
+        self.lastExitAt = lastExitAt
+        self.health = health
+        self.status = status
+        self.listeners = listeners
+        self.counters = counters
+    }
+}
+
+/// `GET /v1/service`.
+public struct ServiceShow: Codable, Sendable, Equatable {
+    /// `starting`, `ready`, `degraded`, `stopped`, `stopping`.
+    public var state: String
+    public var text: String
+    public var logLevel: String
+    public var workers: [WorkerInfo]
+
+    public init(state: String, text: String, logLevel: String, workers: [WorkerInfo]) {
+        self.state = state
+        self.text = text
+        self.logLevel = logLevel
+        self.workers = workers
+    }
+}
+
+/// `POST /v1/service/{start,stop,restart}`.
+public struct ServiceRequest: Codable, Sendable, Equatable {
+    public var debug: Bool?
+    /// One worker only (default: all).
+    public var worker: String?
+
+    public init(debug: Bool? = nil, worker: String? = nil) {
+        self.debug = debug
+        self.worker = worker
+    }
+}
+
+/// `POST /v1/cert/generate`.
+public struct CertGenerateRequest: Codable, Sendable, Equatable {
+    public var commonName: String
+    public var secret: String
+    public var subjectAlternativeNames: [String]?
+    public var validityDays: Int?
+
+    public init(commonName: String, secret: String, subjectAlternativeNames: [String]? = nil, validityDays: Int? = nil) {
+        self.commonName = commonName
+        self.secret = secret
+        self.subjectAlternativeNames = subjectAlternativeNames
+        self.validityDays = validityDays
+    }
+}
+
+/// `POST /v1/cert/import`.
+public struct CertImportRequest: Codable, Sendable, Equatable {
+    public var pkcs12Base64: String
+    public var secret: String
+    public var force: Bool
+
+    public init(pkcs12Base64: String, secret: String, force: Bool) {
+        self.pkcs12Base64 = pkcs12Base64
+        self.secret = secret
+        self.force = force
+    }
+}
+
+public struct CertInfo: Codable, Sendable, Equatable {
+    public struct Entry: Codable, Sendable, Equatable {
+        public var subject: String
+        public var issuer: String
+        public var serial: String
+        public var notBefore: Date
+        public var notAfter: Date
+        public var sha256Fingerprint: String
+        public var keyType: String
+        public var subjectAlternativeNames: [String]
+        public var selfSigned: Bool
+
+        public init(
+            subject: String, issuer: String, serial: String, notBefore: Date, notAfter: Date,
+            sha256Fingerprint: String, keyType: String, subjectAlternativeNames: [String], selfSigned: Bool
+        ) {
+            self.subject = subject
+            self.issuer = issuer
+            self.serial = serial
+            self.notBefore = notBefore
+            self.notAfter = notAfter
+            self.sha256Fingerprint = sha256Fingerprint
+            self.keyType = keyType
+            self.subjectAlternativeNames = subjectAlternativeNames
+            self.selfSigned = selfSigned
+        }
+    }
+
+    public var configured: Bool
+    /// `generated` or `imported`.
+    public var source: String?
+    public var chain: [Entry]
+    /// The keystore secret, only with `?withSecret=true`.
+    public var secret: String?
+
+    public init(configured: Bool, source: String?, chain: [Entry], secret: String?) {
+        self.configured = configured
+        self.source = source
+        self.chain = chain
+        self.secret = secret
+    }
+}
+
+/// JSON coding shared by the keeper and `ose`: ISO-8601 dates, sorted keys.
+public enum ControlJSON {
+    public static func encoder() -> JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        e.dateEncodingStrategy = .iso8601
+        return e
+    }
+
+    public static func decoder() -> JSONDecoder {
+        let d = JSONDecoder()
+        d.dateDecodingStrategy = .iso8601
+        return d
+    }
+}

@@ -1,0 +1,3 @@
+import VossKeeperKit
+
+await KeeperMain.run(arguments: Array(CommandLine.arguments.dropFirst()))
