@@ -92,7 +92,8 @@ let package = Package(
         .target(
             name: "VossI18nServer",
             dependencies: nio + [
-                "VossBase", "VossI18n", "VossHTTP", "VossWorkerKit",
+                "VossBase", "VossI18n", "VossHTTP", "VossWorkerKit", "VossWire", "VossPosix",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -100,8 +101,10 @@ let package = Package(
 
         // ---- Executables ---------------------------------------------------------------------------------
         .executableTarget(name: "voss-keeper", dependencies: ["VossKeeperKit"], swiftSettings: swiftSettings),
-        .executableTarget(name: "voss-i18n", dependencies: ["VossI18nServer"], swiftSettings: swiftSettings),
-        .executableTarget(name: "ose", dependencies: ["VossCLI", "VossPosix"], swiftSettings: swiftSettings),
+        .executableTarget(name: "voss-i18n", dependencies: ["VossI18nServer", "VossWorkerKit"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "ose", dependencies: ["VossCLI", "VossPosix", "VossWire", "VossConfig", "VossI18n", "VossBase"],
+            swiftSettings: swiftSettings),
         .executableTarget(
             name: "voss-test-worker",
             dependencies: nio + [

@@ -462,12 +462,12 @@ public actor Supervisor {
             if case .running = lc.phase, let r = lc.lastStartAt { uptime = (nowI - r).secondsDouble }
             return WorkerInfo(
                 name: name, enabled: w.definition.enabled, state: lc.phase.name, pid: lc.phase.pid,
-                uptimeSeconds: uptime, restarts: lc.restarts, lastExit: lc.lastExit?.description,
-                lastExitAt: lc.lastExit == nil ? nil : w.lastExitWall, health: lc.health.name, status: w.status,
+                uptimeSeconds: uptime, restarts: lc.restarts, lastExitMessage: lc.lastExit?.message,
+                lastExitAt: lc.lastExit == nil ? nil : w.lastExitWall, healthMessage: lc.health.message, status: w.status,
                 listeners: w.definition.listeners.map(\.display), counters: w.counters)
         }
         return ServiceShow(
-            state: s.state.rawValue, text: s.text,
+            state: s.state.rawValue, summary: s.message,
             logLevel: state.logLevel ?? document["args.log.level"] ?? "info", workers: workers)
     }
 }

@@ -65,12 +65,14 @@ public enum ExitReason: Equatable, Sendable, CustomStringConvertible {
 
     public var isCleanExit: Bool { self == .exited(0) }
 
-    public var description: String {
+    public var message: Message {
         switch self {
-        case .exited(let code): "exited with status \(code)"
-        case .signaled(let sig): "killed by \(signalName(sig))"
+        case .exited(let code): Message("why.exited", String(code))
+        case .signaled(let sig): Message("why.signaled", signalName(sig))
         }
     }
+
+    public var description: String { message.english }
 }
 
 /// Signal names for the signals a worker realistically dies of; others print as `signal N`.
@@ -113,15 +115,33 @@ public struct ExitRecord: Equatable, Sendable, CustomStringConvertible {
         self.at = at
     }
 
-    public var description: String {
-        let how = reason?.description ?? ""
+    /// What `ose service show` prints as the last exit (translatable). `detail` holds the argument of
+    /// the cause: the number of unanswered pings, the readiness timeout, or the spawn error.
+    public var message: Message {
+        let prefix: String
+        var args: [String] = []
         switch cause {
-        case .crashed: return how
-        case .requested: return how.isEmpty ? "stopped on request" : "stopped on request, \(how)"
-        case .spawnFailed: return "could not start: \(detail)"
-        case .hung, .notReady, .ipcLost:
-            let why = detail.isEmpty ? cause.rawValue : detail
-            return how.isEmpty ? why : "\(why); \(how)"
+        case .crashed:
+            return reason?.message ?? Message("why.unknown")
+        case .spawnFailed:
+            return Message("why.spawn_failed", detail)
+        case .requested:
+            prefix = "why.requested"
+        case .hung:
+            prefix = "why.hung"
+            args = [detail]
+        case .notReady:
+            prefix = "why.not_ready"
+            args = [detail]
+        case .ipcLost:
+            prefix = "why.ipc_lost"
+        }
+        switch reason {
+        case .exited(let code)?: return Message(key: prefix + "_exited", args: args + [String(code)])
+        case .signaled(let sig)?: return Message(key: prefix + "_signaled", args: args + [signalName(sig)])
+        case nil: return Message(key: prefix, args: args)
         }
     }
+
+    public var description: String { message.english }
 }

@@ -1,3 +1,5 @@
+import VossBase
+
 /// The keeper's overall state, derived from its workers: what systemd's `STATUS=` line and
 /// `ose service show` say, and whether `READY=1` may be sent.
 public struct SupervisorSummary: Equatable, Sendable {
@@ -15,7 +17,13 @@ public struct SupervisorSummary: Equatable, Sendable {
 
     public var state: State
     /// One line a person can read, e.g. `ready: 2/2 workers running (i18n, s3)`.
-    public var text: String
+    public var message: Message
+    public var text: String { message.english }
+
+    public init(state: State, message: Message) {
+        self.state = state
+        self.message = message
+    }
 
     public struct Input: Sendable {
         public var name: String
@@ -32,27 +40,26 @@ public struct SupervisorSummary: Equatable, Sendable {
     }
 
     public static func of(_ workers: [Input], shuttingDown: Bool = false) -> SupervisorSummary {
-        if shuttingDown { return .init(state: .stopping, text: "stopping: draining workers") }
+        if shuttingDown { return .init(state: .stopping, message: Message("summary.stopping")) }
         let wanted = workers.filter(\.wanted)
-        if wanted.isEmpty { return .init(state: .stopped, text: "service stopped (keeper idle)") }
+        if wanted.isEmpty { return .init(state: .stopped, message: Message("summary.stopped")) }
         let running = wanted.filter { if case .running = $0.phase { true } else { false } }
         let failed = wanted.filter { if case .failed = $0.phase { true } else { false } }
         let waiting = wanted.filter { if case .waiting = $0.phase { true } else { false } }
         let names = running.map(\.name).joined(separator: ", ")
+        let counts = [String(running.count), String(wanted.count)]
         if !failed.isEmpty || !waiting.isEmpty {
-            let parts = (failed.map { w in "\(w.name) FAILED (\(w.lastExit?.description ?? "unknown"))" })
-                + waiting.map { w in "\(w.name) restarting after \(w.lastExit?.description ?? "a failure")" }
+            let parts = failed.map { "\($0.name) FAILED (\($0.lastExit?.description ?? "?"))" }
+                + waiting.map { "\($0.name) restarting after \($0.lastExit?.description ?? "a failure")" }
             return .init(
                 state: .degraded,
-                text: "degraded: \(running.count)/\(wanted.count) workers running; " + parts.joined(separator: "; "))
+                message: Message(key: "summary.degraded", args: counts + [parts.joined(separator: "; ")]))
         }
         if running.count == wanted.count {
-            return .init(state: .ready, text: "ready: \(running.count)/\(wanted.count) workers running (\(names))")
+            return .init(state: .ready, message: Message(key: "summary.ready", args: counts + [names]))
         }
         let pending = wanted.filter { w in !running.contains { $0.name == w.name } }.map(\.name)
         return .init(
-            state: .starting,
-            text: "starting: \(running.count)/\(wanted.count) workers ready, waiting for "
-                + pending.joined(separator: ", "))
+            state: .starting, message: Message(key: "summary.starting", args: counts + [pending.joined(separator: ", ")]))
     }
 }

@@ -80,12 +80,12 @@ public struct WorkerLifecycle: Sendable {
         case late(unanswered: Int)
         case unresponsive
 
-        public var name: String {
+        public var message: Message {
             switch self {
-            case .notRunning: "-"
-            case .healthy: "healthy"
-            case .late(let n): "late (\(n) pings unanswered)"
-            case .unresponsive: "unresponsive"
+            case .notRunning: Message("health.none")
+            case .healthy: Message("health.healthy")
+            case .late(let n): Message("health.late", String(n))
+            case .unresponsive: Message("health.unresponsive")
             }
         }
     }
@@ -310,25 +310,25 @@ public struct WorkerLifecycle: Sendable {
         case .starting(let pid, let deadline):
             if let closed = ipcClosedAt, now >= closed + spec.ipcLossGrace {
                 return beginStop(
-                    pid: pid, cause: .ipcLost, detail: "closed its IPC socket but did not exit", restart: true,
+                    pid: pid, cause: .ipcLost, detail: "", restart: true,
                     now: now)
             }
             if now >= deadline {
                 return beginStop(
                     pid: pid, cause: .notReady,
-                    detail: "not ready after \(formatSeconds(spec.readyTimeout))", restart: true, now: now)
+                    detail: formatSeconds(spec.readyTimeout), restart: true, now: now)
             }
             return []
         case .running(let pid):
             if let closed = ipcClosedAt, now >= closed + spec.ipcLossGrace {
                 return beginStop(
-                    pid: pid, cause: .ipcLost, detail: "closed its IPC socket but did not exit", restart: true,
+                    pid: pid, cause: .ipcLost, detail: "", restart: true,
                     now: now)
             }
             guard ipcClosedAt == nil, let due = nextPingAt, now >= due else { return [] }
             if unansweredPings >= spec.missedPongLimit {
                 return beginStop(
-                    pid: pid, cause: .hung, detail: "hung: \(unansweredPings) pings unanswered", restart: true,
+                    pid: pid, cause: .hung, detail: String(unansweredPings), restart: true,
                     now: now)
             }
             lastPingSeq += 1

@@ -125,17 +125,20 @@ public struct WorkerInfo: Codable, Sendable, Equatable {
     public var pid: Int32?
     public var uptimeSeconds: Double?
     public var restarts: Int
+    /// English text of the last exit reason (`killed by SIGKILL`), for scripts.
     public var lastExit: String?
+    public var lastExitMessage: Message?
     public var lastExitAt: Date?
     /// `healthy`, `late (N pings unanswered)`, `unresponsive`, `-`.
     public var health: String
+    public var healthMessage: Message
     public var status: String?
     public var listeners: [String]
     public var counters: [String: Int64]
 
     public init(
         name: String, enabled: Bool, state: String, pid: Int32?, uptimeSeconds: Double?, restarts: Int,
-        lastExit: String?, lastExitAt: Date?, health: String, status: String?, listeners: [String],
+        lastExitMessage: Message?, lastExitAt: Date?, healthMessage: Message, status: String?, listeners: [String],
         counters: [String: Int64]
     ) {
         self.name = name
@@ -144,9 +147,11 @@ public struct WorkerInfo: Codable, Sendable, Equatable {
         self.pid = pid
         self.uptimeSeconds = uptimeSeconds
         self.restarts = restarts
-        self.lastExit = lastExit
+        self.lastExit = lastExitMessage?.english
+        self.lastExitMessage = lastExitMessage
         self.lastExitAt = lastExitAt
-        self.health = health
+        self.health = healthMessage.english
+        self.healthMessage = healthMessage
         self.status = status
         self.listeners = listeners
         self.counters = counters
@@ -157,13 +162,16 @@ public struct WorkerInfo: Codable, Sendable, Equatable {
 public struct ServiceShow: Codable, Sendable, Equatable {
     /// `starting`, `ready`, `degraded`, `stopped`, `stopping`.
     public var state: String
+    /// English text of `summary`, for scripts.
     public var text: String
+    public var summary: Message
     public var logLevel: String
     public var workers: [WorkerInfo]
 
-    public init(state: String, text: String, logLevel: String, workers: [WorkerInfo]) {
+    public init(state: String, summary: Message, logLevel: String, workers: [WorkerInfo]) {
         self.state = state
-        self.text = text
+        self.text = summary.english
+        self.summary = summary
         self.logLevel = logLevel
         self.workers = workers
     }

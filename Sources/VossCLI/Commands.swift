@@ -1,0 +1,110 @@
+/// The `ose` command set (SPEC.md §4) as data: the parser, the help and the docs are all made from this
+/// table, so a command cannot exist without its help.
+public struct OptionSpec: Sendable, Equatable {
+    public var name: String
+    /// `nil` for a flag; otherwise the placeholder shown in help (`KEY`, `FILE`).
+    public var valueName: String?
+    public var required: Bool
+    /// Catalog key of the one-line description.
+    public var helpKey: String
+    /// Other spellings (`--username` for `--user`).
+    public var aliases: [String]
+
+    public init(_ name: String, _ valueName: String? = nil, required: Bool = false, help: String, aliases: [String] = []) {
+        self.name = name
+        self.valueName = valueName
+        self.required = required
+        self.helpKey = help
+        self.aliases = aliases
+    }
+
+    public var isFlag: Bool { valueName == nil }
+}
+
+public struct CommandSpec: Sendable, Equatable {
+    public var path: [String]
+    public var summaryKey: String
+    public var options: [OptionSpec]
+    /// Example invocations for the command's help.
+    public var examples: [String]
+    /// The command takes a secret (`--secret`, `--secret-file`, prompt).
+    public var takesSecret: Bool
+
+    public init(_ path: [String], summary: String, options: [OptionSpec] = [], examples: [String] = [], takesSecret: Bool = false) {
+        self.path = path
+        self.summaryKey = summary
+        self.options = options
+        self.examples = examples
+        self.takesSecret = takesSecret
+    }
+
+    public var name: String { path.joined(separator: " ") }
+
+    /// `args set --k KEY --v VALUE [--json]`
+    public var usage: String {
+        var parts = ["ose"] + path
+        for o in options {
+            let text = o.isFlag ? o.name : "\(o.name) \(o.valueName!)"
+            parts.append(o.required ? text : "[\(text)]")
+        }
+        return parts.joined(separator: " ")
+    }
+}
+
+public enum CommandTable {
+    static let withSecret = OptionSpec("--with-secret", help: "opt.with_secret")
+    static let secret = OptionSpec("--secret", "SECRET", help: "opt.secret")
+    static let secretFile = OptionSpec("--secret-file", "FILE", help: "opt.secret_file")
+    static let force = OptionSpec("--force", help: "opt.force")
+    static let worker = OptionSpec("--worker", "NAME", help: "opt.worker")
+    static let debug = OptionSpec("--debug", help: "opt.debug")
+    static let noWait = OptionSpec("--no-wait", help: "opt.no_wait")
+
+    public static let commands: [CommandSpec] = [
+        CommandSpec(["show"], summary: "cmd.show", options: [withSecret]),
+        CommandSpec(
+            ["args", "set"], summary: "cmd.args.set",
+            options: [OptionSpec("--k", "KEY", required: true, help: "opt.k"), OptionSpec("--v", "VALUE", required: true, help: "opt.v")],
+            examples: ["ose args set --k worker.restart.max --v 10"]),
+        CommandSpec(["args", "get"], summary: "cmd.args.get", options: [OptionSpec("--k", "KEY", required: true, help: "opt.k")]),
+        CommandSpec(["args", "del"], summary: "cmd.args.del", options: [OptionSpec("--k", "KEY", required: true, help: "opt.k")]),
+        CommandSpec(["args", "show"], summary: "cmd.args.show"),
+        CommandSpec(["service", "start"], summary: "cmd.service.start", options: [debug, worker, noWait]),
+        CommandSpec(["service", "stop"], summary: "cmd.service.stop", options: [worker]),
+        CommandSpec(["service", "restart"], summary: "cmd.service.restart", options: [debug, worker, noWait]),
+        CommandSpec(["service", "show"], summary: "cmd.service.show"),
+        CommandSpec(
+            ["cert", "gen"], summary: "cmd.cert.gen",
+            options: [
+                OptionSpec("--cn", "CN", required: true, help: "opt.cn"), secret, secretFile,
+                OptionSpec("--san", "NAME[,NAME]", help: "opt.san"), OptionSpec("--days", "DAYS", help: "opt.days"),
+            ],
+            examples: ["ose cert gen --cn s3.example.com --san '*.s3.example.com'"], takesSecret: true),
+        CommandSpec(
+            ["cert", "import"], summary: "cmd.cert.import",
+            options: [OptionSpec("--path", "FILE.p12", required: true, help: "opt.path"), secret, secretFile, force],
+            examples: ["ose cert import --path /root/voss.p12"], takesSecret: true),
+        CommandSpec(["cert", "show"], summary: "cmd.cert.show", options: [withSecret]),
+    ]
+
+    /// Options every command accepts.
+    public static let global: [OptionSpec] = [
+        OptionSpec("--json", help: "opt.json"),
+        OptionSpec("--host", "HOST", help: "opt.host"),
+        OptionSpec("--port", "PORT", help: "opt.port"),
+        OptionSpec("--token-file", "FILE", help: "opt.token_file"),
+        OptionSpec("--data-dir", "DIR", help: "opt.data_dir"),
+        OptionSpec("--help", help: "opt.help", aliases: ["-h"]),
+    ]
+
+    /// Top-level groups in help order.
+    public static var groups: [String] {
+        var seen: [String] = []
+        for c in commands where !seen.contains(c.path[0]) { seen.append(c.path[0]) }
+        return seen
+    }
+
+    public static func find(_ path: [String]) -> CommandSpec? { commands.first { $0.path == path } }
+
+    public static func commands(inGroup g: String) -> [CommandSpec] { commands.filter { $0.path[0] == g } }
+}

@@ -1,0 +1,116 @@
+import VossBase
+import VossWire
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Text renderings of the keeper's answers, in the `[Section]` / indented `key: value` style of the
+/// original `ose` (SPEC.md §4). Pure: every function takes the data and the translator.
+public enum Render {
+    public static func duration(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded(.down))
+        if s < 60 { return "\(s)s" }
+        if s < 3600 { return "\(s / 60)m\(s % 60)s" }
+        if s < 86400 { return "\(s / 3600)h\(s % 3600 / 60)m" }
+        return "\(s / 86400)d\(s % 86400 / 3600)h"
+    }
+
+    public static func date(_ d: Date) -> String { d.formatted(.iso8601) }
+
+    public static func serviceShow(_ s: ServiceShow, _ t: Translator) -> String {
+        let stateWord = t("state.\(s.state)")
+        var out = "[\(t("label.service"))]\n"
+        out += "    \(t("label.state")): \(stateWord)\n"
+        out += "    \(t("label.summary")): \(t(s.summary))\n"
+        out += "    \(t("label.log_level")): \(s.logLevel)\n"
+        let header = [
+            t("col.worker"), t("col.state"), t("col.pid"), t("col.uptime"), t("col.restarts"), t("col.health"),
+            t("col.last_exit"), t("col.listeners"),
+        ]
+        let rows = s.workers.map { w -> [String] in
+            let lastExit = w.lastExitMessage.map { m in w.lastExitAt.map { "\(t(m)) (\(date($0)))" } ?? t(m) } ?? "-"
+            return [
+                w.name, t("state.\(w.state)"), w.pid.map(String.init) ?? "-", w.uptimeSeconds.map(duration) ?? "-",
+                String(w.restarts), t(w.healthMessage), lastExit, w.listeners.joined(separator: " "),
+            ]
+        }
+        out += TextTable(header: header, rows: rows).render() + "\n"
+        for w in s.workers where w.status != nil || !w.counters.isEmpty {
+            var line = "    \(w.name): "
+            if let st = w.status { line += st }
+            if !w.counters.isEmpty {
+                line += (w.status == nil ? "" : "; ") + w.counters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+                    .joined(separator: " ")
+            }
+            out += line + "\n"
+        }
+        return out
+    }
+
+    public static func configShow(_ c: ConfigShow, _ t: Translator) -> String {
+        if c.sections.isEmpty { return t("show.empty") + "\n" }
+        var out = ""
+        for section in c.sections {
+            out += "[\(t("section.\(section.name)"))]\n"
+            for e in section.entries {
+                let key = String(e.key.dropFirst(section.name.count + 1))
+                out += "    \(key): \(displayValue(e.value))\n"
+            }
+        }
+        out += "\(t("label.config_version")): \(c.version)\n"
+        return out
+    }
+
+    /// PEM blocks are summarised in text mode (the full value is in `--json`).
+    static func displayValue(_ v: String) -> String {
+        if v.hasPrefix("-----BEGIN ") {
+            let kinds = v.split(separator: "\n").filter { $0.hasPrefix("-----BEGIN ") }.map {
+                $0.dropFirst(11).dropLast(5)
+            }
+            return "<PEM: " + Dictionary(grouping: kinds, by: { String($0) }).sorted { $0.key < $1.key }.map {
+                "\($0.key) ×\($0.value.count)"
+            }.joined(separator: ", ") + ">"
+        }
+        return v
+    }
+
+    public static func args(_ a: ArgList, _ t: Translator) -> String {
+        var out = "[\(t("section.args"))]\n"
+        if a.args.isEmpty { out += "    \(t("args.none"))\n" }
+        for arg in a.args { out += "    \(arg.key): \(arg.value)\n" }
+        return out
+    }
+
+    public static func cert(_ c: CertInfo, _ t: Translator, now: Date) -> String {
+        guard c.configured || !c.chain.isEmpty else { return t("cert.none") + "\n" }
+        var out = "[\(t("section.cert"))]\n"
+        out += "    \(t("label.source")): \(c.source.map { t("cert.source.\($0)") } ?? "-")\n"
+        for (i, e) in c.chain.enumerated() {
+            if c.chain.count > 1 { out += "  #\(i + 1)\n" }
+            out += "    \(t("label.subject")): \(e.subject)\n"
+            out += "    \(t("label.issuer")): \(e.issuer)\(e.selfSigned ? " (\(t("cert.self_signed")))" : "")\n"
+            out += "    \(t("label.serial")): \(e.serial)\n"
+            out += "    \(t("label.valid_from")): \(date(e.notBefore))\n"
+            let days = Int((e.notAfter.timeIntervalSince(now) / 86400).rounded(.down))
+            let left = days >= 0 ? t("cert.days_left", String(days)) : t("cert.expired")
+            out += "    \(t("label.valid_until")): \(date(e.notAfter)) (\(left))\n"
+            out += "    \(t("label.key_type")): \(e.keyType)\n"
+            if !e.subjectAlternativeNames.isEmpty {
+                out += "    \(t("label.names")): \(e.subjectAlternativeNames.joined(separator: ", "))\n"
+            }
+            out += "    \(t("label.fingerprint")): \(e.sha256Fingerprint)\n"
+        }
+        if let s = c.secret { out += "    \(t("label.secret")): \(s)\n" }
+        return out
+    }
+
+    public static func error(_ e: APIErrorBody, _ t: Translator) -> String {
+        var out = t("error.prefix") + t(e.error.message)
+        for i in e.error.issues ?? [] { out += "\n  - \(i.key): \(t(i.message))" }
+        if let h = e.error.hint { out += "\n" + t(h) }
+        return out
+    }
+}

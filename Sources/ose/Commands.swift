@@ -1,0 +1,139 @@
+import Foundation
+import VossBase
+import VossCLI
+import VossPosix
+import VossWire
+
+extension OSE {
+    mutating func execute(_ p: Parsed) throws(OSEFailure) {
+        switch p.command.path {
+        case ["show"]:
+            let (c, raw): (ConfigShow, [UInt8]) = try request("GET", "/v1/show" + secretQuery(p))
+            json ? emitJSON(raw) : print(Render.configShow(c, t), terminator: "")
+        case ["args", "set"]:
+            let k = p.value("--k")!
+            let (a, raw): (ArgValue, [UInt8]) = try request(
+                "PUT", "/v1/args/" + Self.percentEncode(k), ArgSetRequest(value: p.value("--v")!))
+            json ? emitJSON(raw) : print(t("args.set_done", a.key, a.value))
+        case ["args", "get"]:
+            let (a, raw): (ArgValue, [UInt8]) = try request("GET", "/v1/args/" + Self.percentEncode(p.value("--k")!))
+            json ? emitJSON(raw) : print(a.value)
+        case ["args", "del"]:
+            let k = p.value("--k")!
+            let (_, raw): (ArgValue, [UInt8]) = try request("DELETE", "/v1/args/" + Self.percentEncode(k))
+            json ? emitJSON(raw) : print(t("args.deleted", k))
+        case ["args", "show"]:
+            let (a, raw): (ArgList, [UInt8]) = try request("GET", "/v1/args")
+            json ? emitJSON(raw) : print(Render.args(a, t), terminator: "")
+        case ["service", "show"]:
+            let (s, raw): (ServiceShow, [UInt8]) = try request("GET", "/v1/service")
+            json ? emitJSON(raw) : print(Render.serviceShow(s, t), terminator: "")
+        case ["service", "start"], ["service", "stop"], ["service", "restart"]:
+            try service(p.command.path[1], p)
+        case ["cert", "gen"]:
+            let secret = try secret(p, confirm: true)
+            var days: Int?
+            if let d = p.value("--days") {
+                guard let n = Int(d) else { throw OSEFailure(code: .usage, message: Message("value.integer_range", "1", "3650")) }
+                days = n
+            }
+            let sans = p.value("--san").map { $0.split(separator: ",").map { String($0).trimmingWhitespace() } }
+            let (c, raw): (CertInfo, [UInt8]) = try request(
+                "POST", "/v1/cert/generate",
+                CertGenerateRequest(commonName: p.value("--cn")!, secret: secret, subjectAlternativeNames: sans, validityDays: days))
+            if json { emitJSON(raw) } else {
+                print(t("cert.generated"))
+                print(Render.cert(c, t, now: Date()), terminator: "")
+            }
+        case ["cert", "import"]:
+            let path = p.value("--path")!
+            let bytes: [UInt8]
+            do {
+                guard let b = try Files.read(path, limit: 1 << 20) else {
+                    throw OSEFailure(code: .error, message: Message("error.file_missing", path))
+                }
+                bytes = b
+            } catch let e as OSEFailure {
+                throw e
+            } catch {
+                throw OSEFailure(code: .error, message: Message("error.file_unreadable", path, (error as? PosixError)?.reason ?? "\(error)"))
+            }
+            let secret = try secret(p, confirm: false)
+            let (c, raw): (CertInfo, [UInt8]) = try request(
+                "POST", "/v1/cert/import",
+                CertImportRequest(pkcs12Base64: Data(bytes).base64EncodedString(), secret: secret, force: p.flag("--force")))
+            if json { emitJSON(raw) } else {
+                print(t("cert.imported"))
+                print(Render.cert(c, t, now: Date()), terminator: "")
+            }
+        case ["cert", "show"]:
+            let (c, raw): (CertInfo, [UInt8]) = try request("GET", "/v1/cert" + secretQuery(p))
+            json ? emitJSON(raw) : print(Render.cert(c, t, now: Date()), terminator: "")
+        default:
+            throw OSEFailure(code: .usage, message: Message("usage.unknown_command", p.command.name))
+        }
+    }
+
+    func secretQuery(_ p: Parsed) -> String { p.flag("--with-secret") ? "?withSecret=true" : "" }
+
+    /// `service start|stop|restart`: ask, then wait (with progress on a terminal) until the workers
+    /// settle, unless `--no-wait`.
+    mutating func service(_ verb: String, _ p: Parsed) throws(OSEFailure) {
+        let body = ServiceRequest(debug: p.flag("--debug") ? true : nil, worker: p.value("--worker"))
+        var (s, raw): (ServiceShow, [UInt8]) = try request("POST", "/v1/service/\(verb)", body)
+        if !p.flag("--no-wait") {
+            let deadline = ContinuousClock.now + .seconds(90)
+            let tty = Terminal.isTTY(2) && !json
+            var lastLine = ""
+            while ContinuousClock.now < deadline {
+                let settled: Bool
+                let targets = s.workers.filter { p.value("--worker") == nil || $0.name == p.value("--worker") }
+                if verb == "stop" {
+                    settled = targets.allSatisfy { $0.state == "stopped" || $0.state == "FAILED" }
+                } else {
+                    settled = targets.allSatisfy { $0.state == "running" || $0.state == "FAILED" }
+                        && !(verb == "restart" && targets.contains { $0.state == "stopping" })
+                }
+                if settled { break }
+                if tty {
+                    let ready = targets.filter { $0.state == "running" }.count
+                    let line = t("service.waiting", String(ready), String(targets.count))
+                    if line != lastLine {
+                        FileHandle.standardError.write(Data((line + "\n").utf8))
+                        lastLine = line
+                    }
+                }
+                Thread.sleep(forTimeInterval: 0.2)
+                (s, raw) = try request("GET", "/v1/service")
+            }
+        }
+        if json {
+            emitJSON(raw)
+        } else {
+            print(t("service.\(verb)_done"))
+            print(Render.serviceShow(s, t), terminator: "")
+        }
+        if verb != "stop" && s.workers.contains(where: { $0.state == "FAILED" && (p.value("--worker") == nil || $0.name == p.value("--worker")) }) {
+            throw OSEFailure(code: .error, message: Message("service.some_failed"))
+        }
+    }
+
+    mutating func version(_ g: GlobalOptions) -> Int32 {
+        struct Both: Encodable {
+            var ose: String
+            var keeper: VersionInfo?
+        }
+        let info: VersionInfo? = try? get("/v1/version", timeout: .seconds(3))
+        if json {
+            emitJSON(Both(ose: VossVersion.current, keeper: info))
+        } else {
+            print("ose \(VossVersion.current)")
+            if let info {
+                print(t("version.keeper", info.version, info.node, "\(target.host):\(target.port)"))
+            } else {
+                print(t("version.keeper_unreachable", "\(target.host):\(target.port)"))
+            }
+        }
+        return 0
+    }
+}
