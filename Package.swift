@@ -22,6 +22,7 @@ let package = Package(
         .executable(name: "voss-keeper", targets: ["voss-keeper"]),
         .executable(name: "voss-i18n", targets: ["voss-i18n"]),
         .executable(name: "ose", targets: ["ose"]),
+        .executable(name: "voss", targets: ["voss"]),
         .executable(name: "voss-test-worker", targets: ["voss-test-worker"]),
     ],
     dependencies: [
@@ -102,8 +103,12 @@ let package = Package(
         // ---- Executables ---------------------------------------------------------------------------------
         .executableTarget(name: "voss-keeper", dependencies: ["VossKeeperKit"], swiftSettings: swiftSettings),
         .executableTarget(name: "voss-i18n", dependencies: ["VossI18nServer", "VossWorkerKit"], swiftSettings: swiftSettings),
+        .target(
+            name: "VossOSE", dependencies: ["VossCLI", "VossPosix", "VossWire", "VossConfig", "VossI18n", "VossBase"],
+            swiftSettings: swiftSettings),
+        .executableTarget(name: "ose", dependencies: ["VossOSE"], swiftSettings: swiftSettings),
         .executableTarget(
-            name: "ose", dependencies: ["VossCLI", "VossPosix", "VossWire", "VossConfig", "VossI18n", "VossBase"],
+            name: "voss", dependencies: ["VossKeeperKit", "VossI18nServer", "VossWorkerKit", "VossOSE"],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "voss-test-worker",

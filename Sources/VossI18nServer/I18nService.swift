@@ -76,6 +76,16 @@ public struct I18nRoutes: Sendable {
         var response: Response
         var signature = ""
         var data: T?
+
+        enum CodingKeys: String, CodingKey { case response, signature, data }
+
+        /// `data` is written as `null` on errors, as Singleton clients expect the key.
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(response, forKey: .response)
+            try c.encode(signature, forKey: .signature)
+            if let data { try c.encode(data, forKey: .data) } else { try c.encodeNil(forKey: .data) }
+        }
     }
 
     struct ComponentData: Encodable {

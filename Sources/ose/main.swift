@@ -1,5 +1,5 @@
 // `ose`: the command-line tool that configures VOSS by talking to the keeper (see `ose -h`).
 import Foundation
+import VossOSE
 
-var ose = OSE(env: ProcessInfo.processInfo.environment)
-exit(ose.run(Array(CommandLine.arguments.dropFirst())))
+exit(OSEMain.run(arguments: Array(CommandLine.arguments.dropFirst()), environment: ProcessInfo.processInfo.environment))

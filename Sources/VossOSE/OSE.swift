@@ -37,6 +37,14 @@ struct OSEFailure: Error {
     var body: APIErrorBody?
 }
 
+/// The `ose` program (Sources/ose/main.swift and the multi-call `voss` binary call `OSEMain.run`).
+public enum OSEMain {
+    public static func run(arguments: [String], environment: [String: String]) -> Int32 {
+        var ose = OSE(env: environment)
+        return ose.run(arguments)
+    }
+}
+
 struct OSE {
     let env: [String: String]
     var t = Translator.english
