@@ -27,7 +27,8 @@ public struct ChildSpec: Sendable, Equatable {
     public var readyTimeout: Duration
     /// A worker that closed its IPC socket but has not exited after this long is killed.
     public var ipcLossGrace: Duration
-    /// A worker that was ready this long before failing starts its backoff from scratch.
+    /// A worker that was ready this long before failing starts its backoff from scratch: backoff is
+    /// for crash loops (dying on start), not for a worker that served and was then killed.
     public var stableAfter: Duration
     public var backoff: Backoff
     public var maxRestarts: Int
@@ -39,7 +40,7 @@ public struct ChildSpec: Sendable, Equatable {
         name: String, restart: RestartPolicy = .permanent, stopTimeout: Duration = .seconds(10),
         hungGrace: Duration = .milliseconds(500), pingInterval: Duration = .seconds(1), missedPongLimit: Int = 3,
         readyTimeout: Duration = .seconds(30), ipcLossGrace: Duration = .seconds(1),
-        stableAfter: Duration = .seconds(10), backoff: Backoff = Backoff(), maxRestarts: Int = 5,
+        stableAfter: Duration = .seconds(1), backoff: Backoff = Backoff(), maxRestarts: Int = 5,
         restartPeriod: Duration = .seconds(60), failedRetryAfter: Duration? = .seconds(300)
     ) {
         self.name = name

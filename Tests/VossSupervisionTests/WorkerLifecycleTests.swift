@@ -111,6 +111,19 @@ private func runningWorker(_ spec: ChildSpec = ChildSpec(name: "w")) -> WorkerLi
         #expect(w.tick(at: now + .seconds(300)) == [.spawn])
     }
 
+    @Test func aWorkerThatServedBeforeItWasKilled_restartsAtOnceEveryTime() {
+        var w = runningWorker(ChildSpec(name: "w", maxRestarts: 1000))
+        var now = t0
+        for i in 0..<10 {
+            now = now + .milliseconds(1200)
+            let actions = w.exited(pid: 100 + Int32(i), reason: .signaled(9), at: now)
+            #expect(actions.last == .spawn, "kill \(i) after 1.2 s of service restarts at once")
+            _ = w.spawned(pid: 101 + Int32(i), at: now)
+            _ = w.ready(at: now + .milliseconds(10))
+        }
+        #expect(w.consecutiveFailures == 1)
+    }
+
     @Test func failedWorker_startsAgainWhenTheOperatorAsks() {
         var spec = ChildSpec(name: "w", maxRestarts: 0, failedRetryAfter: nil)
         spec.backoff.jitter = 0

@@ -1,0 +1,74 @@
+# VOSS — see README.md. `make run` starts VOSS on the embedded default; `make test` runs every test.
+SWIFT      ?= swift
+DESTDIR    ?=
+DATA_DIR   ?= $(CURDIR)/.voss-dev
+VERSION    := $(shell sed -n 's/.*static let current = "\(.*\)"/\1/p' Sources/VossBase/Version.swift)
+RPM_RELEASE ?= 1
+RELEASE_FLAGS := -c release --static-swift-stdlib
+REL        := .build/release
+LINKS      := voss-keeper voss-i18n ose
+
+.PHONY: all deps build build-debug run test test-unit test-integration bench install rpm clean i18n-check
+
+all: build
+
+deps:
+	@scripts/deps.sh build
+
+# The release build: one multi-call binary, with each program name as a link to it.
+build: deps
+	$(SWIFT) build $(RELEASE_FLAGS) --product voss
+	@for l in $(LINKS); do ln -sfn voss $(REL)/$$l; done
+
+build-debug: deps
+	$(SWIFT) build --build-tests
+
+# Runs the keeper in the foreground with everything under $(DATA_DIR) (Ctrl-C stops it).
+# In another shell: export VOSS_HOME=$(DATA_DIR); $(REL)/ose service show
+run: build
+	@echo "VOSS: data in $(DATA_DIR); in another shell: export VOSS_HOME=$(DATA_DIR) PATH=$(CURDIR)/$(REL):\$$PATH; ose service show"
+	exec $(REL)/voss-keeper --dev --data-dir $(DATA_DIR)
+
+test: build-debug
+	@scripts/deps.sh test
+	$(MAKE) test-unit test-integration
+
+test-unit:
+	$(SWIFT) test --skip-build
+
+test-integration:
+	python3 -m pytest -q Tests/integration
+
+i18n-check:
+	scripts/i18n-sync
+
+bench: build
+	@scripts/deps.sh bench
+	$(SWIFT) build $(RELEASE_FLAGS) --product voss-test-worker
+	python3 scripts/bench/supervise.py --bin $(REL)
+
+install: build
+	install -d $(DESTDIR)/usr/libexec/voss $(DESTDIR)/usr/bin $(DESTDIR)/usr/lib/systemd/system \
+		$(DESTDIR)/etc/voss $(DESTDIR)/usr/share/doc/voss $(DESTDIR)/var/lib/voss $(DESTDIR)/var/log/voss
+	install -s -m 0755 $(REL)/voss $(DESTDIR)/usr/libexec/voss/voss
+	ln -sfn voss $(DESTDIR)/usr/libexec/voss/voss-keeper
+	ln -sfn voss $(DESTDIR)/usr/libexec/voss/voss-i18n
+	ln -sfn ../libexec/voss/voss $(DESTDIR)/usr/bin/ose
+	install -m 0644 systemd/voss-keeper.service $(DESTDIR)/usr/lib/systemd/system/voss-keeper.service
+	cp -R etc/voss/i18n $(DESTDIR)/etc/voss/
+	install -m 0644 README.md $(DESTDIR)/usr/share/doc/voss/README.md
+	cp -R docs/. $(DESTDIR)/usr/share/doc/voss/
+
+# voss-VERSION-RELEASE.el7.x86_64.rpm in the current directory.
+rpm: deps
+	@scripts/deps.sh rpm
+	rm -rf rpmbuild
+	$(MAKE) install DESTDIR=$(CURDIR)/rpmbuild/stage
+	rpmbuild -bb --quiet --define "_topdir $(CURDIR)/rpmbuild" --define "stage $(CURDIR)/rpmbuild/stage" \
+		--define "voss_version $(VERSION)" --define "voss_release $(RPM_RELEASE)" --define "dist .el7" \
+		--target x86_64 rpm/voss.spec
+	cp rpmbuild/RPMS/x86_64/voss-$(VERSION)-$(RPM_RELEASE).el7.x86_64.rpm .
+	@ls -la voss-$(VERSION)-$(RPM_RELEASE).el7.x86_64.rpm
+
+clean:
+	rm -rf .build rpmbuild *.rpm
