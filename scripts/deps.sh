@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a make target needs on a Debian/Ubuntu machine (apt) that has Swift 6.
 #   scripts/deps.sh build   libsystemd-dev, pkg-config (what `swift build` links against)
-#   scripts/deps.sh test    + procps, openssl, systemd (systemd-analyze), pytest
+#   scripts/deps.sh test    + procps, openssl, systemd (systemd-analyze), systemd-container, rpm, pytest
 #   scripts/deps.sh bench   + runit (the reference supervisor), wrk
 #   scripts/deps.sh rpm     + rpm (rpmbuild)
 # Already-present packages are left alone; nothing is installed when everything is there.
@@ -14,7 +14,7 @@ want_deb() { for p in "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | g
 want_deb pkg-config libsystemd-dev
 case "$what" in
   build) ;;
-  test) want_deb procps openssl systemd curl ;;
+  test) want_deb procps openssl systemd curl systemd-container rpm ;;
   bench) want_deb procps runit wrk curl ;;
   rpm) want_deb rpm ;;
   *) echo "usage: $0 build|test|bench|rpm" >&2; exit 2 ;;
