@@ -47,6 +47,13 @@ let package = Package(
         .target(name: "VossConfig", dependencies: ["VossBase"], swiftSettings: swiftSettings),
         .target(name: "VossSystemd", dependencies: ["CSystemd"], swiftSettings: swiftSettings),
         .target(name: "VossI18n", dependencies: ["VossBase"], swiftSettings: swiftSettings),
+        .target(
+            name: "VossChecksums", dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "VossSigV4", dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings),
+        .target(name: "VossS3Core", dependencies: ["VossChecksums"], swiftSettings: swiftSettings),
         .target(name: "VossCLI", dependencies: ["VossBase", "VossWire", "VossConfig", "VossI18n"],
                 swiftSettings: swiftSettings),
 
@@ -125,6 +132,9 @@ let package = Package(
         .testTarget(name: "VossSystemdTests", dependencies: ["VossSystemd"], swiftSettings: swiftSettings),
         .testTarget(name: "VossI18nTests", dependencies: ["VossI18n"], swiftSettings: swiftSettings),
         .testTarget(name: "VossCLITests", dependencies: ["VossCLI"], swiftSettings: swiftSettings),
+        .testTarget(name: "VossChecksumsTests", dependencies: ["VossChecksums"], swiftSettings: swiftSettings),
+        .testTarget(name: "VossSigV4Tests", dependencies: ["VossSigV4"], swiftSettings: swiftSettings),
+        .testTarget(name: "VossS3CoreTests", dependencies: ["VossS3Core"], swiftSettings: swiftSettings),
         .testTarget(
             name: "VossCertificatesTests", dependencies: ["VossCertificates"], swiftSettings: swiftSettings),
     ]

@@ -1,0 +1,96 @@
+/// The ListObjects (v1/v2) and ListMultipartUploads grouping: keys arrive in byte order from the
+/// store; keys that contain the delimiter after the prefix collapse into common prefixes. Pure; the
+/// store shell asks `nextCursor` where to continue reading.
+public struct ListAccumulator: Sendable {
+    public enum Entry: Equatable, Sendable {
+        case key(String)
+        case commonPrefix(String)
+
+        public var sortKey: String {
+            switch self {
+            case .key(let k), .commonPrefix(let k): k
+            }
+        }
+    }
+
+    public let prefix: String
+    public let delimiter: String?
+    public let maxKeys: Int
+    public private(set) var entries: [Entry] = []
+    /// More entries exist beyond `entries` (the listing is truncated).
+    public private(set) var truncated = false
+
+    public init(prefix: String, delimiter: String?, maxKeys: Int) {
+        self.prefix = prefix
+        self.delimiter = (delimiter?.isEmpty ?? true) ? nil : delimiter
+        self.maxKeys = maxKeys
+    }
+
+    public var isFull: Bool { entries.count >= maxKeys }
+
+    public enum Step: Equatable, Sendable {
+        /// Continue with the next key.
+        case next
+        /// Skip every key below this one (all of them belong to the common prefix just emitted).
+        case skip(toAtLeast: String)
+        /// The page is complete.
+        case done
+    }
+
+    /// Offers the next key in order (which must start with `prefix`).
+    public mutating func offer(_ key: String) -> Step {
+        if isFull {
+            truncated = true
+            return .done
+        }
+        if let delimiter {
+            let rest = key.utf8.dropFirst(prefix.utf8.count)
+            if let r = String(Substring(rest)).firstRange(of: delimiter) {
+                let restString = String(Substring(rest))
+                let cp = prefix + String(restString[..<r.upperBound])
+                entries.append(.commonPrefix(cp))
+                return .skip(toAtLeast: Self.successor(of: cp))
+            }
+        }
+        entries.append(.key(key))
+        return .next
+    }
+
+    /// The smallest string greater than every string starting with `p` (byte order), or `nil` when none
+    /// exists (p is all 0xFF bytes).
+    public static func successor(of p: String) -> String {
+        var bytes = Array(p.utf8)
+        while let last = bytes.last {
+            if last < 0xFF {
+                bytes[bytes.count - 1] = last + 1
+                return String(decoding: bytes, as: UTF8.self)
+            }
+            bytes.removeLast()
+        }
+        return String(decoding: [0xFF], as: UTF8.self)
+    }
+
+    /// The marker/continuation point for the next page (the last entry's key or common prefix).
+    public var nextMarker: String? { truncated ? entries.last?.sortKey : nil }
+
+    public var keys: [String] { entries.compactMap { if case .key(let k) = $0 { k } else { nil } } }
+    public var commonPrefixes: [String] { entries.compactMap { if case .commonPrefix(let p) = $0 { p } else { nil } } }
+}
+
+/// Percent-encoding of keys and prefixes in list results with `encoding-type=url`: every byte but
+/// `A-Z a-z 0-9 - . _ ~ /` as `%XX` (clients decode with unquote/unquote_plus; `+` is always `%2B`).
+public enum ListEncoding {
+    public static func encode(_ s: String) -> String {
+        var out = ""
+        for b in s.utf8 {
+            let c = Character(Unicode.Scalar(b))
+            if (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) || "-._~/".contains(c) {
+                out.append(c)
+            } else {
+                let hex = Array("0123456789ABCDEF")
+                out += "%" + String(hex[Int(b >> 4)]) + String(hex[Int(b & 15)])
+            }
+        }
+        return out
+    }
+}

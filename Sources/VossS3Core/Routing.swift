@@ -1,0 +1,251 @@
+/// Which bucket and key a request addresses.
+public struct S3Target: Equatable, Sendable {
+    public var bucket: String?
+    public var key: String?
+    public var virtualHosted: Bool
+
+    public init(bucket: String?, key: String?, virtualHosted: Bool) {
+        self.bucket = bucket
+        self.key = key
+        self.virtualHosted = virtualHosted
+    }
+
+    /// `/bucket/key` for error bodies.
+    public var resource: String { "/" + [bucket, key].compactMap { $0 }.joined(separator: "/") }
+}
+
+public enum S3Operation: String, Equatable, Sendable {
+    case listBuckets = "ListBuckets"
+    case createBucket = "CreateBucket"
+    case deleteBucket = "DeleteBucket"
+    case headBucket = "HeadBucket"
+    case getBucketLocation = "GetBucketLocation"
+    case listObjects = "ListObjects"
+    case listObjectsV2 = "ListObjectsV2"
+    case listObjectVersions = "ListObjectVersions"
+    case listMultipartUploads = "ListMultipartUploads"
+    case getBucketTagging = "GetBucketTagging"
+    case putBucketTagging = "PutBucketTagging"
+    case deleteBucketTagging = "DeleteBucketTagging"
+    case getBucketAcl = "GetBucketAcl"
+    case putBucketAcl = "PutBucketAcl"
+    case getBucketVersioning = "GetBucketVersioning"
+    case getBucketPolicy = "GetBucketPolicy"
+    case getBucketCors = "GetBucketCors"
+    case getBucketLifecycle = "GetBucketLifecycleConfiguration"
+    case getBucketEncryption = "GetBucketEncryption"
+    case deleteObjects = "DeleteObjects"
+    case putObject = "PutObject"
+    case copyObject = "CopyObject"
+    case getObject = "GetObject"
+    case headObject = "HeadObject"
+    case deleteObject = "DeleteObject"
+    case createMultipartUpload = "CreateMultipartUpload"
+    case uploadPart = "UploadPart"
+    case uploadPartCopy = "UploadPartCopy"
+    case completeMultipartUpload = "CompleteMultipartUpload"
+    case abortMultipartUpload = "AbortMultipartUpload"
+    case listParts = "ListParts"
+    case getObjectTagging = "GetObjectTagging"
+    case putObjectTagging = "PutObjectTagging"
+    case deleteObjectTagging = "DeleteObjectTagging"
+    case getObjectAcl = "GetObjectAcl"
+    case putObjectAcl = "PutObjectAcl"
+
+    /// Operations that read object data or metadata only.
+    public var isRead: Bool {
+        switch self {
+        case .listBuckets, .headBucket, .getBucketLocation, .listObjects, .listObjectsV2, .listObjectVersions,
+            .listMultipartUploads, .getBucketTagging, .getBucketAcl, .getBucketVersioning, .getBucketPolicy,
+            .getBucketCors, .getBucketLifecycle, .getBucketEncryption, .getObject, .headObject, .listParts,
+            .getObjectTagging, .getObjectAcl:
+            true
+        default: false
+        }
+    }
+
+    /// Operations whose body is object data (streamed); the others have small XML bodies or none.
+    public var streamsBody: Bool { self == .putObject || self == .uploadPart }
+}
+
+public enum S3Router {
+    /// The path prefix of the REST-style path (`/api/v1/s3/BUCKET/KEY`).
+    public static let apiPrefix = "/api/v1/s3"
+
+    /// Splits host and path into bucket and key. `serviceHost` is the configured S3 host name
+    /// (`s3.example.com`): `BUCKET.s3.example.com` addresses BUCKET (virtual-hosted style).
+    public static func target(host: String?, rawPath: String, serviceHost: String?) -> Result<S3Target, S3Error> {
+        var hostName = (host ?? "").lowercased()
+        if hostName.hasPrefix("[") {
+            hostName = ""  // an IPv6 literal is never virtual-hosted
+        } else if let colon = hostName.lastIndex(of: ":") {
+            hostName = String(hostName[..<colon])
+        }
+        guard let decoded = decodePath(rawPath) else {
+            return .failure(S3Error.invalidArgument("The request path is not valid percent-encoding."))
+        }
+        var path = decoded
+        if let service = serviceHost?.lowercased(), !service.isEmpty, hostName.hasSuffix("." + service) {
+            let bucket = String(hostName.dropLast(service.count + 1))
+            let key = path.count > 1 ? String(path.dropFirst()) : nil
+            return .success(S3Target(bucket: bucket, key: key, virtualHosted: true))
+        }
+        if path == apiPrefix || path.hasPrefix(apiPrefix + "/") {
+            path = String(path.dropFirst(apiPrefix.count))
+        }
+        guard path.hasPrefix("/") else { return .failure(S3Error.invalidArgument("The request path must start with /.")) }
+        let rest = path.dropFirst()
+        if rest.isEmpty { return .success(S3Target(bucket: nil, key: nil, virtualHosted: false)) }
+        if let slash = rest.firstIndex(of: "/") {
+            let bucket = String(rest[..<slash])
+            let key = String(rest[rest.index(after: slash)...])
+            return .success(S3Target(bucket: bucket, key: key.isEmpty ? nil : key, virtualHosted: false))
+        }
+        return .success(S3Target(bucket: String(rest), key: nil, virtualHosted: false))
+    }
+
+    static func decodePath(_ raw: String) -> String? {
+        var out = [UInt8]()
+        var it = Array(raw.utf8)[...]
+        while let c = it.popFirst() {
+            if c == UInt8(ascii: "%") {
+                guard let h = it.popFirst(), let l = it.popFirst(), let hv = hex(h), let lv = hex(l) else { return nil }
+                out.append(hv << 4 | lv)
+            } else {
+                out.append(c)
+            }
+        }
+        return String(validating: out, as: UTF8.self)
+    }
+
+    static func hex(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 0x30...0x39: c - 0x30
+        case 0x41...0x46: c - 0x37
+        case 0x61...0x66: c - 0x57
+        default: nil
+        }
+    }
+
+    /// Bucket sub-resources VOSS does not implement (answered NotImplemented, as S3-compatible stores do).
+    static let unsupportedSubresources: Set<String> = [
+        "website", "logging", "notification", "replication", "requestPayment", "ownershipControls",
+        "publicAccessBlock", "accelerate", "analytics", "intelligent-tiering", "inventory", "metrics", "object-lock",
+        "retention", "legal-hold", "torrent", "restore", "select", "attributes", "policyStatus",
+    ]
+
+    /// The S3 operation a request performs.
+    public static func operation(
+        method: String, target: S3Target, query: [String: String], headers: (String) -> String?
+    ) -> Result<S3Operation, S3Error> {
+        if let bad = query.keys.first(where: { unsupportedSubresources.contains($0) }) {
+            return .failure(S3Error("NotImplemented", message: "The ?\(bad) sub-resource is not implemented by VOSS."))
+        }
+        guard let bucket = target.bucket, !bucket.isEmpty else {
+            if method == "GET" { return .success(.listBuckets) }
+            return .failure(S3Error("MethodNotAllowed"))
+        }
+        _ = bucket
+        let copySource = headers("x-amz-copy-source") != nil
+        if target.key == nil {
+            switch method {
+            case "GET":
+                if query["location"] != nil { return .success(.getBucketLocation) }
+                if query["tagging"] != nil { return .success(.getBucketTagging) }
+                if query["acl"] != nil { return .success(.getBucketAcl) }
+                if query["versioning"] != nil { return .success(.getBucketVersioning) }
+                if query["policy"] != nil { return .success(.getBucketPolicy) }
+                if query["cors"] != nil { return .success(.getBucketCors) }
+                if query["lifecycle"] != nil { return .success(.getBucketLifecycle) }
+                if query["encryption"] != nil { return .success(.getBucketEncryption) }
+                if query["uploads"] != nil { return .success(.listMultipartUploads) }
+                if query["versions"] != nil { return .success(.listObjectVersions) }
+                if query["list-type"] == "2" { return .success(.listObjectsV2) }
+                return .success(.listObjects)
+            case "HEAD":
+                return .success(.headBucket)
+            case "PUT":
+                if query["tagging"] != nil { return .success(.putBucketTagging) }
+                if query["acl"] != nil { return .success(.putBucketAcl) }
+                if query["versioning"] != nil || query["policy"] != nil || query["cors"] != nil
+                    || query["lifecycle"] != nil || query["encryption"] != nil
+                {
+                    return .failure(S3Error("NotImplemented", message: "Bucket configuration of this kind is not implemented by VOSS."))
+                }
+                return .success(.createBucket)
+            case "DELETE":
+                if query["tagging"] != nil { return .success(.deleteBucketTagging) }
+                if query["policy"] != nil || query["cors"] != nil || query["lifecycle"] != nil || query["encryption"] != nil {
+                    return .failure(S3Error("NotImplemented"))
+                }
+                return .success(.deleteBucket)
+            case "POST":
+                if query["delete"] != nil { return .success(.deleteObjects) }
+                return .failure(S3Error("NotImplemented", message: "POST object (HTML form uploads) is not implemented by VOSS."))
+            default:
+                return .failure(S3Error("MethodNotAllowed"))
+            }
+        }
+        switch method {
+        case "GET":
+            if query["uploadId"] != nil { return .success(.listParts) }
+            if query["tagging"] != nil { return .success(.getObjectTagging) }
+            if query["acl"] != nil { return .success(.getObjectAcl) }
+            return .success(.getObject)
+        case "HEAD":
+            return .success(.headObject)
+        case "PUT":
+            if query["partNumber"] != nil || query["uploadId"] != nil {
+                guard query["partNumber"] != nil, query["uploadId"] != nil else {
+                    return .failure(S3Error.invalidRequest("UploadPart needs both partNumber and uploadId."))
+                }
+                return .success(copySource ? .uploadPartCopy : .uploadPart)
+            }
+            if query["tagging"] != nil { return .success(.putObjectTagging) }
+            if query["acl"] != nil { return .success(.putObjectAcl) }
+            return .success(copySource ? .copyObject : .putObject)
+        case "DELETE":
+            if query["uploadId"] != nil { return .success(.abortMultipartUpload) }
+            if query["tagging"] != nil { return .success(.deleteObjectTagging) }
+            return .success(.deleteObject)
+        case "POST":
+            if query["uploads"] != nil { return .success(.createMultipartUpload) }
+            if query["uploadId"] != nil { return .success(.completeMultipartUpload) }
+            return .failure(S3Error("NotImplemented"))
+        default:
+            return .failure(S3Error("MethodNotAllowed"))
+        }
+    }
+}
+
+/// S3's naming rules.
+public enum S3Names {
+    public static let reservedBuckets: Set<String> = ["api"]
+    public static let maxKeyBytes = 1024
+
+    /// `nil` when `name` is a valid bucket name, otherwise why not.
+    public static func bucketProblem(_ name: String) -> String? {
+        let u = Array(name.utf8)
+        guard (3...63).contains(u.count) else { return "Bucket names must be between 3 and 63 characters long." }
+        guard u.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2E || $0 == 0x2D }) else {
+            return "Bucket names can consist only of lowercase letters, numbers, dots (.), and hyphens (-)."
+        }
+        func alnum(_ c: UInt8) -> Bool { (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) }
+        guard alnum(u.first!), alnum(u.last!) else { return "Bucket names must begin and end with a letter or number." }
+        if name.contains("..") { return "Bucket names must not contain two adjacent periods." }
+        let parts = name.split(separator: ".")
+        if parts.count == 4 && parts.allSatisfy({ UInt8($0) != nil }) {
+            return "Bucket names must not be formatted as an IP address."
+        }
+        for p in ["xn--", "sthree-", "amzn-s3-demo-"] where name.hasPrefix(p) { return "Bucket names must not start with \(p)." }
+        for s in ["-s3alias", "--ol-s3", ".mrap", "--x-s3"] where name.hasSuffix(s) { return "Bucket names must not end with \(s)." }
+        if reservedBuckets.contains(name) { return "The bucket name '\(name)' is reserved by VOSS (it is the /api path)." }
+        return nil
+    }
+
+    public static func keyProblem(_ key: String) -> S3Error? {
+        if key.utf8.count > maxKeyBytes { return S3Error("KeyTooLongError", details: [("Size", String(key.utf8.count)), ("MaxSizeAllowed", "1024")]) }
+        if key.isEmpty { return S3Error.invalidArgument("The object key must not be empty.") }
+        return nil
+    }
+}

@@ -1,0 +1,226 @@
+import Crypto
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// AWS Signature Version 4 for S3, as pure functions: canonical request, string to sign, signing key,
+/// and the verification of `Authorization` headers, presigned URLs, and the chunk/trailer signatures
+/// of `aws-chunked` bodies. Nothing here reads a clock: every check takes `now`.
+public enum SigV4 {
+    public static let algorithm = "AWS4-HMAC-SHA256"
+    public static let emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    public static let unsignedPayload = "UNSIGNED-PAYLOAD"
+    public static let streamingSigned = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
+    public static let streamingSignedTrailer = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
+    public static let streamingUnsignedTrailer = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+    /// Requests may be this far from the server's clock (S3: 15 minutes).
+    public static let maxSkew: TimeInterval = 15 * 60
+    /// Presigned URLs may live at most 7 days.
+    public static let maxExpires = 604_800
+
+    // MARK: encoding
+
+    static let hexDigits = Array("0123456789abcdef".utf8)
+    static let upperHex = Array("0123456789ABCDEF".utf8)
+
+    public static func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 {
+        var out = [UInt8]()
+        for b in bytes {
+            out.append(hexDigits[Int(b >> 4)])
+            out.append(hexDigits[Int(b & 15)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// AWS's URI encoding: every byte except `A-Z a-z 0-9 - . _ ~` as `%XX` (upper-case hex); `/` kept
+    /// as is when `encodeSlash` is false (paths).
+    public static func uriEncode<S: Sequence>(_ bytes: S, encodeSlash: Bool) -> String where S.Element == UInt8 {
+        var out = [UInt8]()
+        for b in bytes {
+            let unreserved = (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39)
+                || b == 0x2D || b == 0x2E || b == 0x5F || b == 0x7E
+            if unreserved || (b == 0x2F && !encodeSlash) {
+                out.append(b)
+            } else {
+                out.append(0x25)
+                out.append(upperHex[Int(b >> 4)])
+                out.append(upperHex[Int(b & 15)])
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Percent-decodes a URI component (`+` stays `+`). `nil` for a malformed escape.
+    public static func percentDecode<S: StringProtocol>(_ s: S) -> [UInt8]? {
+        var out = [UInt8]()
+        var it = Array(s.utf8)[...]
+        while let b = it.popFirst() {
+            if b == 0x25 {
+                guard let h = it.popFirst(), let l = it.popFirst(), let hv = hexValue(h), let lv = hexValue(l) else {
+                    return nil
+                }
+                out.append(hv << 4 | lv)
+            } else {
+                out.append(b)
+            }
+        }
+        return out
+    }
+
+    static func hexValue(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 0x30...0x39: c - 0x30
+        case 0x41...0x46: c - 0x41 + 10
+        case 0x61...0x66: c - 0x61 + 10
+        default: nil
+        }
+    }
+
+    // MARK: canonical request
+
+    /// The path as S3 canonicalises it: decoded once, then encoded once (no normalisation of `.`/`..`).
+    public static func canonicalURI(rawPath: String) -> String? {
+        guard let decoded = percentDecode(rawPath) else { return nil }
+        let encoded = uriEncode(decoded, encodeSlash: false)
+        return encoded.isEmpty ? "/" : encoded
+    }
+
+    /// Query parameters decoded, re-encoded, sorted by name then value (`excluding` e.g. X-Amz-Signature).
+    public static func canonicalQuery(rawQuery: String, excluding: Set<String> = []) -> String? {
+        var pairs: [(String, String)] = []
+        for item in rawQuery.split(separator: "&", omittingEmptySubsequences: true) {
+            let kv = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let k = percentDecode(kv[0]), let v = percentDecode(kv.count > 1 ? kv[1] : "") else { return nil }
+            let name = String(decoding: k, as: UTF8.self)
+            if excluding.contains(name) { continue }
+            pairs.append((uriEncode(k, encodeSlash: true), uriEncode(v, encodeSlash: true)))
+        }
+        pairs.sort { $0.0 != $1.0 ? Array($0.0.utf8).lexicographicallyPrecedes(Array($1.0.utf8)) : Array($0.1.utf8).lexicographicallyPrecedes(Array($1.1.utf8)) }
+        return pairs.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
+    }
+
+    /// `name:value\n` for each signed header (values trimmed, inner runs of spaces collapsed, repeated
+    /// headers joined with `,`). `nil` when a signed header is missing from the request.
+    public static func canonicalHeaders(_ headers: [(String, String)], signed: [String]) -> String? {
+        var byName: [String: [String]] = [:]
+        for (n, v) in headers { byName[n.lowercased(), default: []].append(v) }
+        var out = ""
+        for name in signed {
+            guard let values = byName[name] else { return nil }
+            out += name + ":" + values.map(collapseSpaces).joined(separator: ",") + "\n"
+        }
+        return out
+    }
+
+    static func collapseSpaces(_ v: String) -> String {
+        var out = ""
+        var lastSpace = false
+        var t = Substring(v)
+        while let f = t.first, f == " " || f == "\t" { t.removeFirst() }
+        while let l = t.last, l == " " || l == "\t" { t.removeLast() }
+        for c in t {
+            if c == " " || c == "\t" {
+                if !lastSpace { out.append(" ") }
+                lastSpace = true
+            } else {
+                out.append(c)
+                lastSpace = false
+            }
+        }
+        return out
+    }
+
+    public static func canonicalRequest(
+        method: String, canonicalURI: String, canonicalQuery: String, canonicalHeaders: String,
+        signedHeaders: [String], payloadHash: String
+    ) -> String {
+        [method, canonicalURI, canonicalQuery, canonicalHeaders, signedHeaders.joined(separator: ";"), payloadHash]
+            .joined(separator: "\n")
+    }
+
+    public static func sha256Hex(_ s: String) -> String { hex(SHA256.hash(data: Array(s.utf8))) }
+
+    public static func stringToSign(amzDate: String, scope: String, canonicalRequest: String) -> String {
+        "\(algorithm)\n\(amzDate)\n\(scope)\n\(sha256Hex(canonicalRequest))"
+    }
+
+    public static func signingKey(secret: String, date: String, region: String, service: String = "s3") -> SymmetricKey {
+        func mac(_ key: SymmetricKey, _ s: String) -> SymmetricKey {
+            SymmetricKey(data: HMAC<SHA256>.authenticationCode(for: Array(s.utf8), using: key))
+        }
+        let k = mac(SymmetricKey(data: Array(("AWS4" + secret).utf8)), date)
+        return mac(mac(mac(k, region), service), "aws4_request")
+    }
+
+    public static func signature(key: SymmetricKey, stringToSign: String) -> String {
+        hex(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: key))
+    }
+
+    /// Compares two lower-case hex signatures in constant time.
+    public static func signaturesEqual(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        guard x.count == y.count else { return false }
+        var d: UInt8 = 0
+        for i in 0..<x.count { d |= x[i] ^ y[i] }
+        return d == 0
+    }
+
+    // MARK: dates
+
+    /// Parses `20130524T000000Z`.
+    public static func parseAmzDate(_ s: String) -> Date? {
+        let u = Array(s.utf8)
+        guard u.count == 16, u[8] == UInt8(ascii: "T"), u[15] == UInt8(ascii: "Z") else { return nil }
+        func num(_ r: Range<Int>) -> Int? {
+            var n = 0
+            for i in r {
+                guard u[i] >= 0x30 && u[i] <= 0x39 else { return nil }
+                n = n * 10 + Int(u[i] - 0x30)
+            }
+            return n
+        }
+        guard let y = num(0..<4), let mo = num(4..<6), let d = num(6..<8), let h = num(9..<11), let mi = num(11..<13),
+            let se = num(13..<15), (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, se < 61
+        else { return nil }
+        return Date(timeIntervalSince1970: TimeInterval(daysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se))
+    }
+
+    /// Formats a date as `20130524T000000Z`.
+    public static func amzDate(_ date: Date) -> String {
+        let t = Int(date.timeIntervalSince1970.rounded(.down))
+        let days = t >= 0 ? t / 86400 : (t - 86399) / 86400
+        let secs = t - days * 86400
+        let (y, m, d) = civilFromDays(days)
+        func pad(_ v: Int, _ w: Int) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: max(0, w - s.count)) + s
+        }
+        return "\(pad(y, 4))\(pad(m, 2))\(pad(d, 2))T\(pad(secs / 3600, 2))\(pad(secs % 3600 / 60, 2))\(pad(secs % 60, 2))Z"
+    }
+
+    /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's civil-date algorithm).
+    static func daysFromCivil(_ y0: Int, _ m: Int, _ d: Int) -> Int {
+        let y = m <= 2 ? y0 - 1 : y0
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146097 + doe - 719468
+    }
+
+    static func civilFromDays(_ z0: Int) -> (Int, Int, Int) {
+        let z = z0 + 719468
+        let era = (z >= 0 ? z : z - 146096) / 146097
+        let doe = z - era * 146097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
+        let y = yoe + era * 400
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp + (mp < 10 ? 3 : -9)
+        return (m <= 2 ? y + 1 : y, m, d)
+    }
+}

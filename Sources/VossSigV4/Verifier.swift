@@ -1,0 +1,393 @@
+import Crypto
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The parts of an HTTP request that SigV4 covers, as received.
+public struct SignedRequest: Sendable {
+    public var method: String
+    /// The request target's path, still percent-encoded as the client sent it.
+    public var rawPath: String
+    /// The query string without `?`, as sent.
+    public var rawQuery: String
+    public var headers: [(String, String)]
+
+    public init(method: String, rawPath: String, rawQuery: String, headers: [(String, String)]) {
+        self.method = method
+        self.rawPath = rawPath
+        self.rawQuery = rawQuery
+        self.headers = headers
+    }
+
+    public func header(_ name: String) -> String? {
+        let n = name.lowercased()
+        return headers.first { $0.0.lowercased() == n }?.1
+    }
+
+    /// Decoded query parameters (first value wins).
+    public var queryParameters: [String: String] {
+        var out: [String: String] = [:]
+        for item in rawQuery.split(separator: "&") {
+            let kv = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let k = SigV4.percentDecode(kv[0]) else { continue }
+            let v = kv.count > 1 ? SigV4.percentDecode(kv[1]) ?? [] : []
+            let name = String(decoding: k, as: UTF8.self)
+            if out[name] == nil { out[name] = String(decoding: v, as: UTF8.self) }
+        }
+        return out
+    }
+}
+
+/// How the body is protected, from `x-amz-content-sha256` (or `UNSIGNED-PAYLOAD` for presigned URLs).
+public enum PayloadMode: Equatable, Sendable {
+    /// The hex SHA-256 the body must have.
+    case sha256(String)
+    case unsigned
+    /// `aws-chunked` with a signature per chunk (and, with `trailer`, signed trailing headers).
+    case streamingSigned(trailer: Bool)
+    /// `aws-chunked` without chunk signatures, with trailing headers (checksums).
+    case streamingUnsignedTrailer
+}
+
+/// Why a request was not authenticated. `s3Code` is the S3 error code to answer with.
+public struct AuthFailure: Error, Equatable, Sendable, CustomStringConvertible {
+    public var s3Code: String
+    public var message: String
+
+    public init(_ code: String, _ message: String) {
+        s3Code = code
+        self.message = message
+    }
+
+    public var description: String { "\(s3Code): \(message)" }
+
+    static func malformed(_ m: String) -> AuthFailure { AuthFailure("AuthorizationHeaderMalformed", m) }
+    static func query(_ m: String) -> AuthFailure { AuthFailure("AuthorizationQueryParametersError", m) }
+}
+
+/// A successfully verified request: who signed it and what the body must satisfy.
+public struct AuthContext: Sendable {
+    public var accessKey: String
+    public var signingKey: SymmetricKey
+    public var amzDate: String
+    public var scope: String
+    /// The request signature: the seed of the chunk signature chain.
+    public var seedSignature: String
+    public var payload: PayloadMode
+    public var presigned: Bool
+}
+
+/// Verifies SigV4 requests against secrets looked up by access key.
+public struct SigV4Verifier: Sendable {
+    public var region: String
+    public var service: String
+
+    public init(region: String, service: String = "s3") {
+        self.region = region
+        self.service = service
+    }
+
+    /// `nil` when the request carries no SigV4 credentials at all (anonymous).
+    public func verify(
+        _ r: SignedRequest, now: Date, signingKey: (_ accessKey: String, _ date: String) -> SymmetricKey?
+    ) -> Result<AuthContext, AuthFailure>? {
+        if let auth = r.header("authorization") {
+            return verifyHeader(r, auth: auth, now: now, signingKey: signingKey)
+        }
+        let q = r.queryParameters
+        if q["X-Amz-Algorithm"] != nil || q["X-Amz-Signature"] != nil || q["X-Amz-Credential"] != nil {
+            return verifyPresigned(r, q: q, now: now, signingKey: signingKey)
+        }
+        return nil
+    }
+
+    struct Credential {
+        var accessKey: String
+        var date: String
+        var region: String
+        var service: String
+        var scope: String { "\(date)/\(region)/\(service)/aws4_request" }
+    }
+
+    func parseCredential(_ s: String, failure: (String) -> AuthFailure) -> Result<Credential, AuthFailure> {
+        let parts = s.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 5, parts[4] == "aws4_request", parts[1].count == 8, !parts[0].isEmpty else {
+            return .failure(failure("the Credential is mal-formed; expecting \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\"."))
+        }
+        guard parts[2] == region else {
+            return .failure(failure("the region '\(parts[2])' is wrong; expecting '\(region)'"))
+        }
+        guard parts[3] == service else {
+            return .failure(failure("the service '\(parts[3])' is wrong; expecting '\(service)'"))
+        }
+        return .success(Credential(accessKey: parts[0], date: parts[1], region: parts[2], service: parts[3]))
+    }
+
+    func checkTime(amzDate: String, credentialDate: String, now: Date) -> AuthFailure? {
+        guard let t = SigV4.parseAmzDate(amzDate) else {
+            return AuthFailure("AccessDenied", "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
+        }
+        guard amzDate.hasPrefix(credentialDate) else {
+            return .malformed("the credential date \(credentialDate) does not match the request date \(amzDate)")
+        }
+        if abs(t.timeIntervalSince(now)) > SigV4.maxSkew {
+            return AuthFailure("RequestTimeTooSkewed", "The difference between the request time and the current time is too large.")
+        }
+        return nil
+    }
+
+    func verifyHeader(
+        _ r: SignedRequest, auth: String, now: Date, signingKey: (String, String) -> SymmetricKey?
+    ) -> Result<AuthContext, AuthFailure> {
+        guard auth.hasPrefix(SigV4.algorithm + " ") else {
+            if auth.hasPrefix("AWS ") {
+                return .failure(AuthFailure("InvalidRequest", "Signature Version 2 is not supported; use AWS4-HMAC-SHA256."))
+            }
+            return .failure(AuthFailure("InvalidArgument", "Unsupported Authorization Type"))
+        }
+        var fields: [String: String] = [:]
+        for part in auth.dropFirst(SigV4.algorithm.count + 1).split(separator: ",") {
+            let kv = part.split(separator: "=", maxSplits: 1)
+            guard kv.count == 2 else { continue }
+            fields[kv[0].trimmingSpaces()] = kv[1].trimmingSpaces()
+        }
+        guard let credText = fields["Credential"], let signedText = fields["SignedHeaders"], let sig = fields["Signature"]
+        else {
+            return .failure(.malformed("the authorization header is malformed; it needs Credential, SignedHeaders and Signature"))
+        }
+        let cred: Credential
+        switch parseCredential(credText, failure: AuthFailure.malformed) {
+        case .success(let c): cred = c
+        case .failure(let f): return .failure(f)
+        }
+        let signed = signedText.split(separator: ";").map { String($0).lowercased() }
+        guard signed.contains("host") else { return .failure(.malformed("SignedHeaders must include host")) }
+        guard let amzDate = r.header("x-amz-date") ?? r.header("date").flatMap(parseHTTPDate).map(SigV4.amzDate) else {
+            return .failure(AuthFailure("AccessDenied", "AWS authentication requires a valid Date or x-amz-date header"))
+        }
+        if let f = checkTime(amzDate: amzDate, credentialDate: cred.date, now: now) { return .failure(f) }
+        guard let hashText = r.header("x-amz-content-sha256") else {
+            return .failure(AuthFailure("InvalidRequest", "Missing required header for this request: x-amz-content-sha256"))
+        }
+        let payload: PayloadMode
+        switch hashText {
+        case SigV4.unsignedPayload: payload = .unsigned
+        case SigV4.streamingSigned: payload = .streamingSigned(trailer: false)
+        case SigV4.streamingSignedTrailer: payload = .streamingSigned(trailer: true)
+        case SigV4.streamingUnsignedTrailer: payload = .streamingUnsignedTrailer
+        default:
+            guard hashText.count == 64, hashText.utf8.allSatisfy({ SigV4.hexValue($0) != nil }) else {
+                return .failure(AuthFailure("InvalidArgument", "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-… or a hex SHA-256"))
+            }
+            payload = .sha256(hashText.lowercased())
+        }
+        guard let uri = SigV4.canonicalURI(rawPath: r.rawPath), let query = SigV4.canonicalQuery(rawQuery: r.rawQuery),
+            let headers = SigV4.canonicalHeaders(r.headers, signed: signed)
+        else {
+            return .failure(AuthFailure("SignatureDoesNotMatch", "A signed header is missing or the request URI is malformed."))
+        }
+        guard let key = signingKey(cred.accessKey, cred.date) else {
+            return .failure(AuthFailure("InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."))
+        }
+        let creq = SigV4.canonicalRequest(
+            method: r.method, canonicalURI: uri, canonicalQuery: query, canonicalHeaders: headers, signedHeaders: signed,
+            payloadHash: hashText)
+        let expected = SigV4.signature(key: key, stringToSign: SigV4.stringToSign(amzDate: amzDate, scope: cred.scope, canonicalRequest: creq))
+        guard SigV4.signaturesEqual(expected, sig.lowercased()) else {
+            return .failure(AuthFailure("SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method."))
+        }
+        return .success(
+            AuthContext(
+                accessKey: cred.accessKey, signingKey: key, amzDate: amzDate, scope: cred.scope, seedSignature: expected,
+                payload: payload, presigned: false))
+    }
+
+    func verifyPresigned(
+        _ r: SignedRequest, q: [String: String], now: Date, signingKey: (String, String) -> SymmetricKey?
+    ) -> Result<AuthContext, AuthFailure> {
+        guard q["X-Amz-Algorithm"] == SigV4.algorithm else {
+            return .failure(.query("X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\""))
+        }
+        guard let credText = q["X-Amz-Credential"], let amzDate = q["X-Amz-Date"], let expiresText = q["X-Amz-Expires"],
+            let signedText = q["X-Amz-SignedHeaders"], let sig = q["X-Amz-Signature"]
+        else {
+            return .failure(.query("Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters."))
+        }
+        let cred: Credential
+        switch parseCredential(credText, failure: AuthFailure.query) {
+        case .success(let c): cred = c
+        case .failure(let f): return .failure(f)
+        }
+        guard let expires = Int(expiresText), expires >= 0 else {
+            return .failure(.query("X-Amz-Expires should be a number"))
+        }
+        guard expires <= SigV4.maxExpires else {
+            return .failure(.query("X-Amz-Expires must be less than a week (in seconds) that is 604800"))
+        }
+        guard let t = SigV4.parseAmzDate(amzDate) else {
+            return .failure(.query("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\""))
+        }
+        if t.timeIntervalSince(now) > SigV4.maxSkew {
+            return .failure(AuthFailure("AccessDenied", "Request is not valid yet"))
+        }
+        if now.timeIntervalSince(t) > TimeInterval(expires) {
+            return .failure(AuthFailure("AccessDenied", "Request has expired"))
+        }
+        let signed = signedText.split(separator: ";").map { String($0).lowercased() }
+        guard signed.contains("host") else { return .failure(.query("X-Amz-SignedHeaders must include host")) }
+        guard let uri = SigV4.canonicalURI(rawPath: r.rawPath),
+            let query = SigV4.canonicalQuery(rawQuery: r.rawQuery, excluding: ["X-Amz-Signature"]),
+            let headers = SigV4.canonicalHeaders(r.headers, signed: signed)
+        else {
+            return .failure(AuthFailure("SignatureDoesNotMatch", "A signed header is missing or the request URI is malformed."))
+        }
+        guard let key = signingKey(cred.accessKey, cred.date) else {
+            return .failure(AuthFailure("InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."))
+        }
+        let hash = r.header("x-amz-content-sha256") ?? SigV4.unsignedPayload
+        let creq = SigV4.canonicalRequest(
+            method: r.method, canonicalURI: uri, canonicalQuery: query, canonicalHeaders: headers, signedHeaders: signed,
+            payloadHash: hash)
+        let expected = SigV4.signature(key: key, stringToSign: SigV4.stringToSign(amzDate: amzDate, scope: cred.scope, canonicalRequest: creq))
+        guard SigV4.signaturesEqual(expected, sig.lowercased()) else {
+            return .failure(AuthFailure("SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method."))
+        }
+        let payload: PayloadMode = hash == SigV4.unsignedPayload ? .unsigned : (hash.count == 64 ? .sha256(hash.lowercased()) : .unsigned)
+        return .success(
+            AuthContext(
+                accessKey: cred.accessKey, signingKey: key, amzDate: amzDate, scope: cred.scope, seedSignature: expected,
+                payload: payload, presigned: true))
+    }
+
+    /// `Date:` header forms (RFC 1123), for clients that sign `date` instead of `x-amz-date`.
+    func parseHTTPDate(_ s: String) -> Date? { HTTPDate.parse(s) }
+}
+
+/// The signature chain of `STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]` bodies: each chunk's
+/// signature covers the previous signature and the SHA-256 of the chunk's data.
+public struct ChunkSignatureChain: Sendable {
+    let key: SymmetricKey
+    let amzDate: String
+    let scope: String
+    public private(set) var previous: String
+
+    public init(_ ctx: AuthContext) {
+        key = ctx.signingKey
+        amzDate = ctx.amzDate
+        scope = ctx.scope
+        previous = ctx.seedSignature
+    }
+
+    public init(key: SymmetricKey, amzDate: String, scope: String, seed: String) {
+        self.key = key
+        self.amzDate = amzDate
+        self.scope = scope
+        previous = seed
+    }
+
+    /// The expected signature of a chunk whose data hashes to `dataSHA256Hex`; advances the chain.
+    public mutating func next(dataSHA256Hex: String) -> String {
+        let sts = "AWS4-HMAC-SHA256-PAYLOAD\n\(amzDate)\n\(scope)\n\(previous)\n\(SigV4.emptySHA256)\n\(dataSHA256Hex)"
+        previous = SigV4.signature(key: key, stringToSign: sts)
+        return previous
+    }
+
+    /// Verifies a chunk signature and advances the chain.
+    public mutating func verifyChunk(dataSHA256Hex: String, signature: String) -> Bool {
+        SigV4.signaturesEqual(next(dataSHA256Hex: dataSHA256Hex), signature.lowercased())
+    }
+
+    /// The expected signature of the trailing headers (`name:value\n` each, in the order sent).
+    public func trailerSignature(canonicalTrailers: String) -> String {
+        let sts = "AWS4-HMAC-SHA256-TRAILER\n\(amzDate)\n\(scope)\n\(previous)\n\(SigV4.sha256Hex(canonicalTrailers))"
+        return SigV4.signature(key: key, stringToSign: sts)
+    }
+}
+
+/// Signs requests (for tests, tools and the bench): the same canonicalisation the verifier uses.
+public enum SigV4Signer {
+    /// Query parameters to append for a presigned URL (`X-Amz-Signature` included).
+    public static func presign(
+        method: String, rawPath: String, rawQuery: String = "", host: String, accessKey: String, secret: String,
+        region: String, date: Date, expires: Int
+    ) -> String {
+        let amz = SigV4.amzDate(date)
+        let d = String(amz.prefix(8))
+        let scope = "\(d)/\(region)/s3/aws4_request"
+        var q = rawQuery.isEmpty ? "" : rawQuery + "&"
+        q += "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=" + SigV4.uriEncode(Array("\(accessKey)/\(scope)".utf8), encodeSlash: true)
+        q += "&X-Amz-Date=\(amz)&X-Amz-Expires=\(expires)&X-Amz-SignedHeaders=host"
+        let creq = SigV4.canonicalRequest(
+            method: method, canonicalURI: SigV4.canonicalURI(rawPath: rawPath) ?? "/",
+            canonicalQuery: SigV4.canonicalQuery(rawQuery: q) ?? "", canonicalHeaders: "host:\(host)\n",
+            signedHeaders: ["host"], payloadHash: SigV4.unsignedPayload)
+        let key = SigV4.signingKey(secret: secret, date: d, region: region)
+        let sig = SigV4.signature(key: key, stringToSign: SigV4.stringToSign(amzDate: amz, scope: scope, canonicalRequest: creq))
+        return q + "&X-Amz-Signature=" + sig
+    }
+
+    /// The `Authorization` header for a request whose headers (including host, x-amz-date and
+    /// x-amz-content-sha256) are all signed.
+    public static func authorization(
+        method: String, rawPath: String, rawQuery: String, headers: [(String, String)], payloadHash: String,
+        accessKey: String, secret: String, region: String, amzDate: String
+    ) -> String {
+        let signed = Array(Set(headers.map { $0.0.lowercased() })).sorted()
+        let scope = "\(amzDate.prefix(8))/\(region)/s3/aws4_request"
+        let creq = SigV4.canonicalRequest(
+            method: method, canonicalURI: SigV4.canonicalURI(rawPath: rawPath) ?? "/",
+            canonicalQuery: SigV4.canonicalQuery(rawQuery: rawQuery) ?? "",
+            canonicalHeaders: SigV4.canonicalHeaders(headers, signed: signed) ?? "", signedHeaders: signed,
+            payloadHash: payloadHash)
+        let key = SigV4.signingKey(secret: secret, date: String(amzDate.prefix(8)), region: region)
+        let sig = SigV4.signature(key: key, stringToSign: SigV4.stringToSign(amzDate: amzDate, scope: scope, canonicalRequest: creq))
+        return "AWS4-HMAC-SHA256 Credential=\(accessKey)/\(scope), SignedHeaders=\(signed.joined(separator: ";")), Signature=\(sig)"
+    }
+}
+
+extension Substring {
+    func trimmingSpaces() -> String {
+        var s = self
+        while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
+        while let l = s.last, l == " " || l == "\t" { s.removeLast() }
+        return String(s)
+    }
+}
+
+/// RFC 1123 dates for HTTP headers (`Last-Modified`, `Date`, `If-Modified-Since`).
+public enum HTTPDate {
+    static let days = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]
+    static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+    /// `Fri, 24 May 2013 00:00:00 GMT`
+    public static func format(_ date: Date) -> String {
+        let t = Int(date.timeIntervalSince1970.rounded(.down))
+        let dayNumber = t >= 0 ? t / 86400 : (t - 86399) / 86400
+        let secs = t - dayNumber * 86400
+        let (y, m, d) = SigV4.civilFromDays(dayNumber)
+        let wd = days[((dayNumber % 7) + 7) % 7]
+        func p2(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(wd), \(p2(d)) \(months[m - 1]) \(y) \(p2(secs / 3600)):\(p2(secs % 3600 / 60)):\(p2(secs % 60)) GMT"
+    }
+
+    /// Parses RFC 1123 (`Fri, 24 May 2013 00:00:00 GMT`); also accepts ISO 8601 `2013-05-24T00:00:00Z`.
+    public static func parse(_ s: String) -> Date? {
+        let parts = s.split(separator: " ")
+        if parts.count == 6, let d = Int(parts[1]), let mi = months.firstIndex(of: String(parts[2])), let y = Int(parts[3]) {
+            let hms = parts[4].split(separator: ":").compactMap { Int($0) }
+            guard hms.count == 3 else { return nil }
+            return Date(
+                timeIntervalSince1970: TimeInterval(
+                    SigV4.daysFromCivil(y, mi + 1, d) * 86400 + hms[0] * 3600 + hms[1] * 60 + hms[2]))
+        }
+        let compact = String(s.filter { $0 != "-" && $0 != ":" })
+        if compact.count >= 15 {
+            let base = String(compact.prefix(15)) + "Z"
+            return SigV4.parseAmzDate(base)
+        }
+        return nil
+    }
+}
