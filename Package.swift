@@ -23,6 +23,7 @@ let package = Package(
         .executable(name: "voss-i18n", targets: ["voss-i18n"]),
         .executable(name: "ose", targets: ["ose"]),
         .executable(name: "voss", targets: ["voss"]),
+        .executable(name: "voss-s3", targets: ["voss-s3"]),
         .executable(name: "voss-test-worker", targets: ["voss-test-worker"]),
     ],
     dependencies: [
@@ -36,6 +37,8 @@ let package = Package(
     targets: [
         // ---- C shims -------------------------------------------------------------------------------------
         .target(name: "CVossSys", path: "Sources/CVossSys"),
+        .systemLibrary(
+            name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"]), .yum(["sqlite-devel"])]),
         .systemLibrary(
             name: "CSystemd", path: "Sources/CSystemd", pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"]), .yum(["systemd-devel"])]),
@@ -54,6 +57,7 @@ let package = Package(
             name: "VossSigV4", dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings),
         .target(name: "VossS3Core", dependencies: ["VossChecksums"], swiftSettings: swiftSettings),
+        .target(name: "VossS3Store", dependencies: ["VossS3Core", "VossChecksums"], swiftSettings: swiftSettings),
         .target(name: "VossCLI", dependencies: ["VossBase", "VossWire", "VossConfig", "VossI18n"],
                 swiftSettings: swiftSettings),
 
@@ -61,6 +65,10 @@ let package = Package(
         .target(
             name: "VossPosix",
             dependencies: ["CVossSys", "VossBase", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "VossSQLite",
+            dependencies: ["CSQLite", "VossS3Store", "VossS3Core", "VossChecksums", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings),
         .target(name: "VossIPC", dependencies: nio + ["VossWire"], swiftSettings: swiftSettings),
         .target(
@@ -80,6 +88,19 @@ let package = Package(
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "VossBlobStore", dependencies: ["VossPosix"], swiftSettings: swiftSettings),
+        .target(
+            name: "VossS3Gateway",
+            dependencies: nio + [
+                "VossBase", "VossWire", "VossWorkerKit", "VossHTTP", "VossPosix", "VossS3Core", "VossS3Store", "VossSQLite",
+                "VossSigV4", "VossChecksums", "VossBlobStore",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
         .target(
@@ -114,8 +135,9 @@ let package = Package(
             name: "VossOSE", dependencies: ["VossCLI", "VossPosix", "VossWire", "VossConfig", "VossI18n", "VossBase"],
             swiftSettings: swiftSettings),
         .executableTarget(name: "ose", dependencies: ["VossOSE"], swiftSettings: swiftSettings),
+        .executableTarget(name: "voss-s3", dependencies: ["VossS3Gateway", "VossWorkerKit"], swiftSettings: swiftSettings),
         .executableTarget(
-            name: "voss", dependencies: ["VossKeeperKit", "VossI18nServer", "VossWorkerKit", "VossOSE"],
+            name: "voss", dependencies: ["VossKeeperKit", "VossI18nServer", "VossWorkerKit", "VossOSE", "VossS3Gateway"],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "voss-test-worker",

@@ -59,6 +59,8 @@ public enum CommandTable {
     static let worker = OptionSpec("--worker", "NAME", help: "opt.worker")
     static let debug = OptionSpec("--debug", help: "opt.debug")
     static let noWait = OptionSpec("--no-wait", help: "opt.no_wait")
+    static let tenant = OptionSpec("--tenant", "TENANT", required: true, help: "opt.tenant")
+    static let user = OptionSpec("--user", "USER", required: true, help: "opt.user")
 
     public static let commands: [CommandSpec] = [
         CommandSpec(["show"], summary: "cmd.show", options: [withSecret]),
@@ -85,6 +87,28 @@ public enum CommandTable {
             options: [OptionSpec("--path", "FILE.p12", required: true, help: "opt.path"), secret, secretFile, force],
             examples: ["ose cert import --path /root/voss.p12"], takesSecret: true),
         CommandSpec(["cert", "show"], summary: "cmd.cert.show", options: [withSecret]),
+        CommandSpec(
+            ["s3", "set"], summary: "cmd.s3.set",
+            options: [OptionSpec("--host", "HOST", help: "opt.s3_host"), OptionSpec("--region", "REGION", help: "opt.region")],
+            examples: ["ose s3 set --host s3.example.com --region us-east-1"]),
+        CommandSpec(["s3", "show"], summary: "cmd.s3.show"),
+        CommandSpec(["tenant", "create"], summary: "cmd.tenant.create", options: [OptionSpec("--name", "NAME", required: true, help: "opt.tenant_name")]),
+        CommandSpec(["tenant", "list"], summary: "cmd.tenant.list"),
+        CommandSpec(["tenant", "delete"], summary: "cmd.tenant.delete", options: [OptionSpec("--name", "NAME", required: true, help: "opt.tenant_name")]),
+        CommandSpec(
+            ["user", "create"], summary: "cmd.user.create",
+            options: [
+                tenant, OptionSpec("--name", "NAME", required: true, help: "opt.user_name"),
+                OptionSpec("--role", "ROLE", help: "opt.role"),
+            ],
+            examples: ["ose user create --tenant acme --name alice --role tenant-admin"]),
+        CommandSpec(["user", "list"], summary: "cmd.user.list", options: [tenant]),
+        CommandSpec(["user", "delete"], summary: "cmd.user.delete", options: [tenant, OptionSpec("--name", "NAME", required: true, help: "opt.user_name")]),
+        CommandSpec(
+            ["key", "create"], summary: "cmd.key.create", options: [tenant, user],
+            examples: ["ose key create --tenant acme --user alice"]),
+        CommandSpec(["key", "list"], summary: "cmd.key.list", options: [tenant, user]),
+        CommandSpec(["key", "delete"], summary: "cmd.key.delete", options: [OptionSpec("--key", "ACCESS-KEY", required: true, help: "opt.access_key")]),
     ]
 
     /// Options every command accepts.

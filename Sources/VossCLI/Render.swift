@@ -107,6 +107,36 @@ public enum Render {
         return out
     }
 
+    public static func s3(_ s: S3Settings, _ t: Translator) -> String {
+        "[\(t("section.s3"))]\n    \(t("label.s3_host")): \(s.host ?? t("s3.host_unset"))\n    \(t("label.region")): \(s.region ?? "us-east-1")\n"
+    }
+
+    public static func tenants(_ l: TenantList, _ t: Translator) -> String {
+        if l.tenants.isEmpty { return t("tenant.none") + "\n" }
+        return TextTable(header: [t("col.tenant"), t("col.id"), t("col.created")], rows: l.tenants.map { [$0.name, $0.id, date($0.createdAt)] }).render() + "\n"
+    }
+
+    public static func users(_ l: UserList, _ t: Translator) -> String {
+        if l.users.isEmpty { return t("user.none") + "\n" }
+        return TextTable(header: [t("col.user"), t("col.role"), t("col.created")], rows: l.users.map { [$0.name, $0.role, date($0.createdAt)] }).render() + "\n"
+    }
+
+    public static func keys(_ l: KeyList, _ t: Translator) -> String {
+        if l.keys.isEmpty { return t("key.none") + "\n" }
+        return TextTable(header: [t("col.access_key"), t("col.created")], rows: l.keys.map { [$0.accessKey, date($0.createdAt)] }).render() + "\n"
+    }
+
+    public static func keyCreated(_ k: KeyInfo, _ t: Translator) -> String {
+        """
+        [\(t("section.key"))]
+            \(t("label.access_key")): \(k.accessKey)
+            \(t("label.secret_key")): \(k.secret ?? "")
+            \(t("label.user")): \(k.user)@\(k.tenant)
+        \(t("key.shown_once"))
+
+        """
+    }
+
     public static func error(_ e: APIErrorBody, _ t: Translator) -> String {
         var out = t("error.prefix") + t(e.error.message)
         for i in e.error.issues ?? [] { out += "\n  - \(i.key): \(t(i.message))" }

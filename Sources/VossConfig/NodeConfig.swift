@@ -69,6 +69,9 @@ public struct NodeConfig: Codable, Equatable, Sendable {
         }
     }
 
+    /// 2 since the S3 gateway became a default worker; older files get the new default workers added.
+    public var formatVersion: Int?
+    public static let currentFormat = 2
     public var nodeName: String
     public var dev: Bool
     public var paths: Paths
@@ -81,8 +84,8 @@ public struct NodeConfig: Codable, Equatable, Sendable {
             etc: "/etc/voss", lib: "/var/lib/voss", log: "/var/log/voss", run: "/run/voss",
             libexec: "/usr/libexec/voss", i18n: "/etc/voss/i18n")
         return NodeConfig(
-            nodeName: nodeName, dev: false, paths: paths, control: Endpoint(address: "127.0.0.1", port: 5198),
-            workers: defaultWorkers(paths: paths, i18nPort: 8091))
+            formatVersion: currentFormat, nodeName: nodeName, dev: false, paths: paths, control: Endpoint(address: "127.0.0.1", port: 5198),
+            workers: defaultWorkers(paths: paths, i18nPort: 8091, httpsPort: 443, httpPort: 80))
     }
 
     /// Everything under one directory, unprivileged (`--dev --data-dir DIR`).
@@ -91,19 +94,41 @@ public struct NodeConfig: Codable, Equatable, Sendable {
             etc: dataDir + "/etc", lib: dataDir + "/lib", log: dataDir + "/log", run: dataDir + "/run",
             libexec: libexec, i18n: i18n)
         return NodeConfig(
-            nodeName: nodeName, dev: true, paths: paths, control: Endpoint(address: "127.0.0.1", port: 5198),
-            workers: defaultWorkers(paths: paths, i18nPort: 8091))
+            formatVersion: currentFormat, nodeName: nodeName, dev: true, paths: paths, control: Endpoint(address: "127.0.0.1", port: 5198),
+            workers: defaultWorkers(paths: paths, i18nPort: 8091, httpsPort: 9443, httpPort: 9080))
     }
 
-    public static func defaultWorkers(paths: Paths, i18nPort: Int) -> [Worker] {
+    /// The workers every node runs, in start order (the keeper stops them in reverse).
+    public static func defaultWorkers(paths: Paths, i18nPort: Int, httpsPort: Int, httpPort: Int) -> [Worker] {
         [
             Worker(
                 name: "i18n", executable: "voss-i18n",
                 listeners: [
                     Listener(name: "http", tcp: Endpoint(address: "127.0.0.1", port: i18nPort)),
                     Listener(name: "unix", unix: paths.run + "/i18n.sock"),
-                ])
+                ]),
+            Worker(
+                name: "s3", executable: "voss-s3",
+                listeners: [
+                    Listener(name: "https", tcp: Endpoint(address: "0.0.0.0", port: httpsPort)),
+                    Listener(name: "http", tcp: Endpoint(address: "0.0.0.0", port: httpPort)),
+                    Listener(name: "admin", unix: paths.run + "/s3-admin.sock"),
+                ]),
         ]
+    }
+
+    /// Adds default workers a node file written by an older version does not know (to leave one out,
+    /// keep it in the file with `"enabled": false`).
+    public mutating func addMissingDefaultWorkers() -> [String] {
+        let dev = self.dev
+        let defaults = NodeConfig.defaultWorkers(
+            paths: paths, i18nPort: 8091, httpsPort: dev ? 9443 : 443, httpPort: dev ? 9080 : 80)
+        var added: [String] = []
+        for w in defaults where worker(named: w.name) == nil {
+            workers.append(w)
+            added.append(w.name)
+        }
+        return added
     }
 
     public var nodeFilePath: String { paths.etc + "/node.json" }

@@ -64,6 +64,22 @@ public enum Validators {
         return []
     }
 
+    /// A DNS host name (`s3.example.com`).
+    public static func hostName(_ key: String, _ value: String) -> [ConfigIssue] {
+        let labels = value.split(separator: ".", omittingEmptySubsequences: false)
+        let ok = !value.isEmpty && value.count <= 253 && labels.allSatisfy { l in
+            (1...63).contains(l.count) && l.first != "-" && l.last != "-"
+                && l.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
+        }
+        return ok ? [] : [ConfigIssue(key: key, Message("value.host_name", value))]
+    }
+
+    /// An S3 region name (`us-east-1`, `eu-central-1`, `dc1`).
+    public static func region(_ key: String, _ value: String) -> [ConfigIssue] {
+        let ok = (1...32).contains(value.count) && value.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") }
+        return ok ? [] : [ConfigIssue(key: key, Message("value.region", value))]
+    }
+
     /// A director system administrator: `NAME@system`.
     public static func systemUser(_ key: String, _ value: String) -> [ConfigIssue] {
         let name = value.dropLast("@system".count)

@@ -365,8 +365,3 @@ public final class I18nWorker: WorkerApp {
         return total
     }
 }
-
-public struct WorkerStartError: Error, CustomStringConvertible {
-    public var description: String
-    public init(_ d: String) { description = d }
-}

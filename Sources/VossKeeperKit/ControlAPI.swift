@@ -15,6 +15,7 @@ struct ControlAPI: Sendable {
     let supervisor: Supervisor
     let node: NodeConfig
     let info: VersionInfo
+    let admin: AdminForwarder
     let logger = Logger(label: "voss.control")
 
     func handle(_ request: HTTPRequest) async -> HTTPResponse {
@@ -56,6 +57,20 @@ struct ControlAPI: Sendable {
                 }
                 try await config.set([("args." + r1, nil)])
                 return json(ArgValue(key: r1, value: ""))
+            case (_, _, "tenants"), (_, _, "keys"):
+                let rest = request.uri.split(separator: "?").first.map { String($0.dropFirst(("/" + VossVersion.controlAPI).count)) } ?? ""
+                return await admin.forward(request, adminPath: "/admin" + rest)
+            case (.GET, 1, "s3"):
+                let doc = await config.document
+                return json(S3Settings(host: doc["s3.host"], region: doc["s3.region"] ?? "us-east-1"))
+            case (.PUT, 1, "s3"):
+                let body = try decode(S3Settings.self, request)
+                var changes: [(key: String, value: String?)] = []
+                if let h = body.host { changes.append(("s3.host", h.isEmpty ? nil : h.lowercased())) }
+                if let r = body.region { changes.append(("s3.region", r)) }
+                try await config.set(changes)
+                let doc = await config.document
+                return json(S3Settings(host: doc["s3.host"], region: doc["s3.region"] ?? "us-east-1"))
             case (.GET, 1, "service"):
                 return json(await supervisor.show())
             case (.POST, 2, "service"):

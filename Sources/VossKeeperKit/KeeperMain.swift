@@ -1,9 +1,11 @@
+import Crypto
 import Foundation
 import Logging
 import NIOCore
 import NIOPosix
 import Synchronization
 import VossBase
+import VossCertificates
 import VossConfig
 import VossHTTP
 import VossPosix
@@ -18,6 +20,8 @@ public struct KeeperOptions: Equatable, Sendable {
     public var controlAddress: String?
     public var controlPort: Int?
     public var i18nPort: Int?
+    public var s3Port: Int?
+    public var s3HTTPPort: Int?
     public var i18nDir: String?
     public var libexec: String?
     public var showHelp = false
@@ -38,6 +42,8 @@ public struct KeeperOptions: Equatable, Sendable {
           --control-address ADDR  control API address (default 127.0.0.1)
           --control-port PORT     control API port (default 5198)
           --i18n-port PORT        i18n service port (default 8091)
+          --s3-port PORT          S3 HTTPS port (default 443; --dev: 9443)
+          --s3-http-port PORT     S3 plain HTTP port (default 80; --dev: 9080)
           --i18n-dir DIR          translation bundles (default /etc/voss/i18n; --dev: ./etc/voss/i18n)
           --libexec DIR           where worker executables are (default /usr/libexec/voss;
                                   --dev: the directory of voss-keeper)
@@ -70,6 +76,8 @@ public struct KeeperOptions: Equatable, Sendable {
             case "--control-address": o.controlAddress = try value()
             case "--control-port": o.controlPort = try port()
             case "--i18n-port": o.i18nPort = try port()
+            case "--s3-port": o.s3Port = try port()
+            case "--s3-http-port": o.s3HTTPPort = try port()
             case "--i18n-dir": o.i18nDir = try value()
             case "--libexec": o.libexec = try value()
             case "-h", "--help": o.showHelp = true
@@ -89,6 +97,10 @@ public struct KeeperOptions: Equatable, Sendable {
         var n: NodeConfig
         if let existing {
             n = existing
+            if (n.formatVersion ?? 1) < NodeConfig.currentFormat {
+                _ = n.addMissingDefaultWorkers()
+                n.formatVersion = NodeConfig.currentFormat
+            }
         } else if dev, let dataDir {
             let dir = Files.absolute(dataDir)
             n = .dev(dataDir: dir, libexec: Files.executableDirectory, nodeName: name, i18n: Self.findDevI18nDir())
@@ -105,6 +117,14 @@ public struct KeeperOptions: Equatable, Sendable {
         {
             n.workers[wi].listeners[li].tcp?.port = i18nPort
         }
+        func setPort(worker: String, listener: String, _ port: Int?) {
+            guard let port, let wi = n.workers.firstIndex(where: { $0.name == worker }),
+                let li = n.workers[wi].listeners.firstIndex(where: { $0.name == listener })
+            else { return }
+            n.workers[wi].listeners[li].tcp?.port = port
+        }
+        setPort(worker: "s3", listener: "https", s3Port)
+        setPort(worker: "s3", listener: "http", s3HTTPPort)
         return n
     }
 
@@ -187,10 +207,13 @@ public enum KeeperMain {
             fail(1, "\(error)")
         }
 
+        await ensureCertificate(config: config, node: node, logger: logger)
+
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let s3Key = box.derivedKey("voss s3 secrets").withUnsafeBytes { Data($0).base64EncodedString() }
         let supervisor = Supervisor(
             node: node, document: await config.document, state: state, group: group, notifier: notifier,
-            watchdog: watchdog)
+            watchdog: watchdog, extraSlices: ["s3": ["s3.secret_key": s3Key]])
         do {
             try await supervisor.bindListeners()
         } catch {
@@ -203,7 +226,11 @@ public enum KeeperMain {
         }
         let info = VersionInfo(
             version: VossVersion.current, node: node.nodeName, pid: getpid(), startedAt: Date(), i18nURL: i18nURL)
-        let api = ControlAPI(token: token, config: config, supervisor: supervisor, node: node, info: info)
+        let adminPool = NIOThreadPool(numberOfThreads: 2)
+        adminPool.start()
+        let api = ControlAPI(
+            token: token, config: config, supervisor: supervisor, node: node, info: info,
+            admin: AdminForwarder(socket: node.worker(named: "s3").flatMap { $0.enabled ? $0.listeners.first { $0.name == "admin" }?.unix : nil }, pool: adminPool))
         let control = HTTPServer(group: group, configuration: .init(maxBodySize: 16 << 20, serverName: "voss-keeper")) {
             await api.handle($0)
         }
@@ -249,6 +276,27 @@ public enum KeeperMain {
         signals.cancel()
         logger.notice("voss-keeper stopped")
         exit(0)
+    }
+
+    /// A node without a certificate gets a self-signed one at first start, so HTTPS works at once
+    /// (replace it with `ose cert gen` or `ose cert import`).
+    static func ensureCertificate(config: ConfigStore, node: NodeConfig, logger: Logger) async {
+        guard await config.document["cert.chain"] == nil else { return }
+        var names = ["localhost", "127.0.0.1"]
+        let host = ProcessInfo.processInfo.hostName
+        if !host.isEmpty && host != node.nodeName { names.append(host) }
+        do {
+            let bundle = try CertificateTools.generateSelfSigned(commonName: node.nodeName, extraNames: names)
+            var rng = SystemRandomNumberGenerator()
+            let secret = (0..<24).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &rng)) }.joined()
+            try await config.set([
+                ("cert.chain", bundle.chainPEM), ("cert.key", bundle.keyPEM), ("cert.secret", secret),
+                ("cert.source", "generated"), ("cert.cn", node.nodeName),
+            ])
+            logger.notice("created a self-signed certificate for \(node.nodeName); replace it with 'ose cert gen' or 'ose cert import'")
+        } catch {
+            logger.error("cannot create a self-signed certificate: \(error)")
+        }
     }
 
     static func fail(_ code: Int32, _ text: String) -> Never {

@@ -27,6 +27,12 @@ public struct SecretBox: Sendable {
         return SecretBox(key: key)
     }
 
+    /// A key for one purpose, derived from the cluster key (HKDF-SHA256), so a worker never holds the
+    /// cluster key itself (the S3 gateway seals access-key secrets with `derivedKey("voss s3 secrets")`).
+    public func derivedKey(_ info: String) -> SymmetricKey {
+        HKDF<SHA256>.deriveKey(inputKeyMaterial: key, info: Array(info.utf8), outputByteCount: 32)
+    }
+
     public func seal(_ plaintext: String) -> String {
         // AES-GCM sealing with a fresh random nonce cannot fail for in-memory data.
         let box = try! AES.GCM.seal(Array(plaintext.utf8), using: key)

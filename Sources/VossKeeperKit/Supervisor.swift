@@ -36,6 +36,8 @@ public actor Supervisor {
     private let watchdog: WatchdogPolicy?
     private let logger = Logger(label: "voss.supervisor")
     private let origin = ContinuousClock.now
+    /// Per-worker values the keeper adds to the configuration slice (derived keys).
+    private let extraSlices: [String: [String: String]]
     private var readySent = false
     private var lastStatusText = ""
     private var nextPetAt: Instant = .zero
@@ -45,8 +47,9 @@ public actor Supervisor {
 
     public init(
         node: NodeConfig, document: ConfigDocument, state: NodeState, group: any EventLoopGroup,
-        notifier: SystemdNotifier, watchdog: WatchdogPolicy?
+        notifier: SystemdNotifier, watchdog: WatchdogPolicy?, extraSlices: [String: [String: String]] = [:]
     ) {
+        self.extraSlices = extraSlices
         self.node = node
         self.document = document
         self.state = state
@@ -183,7 +186,8 @@ public actor Supervisor {
     }
 
     private func slice(_ name: String) -> ConfigSlice {
-        let values = WorkerSlices.slice(worker: name, document: document, node: node, state: state)
+        var values = WorkerSlices.slice(worker: name, document: document, node: node, state: state)
+        for (k, v) in extraSlices[name] ?? [:] { values[k] = v }
         return ConfigSlice(version: WorkerSlices.version(of: values), values: values)
     }
 

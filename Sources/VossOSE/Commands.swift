@@ -69,6 +69,51 @@ extension OSE {
         case ["cert", "show"]:
             let (c, raw): (CertInfo, [UInt8]) = try request("GET", "/v1/cert" + secretQuery(p))
             json ? emitJSON(raw) : print(Render.cert(c, t, now: Date()), terminator: "")
+        case ["s3", "set"]:
+            guard p.value("--host") != nil || p.value("--region") != nil else {
+                throw OSEFailure(code: .usage, message: Message("usage.s3_set_nothing"))
+            }
+            let (s, raw): (S3Settings, [UInt8]) = try request("PUT", "/v1/s3", S3Settings(host: p.value("--host"), region: p.value("--region")))
+            json ? emitJSON(raw) : print(Render.s3(s, t), terminator: "")
+        case ["s3", "show"]:
+            let (s, raw): (S3Settings, [UInt8]) = try request("GET", "/v1/s3")
+            json ? emitJSON(raw) : print(Render.s3(s, t), terminator: "")
+        case ["tenant", "create"]:
+            let (x, raw): (TenantInfo, [UInt8]) = try request("POST", "/v1/tenants", NameRequest(name: p.value("--name")!))
+            json ? emitJSON(raw) : print(t("tenant.created", x.name, x.id))
+        case ["tenant", "list"]:
+            let (x, raw): (TenantList, [UInt8]) = try request("GET", "/v1/tenants")
+            json ? emitJSON(raw) : print(Render.tenants(x, t), terminator: "")
+        case ["tenant", "delete"]:
+            let n = p.value("--name")!
+            let (_, raw): (Deleted, [UInt8]) = try request("DELETE", "/v1/tenants/" + Self.percentEncode(n))
+            json ? emitJSON(raw) : print(t("tenant.deleted", n))
+        case ["user", "create"]:
+            let tn = p.value("--tenant")!
+            let (x, raw): (UserInfo, [UInt8]) = try request(
+                "POST", "/v1/tenants/\(Self.percentEncode(tn))/users", NameRequest(name: p.value("--name")!, role: p.value("--role")))
+            json ? emitJSON(raw) : print(t("user.created", x.name, x.tenant, x.role))
+        case ["user", "list"]:
+            let (x, raw): (UserList, [UInt8]) = try request("GET", "/v1/tenants/\(Self.percentEncode(p.value("--tenant")!))/users")
+            json ? emitJSON(raw) : print(Render.users(x, t), terminator: "")
+        case ["user", "delete"]:
+            let n = p.value("--name")!
+            let (_, raw): (Deleted, [UInt8]) = try request(
+                "DELETE", "/v1/tenants/\(Self.percentEncode(p.value("--tenant")!))/users/\(Self.percentEncode(n))")
+            json ? emitJSON(raw) : print(t("user.deleted", n))
+        case ["key", "create"]:
+            let (x, raw): (KeyInfo, [UInt8]) = try request(
+                "POST", "/v1/tenants/\(Self.percentEncode(p.value("--tenant")!))/users/\(Self.percentEncode(p.value("--user")!))/keys",
+                NameRequest(name: ""))
+            json ? emitJSON(raw) : print(Render.keyCreated(x, t), terminator: "")
+        case ["key", "list"]:
+            let (x, raw): (KeyList, [UInt8]) = try request(
+                "GET", "/v1/tenants/\(Self.percentEncode(p.value("--tenant")!))/users/\(Self.percentEncode(p.value("--user")!))/keys")
+            json ? emitJSON(raw) : print(Render.keys(x, t), terminator: "")
+        case ["key", "delete"]:
+            let k = p.value("--key")!
+            let (_, raw): (Deleted, [UInt8]) = try request("DELETE", "/v1/keys/" + Self.percentEncode(k))
+            json ? emitJSON(raw) : print(t("key.deleted", k))
         default:
             throw OSEFailure(code: .usage, message: Message("usage.unknown_command", p.command.name))
         }
@@ -137,3 +182,5 @@ extension OSE {
         return 0
     }
 }
+
+struct Deleted: Codable { var deleted: String }

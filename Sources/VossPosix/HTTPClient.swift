@@ -28,6 +28,34 @@ public enum BlockingHTTP {
         }
     }
 
+    /// The same over a Unix-domain socket.
+    public static func request(
+        unixPath: String, method: String, path: String, headers: [(String, String)] = [], body: [UInt8] = [],
+        timeout: Duration = .seconds(30)
+    ) throws(Failure) -> Response {
+        let deadline = ContinuousClock.now + timeout
+        var sa = sockaddr_un()
+        sa.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(unixPath.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: sa.sun_path) else { throw .unreachable("socket path too long: \(unixPath)") }
+        withUnsafeMutableBytes(of: &sa.sun_path) { p in
+            for (i, b) in bytes.enumerated() { p[i] = b }
+            p[bytes.count] = 0
+        }
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw .unreachable(String(cString: strerror(errno))) }
+        let rc = withUnsafePointer(to: &sa) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard rc == 0 else {
+            let e = String(cString: strerror(errno))
+            close(fd)
+            throw .unreachable("\(unixPath): \(e)")
+        }
+        defer { close(fd) }
+        return try exchange(fd: fd, hostHeader: "localhost", method: method, path: path, headers: headers, body: body, deadline: deadline)
+    }
+
     public static func request(
         host: String, port: Int, method: String, path: String, headers: [(String, String)] = [], body: [UInt8] = [],
         timeout: Duration = .seconds(30)
@@ -35,7 +63,14 @@ public enum BlockingHTTP {
         let deadline = ContinuousClock.now + timeout
         let fd = try connect(host: host, port: port, deadline: deadline)
         defer { close(fd) }
-        var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nConnection: close\r\n"
+        return try exchange(fd: fd, hostHeader: "\(host):\(port)", method: method, path: path, headers: headers, body: body, deadline: deadline)
+    }
+
+    static func exchange(
+        fd: Int32, hostHeader: String, method: String, path: String, headers: [(String, String)], body: [UInt8],
+        deadline: ContinuousClock.Instant
+    ) throws(Failure) -> Response {
+        var head = "\(method) \(path) HTTP/1.1\r\nHost: \(hostHeader)\r\nConnection: close\r\n"
         head += "Content-Length: \(body.count)\r\n"
         for (k, v) in headers { head += "\(k): \(v)\r\n" }
         head += "\r\n"

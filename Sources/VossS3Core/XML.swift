@@ -12,6 +12,9 @@ public struct XMLWriter: Sendable {
 
     public mutating func close(_ name: String) { body += "</\(name)>" }
 
+    /// Appends markup as is (the caller escapes any text in it).
+    public mutating func raw(_ markup: String) { body += markup }
+
     public mutating func element(_ name: String, _ text: String) {
         body += "<\(name)>" + XMLWriter.escape(text) + "</\(name)>"
     }

@@ -275,3 +275,95 @@ public enum ControlJSON {
         return d
     }
 }
+
+// MARK: identity (the keeper forwards these to the S3 gateway's admin socket)
+
+public struct TenantInfo: Codable, Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var createdAt: Date
+    public init(id: String, name: String, createdAt: Date) {
+        self.id = id
+        self.name = name
+        self.createdAt = createdAt
+    }
+}
+
+public struct TenantList: Codable, Sendable, Equatable {
+    public var tenants: [TenantInfo]
+    public init(tenants: [TenantInfo]) { self.tenants = tenants }
+}
+
+public struct NameRequest: Codable, Sendable, Equatable {
+    public var name: String
+    /// For users: `tenant-user` (default), `tenant-admin` or `provider-admin`.
+    public var role: String?
+    public init(name: String, role: String? = nil) {
+        self.name = name
+        self.role = role
+    }
+}
+
+public struct UserInfo: Codable, Sendable, Equatable {
+    public var id: String
+    public var tenant: String
+    public var name: String
+    public var role: String
+    public var createdAt: Date
+    public init(id: String, tenant: String, name: String, role: String, createdAt: Date) {
+        self.id = id
+        self.tenant = tenant
+        self.name = name
+        self.role = role
+        self.createdAt = createdAt
+    }
+}
+
+public struct UserList: Codable, Sendable, Equatable {
+    public var users: [UserInfo]
+    public init(users: [UserInfo]) { self.users = users }
+}
+
+public struct KeyInfo: Codable, Sendable, Equatable {
+    public var accessKey: String
+    /// Only in the answer to `create` (shown once).
+    public var secret: String?
+    public var tenant: String
+    public var user: String
+    public var createdAt: Date
+    public init(accessKey: String, secret: String?, tenant: String, user: String, createdAt: Date) {
+        self.accessKey = accessKey
+        self.secret = secret
+        self.tenant = tenant
+        self.user = user
+        self.createdAt = createdAt
+    }
+}
+
+public struct KeyList: Codable, Sendable, Equatable {
+    public var keys: [KeyInfo]
+    public init(keys: [KeyInfo]) { self.keys = keys }
+}
+
+public struct StoreStatus: Codable, Sendable, Equatable {
+    public var tenants: Int
+    public var buckets: Int
+    public var objects: Int
+    public var bytes: Int64
+    public init(tenants: Int, buckets: Int, objects: Int, bytes: Int64) {
+        self.tenants = tenants
+        self.buckets = buckets
+        self.objects = objects
+        self.bytes = bytes
+    }
+}
+
+/// `GET/PUT /v1/s3`: the S3 service host name (virtual-hosted style) and region.
+public struct S3Settings: Codable, Sendable, Equatable {
+    public var host: String?
+    public var region: String?
+    public init(host: String?, region: String?) {
+        self.host = host
+        self.region = region
+    }
+}

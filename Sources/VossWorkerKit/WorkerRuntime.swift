@@ -250,3 +250,9 @@ actor Runtime {
         exit(code)
     }
 }
+
+/// Why a worker could not start (it exits; the keeper records the reason and restarts it).
+public struct WorkerStartError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ d: String) { description = d }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import VossPosix
+
+/// The embedded "local" platform: object bytes as files under the node's data directory.
+///
+/// A blob is written to `objects/.tmp/ID`, fsynced, renamed to `objects/AB/CD/ID` and the directory
+/// fsynced — only then may the metadata that references it commit. A crash leaves either a temp file
+/// (removed at start) or a complete blob that the metadata journal accounts for; never half an object.
+public final class LocalBlobStore: Sendable {
+    public let root: String
+    let tmp: String
+
+    public init(root: String) throws {
+        self.root = root
+        tmp = root + "/.tmp"
+        try Files.makeDirectory(root, mode: 0o750)
+        try Files.makeDirectory(tmp, mode: 0o750)
+    }
+
+    public static func newID() -> String {
+        var rng = SystemRandomNumberGenerator()
+        return (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &rng)) }.joined()
+    }
+
+    public func path(_ blob: String) -> String {
+        let u = Array(blob.utf8)
+        guard u.count >= 4 else { return "\(root)/\(blob)" }
+        return "\(root)/\(String(decoding: u[0..<2], as: UTF8.self))/\(String(decoding: u[2..<4], as: UTF8.self))/\(blob)"
+    }
+
+    /// Removes temp files left by a crash; returns how many.
+    @discardableResult
+    public func cleanTemporaryFiles() -> Int {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: tmp)) ?? []
+        for n in names { unlink("\(tmp)/\(n)") }
+        return names.count
+    }
+
+    public func delete(_ blob: String) {
+        unlink(path(blob))
+        unlink("\(tmp)/\(blob)")
+    }
+
+    public func exists(_ blob: String) -> Bool { Files.exists(path(blob)) }
+
+    /// Opens a blob for reading; the caller closes the descriptor.
+    public func openForReading(_ blob: String) throws(PosixError) -> Int32 {
+        let fd = open(path(blob), O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw PosixError(errno, "open blob \(blob)") }
+        return fd
+    }
+
+    public func makeWriter(_ blob: String) throws(PosixError) -> BlobWriter {
+        let p = "\(tmp)/\(blob)"
+        let fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
+        guard fd >= 0 else { throw PosixError(errno, "create \(p)") }
+        return BlobWriter(fd: fd, tempPath: p, finalPath: path(blob), blob: blob)
+    }
+}
+
+/// Writes one blob. Blocking calls: run them off the event loops.
+public final class BlobWriter: @unchecked Sendable {
+    public let blob: String
+    let fd: Int32
+    let tempPath: String
+    let finalPath: String
+    public private(set) var written: Int64 = 0
+    private var closed = false
+
+    init(fd: Int32, tempPath: String, finalPath: String, blob: String) {
+        self.fd = fd
+        self.tempPath = tempPath
+        self.finalPath = finalPath
+        self.blob = blob
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws(PosixError) {
+        var off = 0
+        while off < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + off, bytes.count - off)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw PosixError(errno, "write blob")
+            }
+            off += n
+        }
+        written += Int64(bytes.count)
+    }
+
+    /// fsync, rename into place, fsync the directory: afterwards the blob survives a crash.
+    public func commit() throws(PosixError) {
+        guard !closed else { return }
+        guard fsync(fd) == 0 else { throw PosixError(errno, "fsync blob") }
+        closed = true
+        Glibc.close(fd)
+        let dir = (finalPath as NSString).deletingLastPathComponent
+        if !Files.exists(dir) { try Files.makeDirectory(dir, mode: 0o750) }
+        guard rename(tempPath, finalPath) == 0 else { throw PosixError(errno, "rename blob") }
+        try Files.syncDirectory(dir)
+    }
+
+    /// Drops the partial blob.
+    public func abort() {
+        if !closed {
+            closed = true
+            Glibc.close(fd)
+        }
+        unlink(tempPath)
+    }
+
+    deinit {
+        if !closed {
+            Glibc.close(fd)
+            unlink(tempPath)
+        }
+    }
+}

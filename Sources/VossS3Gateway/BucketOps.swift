@@ -1,0 +1,475 @@
+import Logging
+import Synchronization
+import Foundation
+import NIOHTTP1
+import VossChecksums
+import VossS3Core
+import VossS3Store
+
+extension S3Server {
+    func listBuckets(_ ex: Exchange) async throws {
+        let p = try requirePrincipal(ex)
+        let buckets = try await state.store.buckets(tenantID: p.tenant.id)
+        var x = XMLWriter()
+        x.open("ListAllMyBucketsResult", xmlns: true)
+        x.open("Owner")
+        x.element("ID", p.tenant.id)
+        x.element("DisplayName", p.tenant.name)
+        x.close("Owner")
+        x.open("Buckets")
+        for b in buckets {
+            x.open("Bucket")
+            x.element("Name", b.name)
+            x.element("CreationDate", HTTPDates.iso(b.createdAt))
+            x.element("BucketRegion", b.region)
+            x.close("Bucket")
+        }
+        x.close("Buckets")
+        x.close("ListAllMyBucketsResult")
+        await ex.responder().sendXML(x.document)
+    }
+
+    /// Canned ACL and grants from `x-amz-acl` / `x-amz-grant-read` / `x-amz-grant-write`
+    /// (`id="TENANT-ID"`), or `nil` when none given.
+    func policyFromHeaders(_ ex: Exchange) throws -> AccessPolicy? {
+        let acl = ex.ctx.header("x-amz-acl")
+        let gr = ex.ctx.header("x-amz-grant-read")
+        let gw = ex.ctx.header("x-amz-grant-write")
+        if acl == nil && gr == nil && gw == nil { return nil }
+        var policy = AccessPolicy()
+        if let acl {
+            switch acl {
+            case "private": policy.canned = .private
+            case "public-read": policy.canned = .publicRead
+            case "bucket-owner-full-control", "bucket-owner-read": policy.canned = .private
+            default:
+                throw S3Error("NotImplemented", message: "The canned ACL '\(acl)' is not supported; VOSS supports private and public-read.")
+            }
+        }
+        func ids(_ h: String?) throws -> [String] {
+            guard let h else { return [] }
+            return try h.split(separator: ",").map { item in
+                let t = item.trimmingCharacters(in: .whitespaces)
+                if t.hasPrefix("id=") { return String(t.dropFirst(3)).trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
+                if t.hasPrefix("uri=") && t.contains("AllUsers") { return "*" }
+                throw S3Error.invalidArgument("Grants must name a tenant: id=\"TENANT-ID\".", name: "x-amz-grant-read", value: String(t))
+            }
+        }
+        var read = try ids(gr)
+        if read.contains("*") {
+            policy.canned = .publicRead
+            read.removeAll { $0 == "*" }
+        }
+        policy.readTenants = read
+        policy.writeTenants = try ids(gw)
+        return policy
+    }
+
+    func createBucket(_ ex: Exchange) async throws {
+        let p = try requirePrincipal(ex)
+        if let problem = S3Names.bucketProblem(ex.ctx.bucket) {
+            throw S3Error("InvalidBucketName", message: problem, details: [("BucketName", ex.ctx.bucket)])
+        }
+        let region = state.current.region
+        let body = try await readSmallBody(ex, limit: 64 << 10)
+        if !body.isEmpty {
+            guard let root = try? XMLParser.parse(body), root.name == "CreateBucketConfiguration" else {
+                throw S3Error("MalformedXML")
+            }
+            if let lc = root.childText("LocationConstraint"), !lc.isEmpty, lc != region {
+                throw S3Error(
+                    "IllegalLocationConstraintException",
+                    message: "The \(lc) location constraint is incompatible for the region specific endpoint this request was sent to (\(region)).")
+            }
+        }
+        let policy = try policyFromHeaders(ex) ?? .private
+        do {
+            _ = try await state.store.createBucket(
+                name: ex.ctx.bucket, tenantID: p.tenant.id, ownerID: p.user.id, region: region, policy: policy)
+        } catch StoreError.bucketExists(let same) {
+            throw S3Error(same ? "BucketAlreadyOwnedByYou" : "BucketAlreadyExists", details: [("BucketName", ex.ctx.bucket)])
+        }
+        state.logger.info("bucket created", metadata: ["bucket": "\(ex.ctx.bucket)", "tenant": "\(p.tenant.name)"])
+        await ex.responder().send(.ok, headers: [("Location", "/" + ex.ctx.bucket)])
+    }
+
+    func deleteBucket(_ ex: Exchange) async throws {
+        let b = try await bucket(ex, access: .owner)
+        do {
+            try await state.store.deleteBucket(id: b.id)
+        } catch StoreError.notEmpty {
+            throw S3Error("BucketNotEmpty", details: [("BucketName", b.name)])
+        }
+        await ex.responder().send(.noContent)
+    }
+
+    func headBucket(_ ex: Exchange) async throws {
+        let b = try await bucket(ex, access: .read)
+        await ex.responder().send(.ok, headers: [("x-amz-bucket-region", b.region)], headOnly: true)
+    }
+
+    func getBucketLocation(_ ex: Exchange) async throws {
+        let b = try await bucket(ex, access: .owner)
+        var x = XMLWriter()
+        x.raw("<LocationConstraint xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">")
+        x.raw(XMLWriter.escape(b.region == "us-east-1" ? "" : b.region))
+        x.raw("</LocationConstraint>")
+        await ex.responder().sendXML(x.document)
+    }
+
+    func getBucketVersioning(_ ex: Exchange) async throws {
+        _ = try await bucket(ex, access: .owner)
+        var x = XMLWriter()
+        x.open("VersioningConfiguration", xmlns: true)
+        x.close("VersioningConfiguration")
+        await ex.responder().sendXML(x.document)
+    }
+
+    func maxKeys(_ ex: Exchange, name: String = "max-keys") throws -> Int {
+        guard let s = ex.ctx.query[name] else { return 1000 }
+        guard let n = Int(s), n >= 0 else {
+            throw S3Error.invalidArgument("Provided \(name) not an integer or within integer range", name: name, value: s)
+        }
+        return min(n, 1000)
+    }
+
+    /// Runs the grouping of `ListAccumulator` over the store, continuing after `start`.
+    func collect(bucketID: Int64, prefix: String, delimiter: String?, start: String, maxKeys: Int) async throws
+        -> (ListAccumulator, [String: ObjectSummary])
+    {
+        var acc = ListAccumulator(prefix: prefix, delimiter: delimiter, maxKeys: maxKeys)
+        var summaries: [String: ObjectSummary] = [:]
+        var cursor = start
+        var inclusive = false
+        guard maxKeys > 0 else { return (acc, [:]) }
+        outer: while true {
+            let batch = try await state.store.listObjects(
+                bucketID: bucketID, prefix: prefix, after: cursor, inclusive: inclusive, limit: min(1000, maxKeys + 1))
+            if batch.isEmpty { break }
+            for s in batch {
+                switch acc.offer(s.key) {
+                case .next:
+                    summaries[s.key] = s
+                    cursor = s.key
+                    inclusive = false
+                case .skip(let next):
+                    cursor = next
+                    inclusive = true
+                    continue outer
+                case .done:
+                    break outer
+                }
+            }
+            if batch.count < min(1000, maxKeys + 1) { break }
+        }
+        return (acc, summaries)
+    }
+
+    func listObjects(_ ex: Exchange, v2: Bool) async throws {
+        let b = try await bucket(ex, access: .read)
+        let q = ex.ctx.query
+        let prefix = q["prefix"] ?? ""
+        let delimiter = q["delimiter"]
+        let maxKeys = try self.maxKeys(ex)
+        let encode = q["encoding-type"]
+        if let e = encode, e != "url" { throw S3Error("InvalidArgument", message: "Invalid Encoding Method specified in Request", details: [("ArgumentName", "encoding-type")]) }
+        let urlEncode = encode == "url"
+        func enc(_ s: String) -> String { urlEncode ? ListEncoding.encode(s) : s }
+        var start = ""
+        if v2 {
+            if let token = q["continuation-token"] {
+                guard let d = Data(base64Encoded: token), let s = String(data: d, encoding: .utf8) else {
+                    throw S3Error.invalidArgument("The continuation token provided is incorrect", name: "continuation-token")
+                }
+                start = s
+            } else if let sa = q["start-after"] {
+                start = sa
+            }
+        } else {
+            start = q["marker"] ?? ""
+        }
+        let (acc, summaries) = try await collect(bucketID: b.id, prefix: prefix, delimiter: delimiter, start: start, maxKeys: maxKeys)
+        let fetchOwner = !v2 || q["fetch-owner"] == "true"
+        var x = XMLWriter()
+        x.open("ListBucketResult", xmlns: true)
+        x.element("Name", b.name)
+        x.element("Prefix", enc(prefix))
+        if v2 {
+            x.element("KeyCount", acc.entries.count)
+            if let t = q["continuation-token"] { x.element("ContinuationToken", t) }
+            if let sa = q["start-after"] { x.element("StartAfter", enc(sa)) }
+            if let next = acc.nextMarker { x.element("NextContinuationToken", Data(next.utf8).base64EncodedString()) }
+        } else {
+            x.element("Marker", enc(q["marker"] ?? ""))
+            if let next = acc.nextMarker, delimiter != nil { x.element("NextMarker", enc(next)) }
+        }
+        x.element("MaxKeys", maxKeys)
+        if let d = delimiter { x.element("Delimiter", enc(d)) }
+        if encode == "url" { x.element("EncodingType", "url") }
+        x.element("IsTruncated", acc.truncated)
+        for e in acc.entries {
+            switch e {
+            case .key(let k):
+                guard let s = summaries[k] else { continue }
+                x.open("Contents")
+                x.element("Key", enc(k))
+                x.element("LastModified", HTTPDates.iso(s.lastModified))
+                x.element("ETag", "\"\(s.etag)\"")
+                if let a = s.checksumAlgorithm { x.element("ChecksumAlgorithm", a.rawValue) }
+                x.element("Size", Int(s.size))
+                x.element("StorageClass", "STANDARD")
+                if fetchOwner {
+                    x.open("Owner")
+                    x.element("ID", b.tenantID)
+                    x.element("DisplayName", ownerName(ex, tenantID: b.tenantID))
+                    x.close("Owner")
+                }
+                x.close("Contents")
+            case .commonPrefix(let p):
+                x.open("CommonPrefixes")
+                x.element("Prefix", enc(p))
+                x.close("CommonPrefixes")
+            }
+        }
+        x.close("ListBucketResult")
+        await ex.responder().sendXML(x.document)
+    }
+
+    func ownerName(_ ex: Exchange, tenantID: String) -> String {
+        ex.ctx.principal?.tenant.id == tenantID ? ex.ctx.principal!.tenant.name : tenantID
+    }
+
+    /// Unversioned buckets list each object as its only ("null") version.
+    func listObjectVersions(_ ex: Exchange) async throws {
+        let b = try await bucket(ex, access: .read)
+        let q = ex.ctx.query
+        let prefix = q["prefix"] ?? ""
+        let maxKeys = try self.maxKeys(ex)
+        let (acc, summaries) = try await collect(
+            bucketID: b.id, prefix: prefix, delimiter: q["delimiter"], start: q["key-marker"] ?? "", maxKeys: maxKeys)
+        var x = XMLWriter()
+        x.open("ListVersionsResult", xmlns: true)
+        x.element("Name", b.name)
+        x.element("Prefix", prefix)
+        x.element("KeyMarker", q["key-marker"] ?? "")
+        x.element("VersionIdMarker", q["version-id-marker"] ?? "")
+        x.element("MaxKeys", maxKeys)
+        if let d = q["delimiter"] { x.element("Delimiter", d) }
+        x.element("IsTruncated", acc.truncated)
+        if let n = acc.nextMarker {
+            x.element("NextKeyMarker", n)
+            x.element("NextVersionIdMarker", "null")
+        }
+        for e in acc.entries {
+            switch e {
+            case .key(let k):
+                guard let s = summaries[k] else { continue }
+                x.open("Version")
+                x.element("Key", k)
+                x.element("VersionId", "null")
+                x.element("IsLatest", true)
+                x.element("LastModified", HTTPDates.iso(s.lastModified))
+                x.element("ETag", "\"\(s.etag)\"")
+                x.element("Size", Int(s.size))
+                x.element("StorageClass", "STANDARD")
+                x.close("Version")
+            case .commonPrefix(let p):
+                x.open("CommonPrefixes")
+                x.element("Prefix", p)
+                x.close("CommonPrefixes")
+            }
+        }
+        x.close("ListVersionsResult")
+        await ex.responder().sendXML(x.document)
+    }
+
+    func listMultipartUploads(_ ex: Exchange) async throws {
+        let b = try await bucket(ex, access: .write)
+        let q = ex.ctx.query
+        let prefix = q["prefix"] ?? ""
+        let delimiter = q["delimiter"]
+        let maxUploads = try self.maxKeys(ex, name: "max-uploads")
+        let keyMarker = q["key-marker"] ?? ""
+        let idMarker = q["upload-id-marker"] ?? ""
+        let all = try await state.store.uploads(
+            bucketID: b.id, prefix: prefix, keyMarker: keyMarker, uploadIDMarker: keyMarker.isEmpty ? "" : idMarker,
+            limit: 10_000)
+        var acc = ListAccumulator(prefix: prefix, delimiter: delimiter, maxKeys: maxUploads)
+        var shown: [UploadRecord] = []
+        var skipBelow: String?
+        for u in all {
+            if let s = skipBelow, u.key < s { continue }
+            skipBelow = nil
+            let before = acc.entries.count
+            switch acc.offer(u.key) {
+            case .next: shown.append(u)
+            case .skip(let s): skipBelow = s
+            case .done: break
+            }
+            if acc.truncated { break }
+            _ = before
+        }
+        var x = XMLWriter()
+        x.open("ListMultipartUploadsResult", xmlns: true)
+        x.element("Bucket", b.name)
+        x.element("KeyMarker", keyMarker)
+        x.element("UploadIdMarker", idMarker)
+        if acc.truncated, let last = shown.last {
+            x.element("NextKeyMarker", last.key)
+            x.element("NextUploadIdMarker", last.uploadID)
+        }
+        x.element("Prefix", prefix)
+        if let d = delimiter { x.element("Delimiter", d) }
+        x.element("MaxUploads", maxUploads)
+        x.element("IsTruncated", acc.truncated)
+        for u in shown {
+            x.open("Upload")
+            x.element("Key", u.key)
+            x.element("UploadId", u.uploadID)
+            x.open("Initiator")
+            x.element("ID", u.ownerID)
+            x.close("Initiator")
+            x.open("Owner")
+            x.element("ID", b.tenantID)
+            x.close("Owner")
+            x.element("StorageClass", "STANDARD")
+            x.element("Initiated", HTTPDates.iso(u.initiated))
+            if let a = u.checksumAlgorithm { x.element("ChecksumAlgorithm", a.rawValue) }
+            x.close("Upload")
+        }
+        for p in acc.commonPrefixes {
+            x.open("CommonPrefixes")
+            x.element("Prefix", p)
+            x.close("CommonPrefixes")
+        }
+        x.close("ListMultipartUploadsResult")
+        await ex.responder().sendXML(x.document)
+    }
+
+    func bucketTagging(_ ex: Exchange) async throws {
+        var b = try await bucket(ex, access: .owner)
+        switch ex.ctx.operation {
+        case .getBucketTagging:
+            guard let tags = b.tags, !tags.isEmpty else {
+                throw S3Error("NoSuchTagSet", details: [("BucketName", b.name)])
+            }
+            await ex.responder().sendXML(Tags.xml(tags))
+        case .putBucketTagging:
+            let body = try await readSmallBody(ex, limit: 64 << 10)
+            b.tags = try Tags.parseXML(body, max: 50).get()
+            try await state.store.updateBucket(b)
+            await ex.responder().send(.noContent)
+        default:
+            b.tags = nil
+            try await state.store.updateBucket(b)
+            await ex.responder().send(.noContent)
+        }
+    }
+
+    func aclXML(ownerID: String, ownerName: String, policy: AccessPolicy) -> String {
+        var x = XMLWriter()
+        x.open("AccessControlPolicy", xmlns: true)
+        x.open("Owner")
+        x.element("ID", ownerID)
+        x.element("DisplayName", ownerName)
+        x.close("Owner")
+        x.open("AccessControlList")
+        func grant(_ granteeXML: String, _ perm: String) {
+            x.raw("<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" " + granteeXML + "</Grantee>")
+            x.element("Permission", perm)
+            x.raw("</Grant>")
+        }
+        grant("xsi:type=\"CanonicalUser\"><ID>\(XMLWriter.escape(ownerID))</ID><DisplayName>\(XMLWriter.escape(ownerName))</DisplayName>", "FULL_CONTROL")
+        if policy.canned == .publicRead {
+            grant("xsi:type=\"Group\"><URI>http://acs.amazonaws.com/groups/global/AllUsers</URI>", "READ")
+        }
+        for t in policy.readTenants { grant("xsi:type=\"CanonicalUser\"><ID>\(XMLWriter.escape(t))</ID>", "READ") }
+        for t in policy.writeTenants { grant("xsi:type=\"CanonicalUser\"><ID>\(XMLWriter.escape(t))</ID>", "WRITE") }
+        x.close("AccessControlList")
+        x.close("AccessControlPolicy")
+        return x.document
+    }
+
+    /// A policy from an AccessControlPolicy XML body (AllUsers READ ⇒ public-read; CanonicalUser
+    /// grants to other tenants).
+    func policyFromXML(_ body: [UInt8], owner: String) throws -> AccessPolicy {
+        guard let root = try? XMLParser.parse(body), root.name == "AccessControlPolicy",
+            let list = root.child("AccessControlList")
+        else { throw S3Error("MalformedACLError") }
+        var p = AccessPolicy()
+        for g in list.all("Grant") {
+            let perm = g.childText("Permission") ?? ""
+            guard let grantee = g.child("Grantee") else { throw S3Error("MalformedACLError") }
+            if let uri = grantee.childText("URI") {
+                if uri.hasSuffix("/AllUsers") && perm == "READ" { p.canned = .publicRead } else {
+                    throw S3Error("NotImplemented", message: "Only AllUsers READ grants are supported.")
+                }
+            } else if let id = grantee.childText("ID"), id != owner {
+                if perm == "READ" || perm == "FULL_CONTROL" { p.readTenants.append(id) }
+                if perm == "WRITE" || perm == "FULL_CONTROL" { p.writeTenants.append(id) }
+            }
+        }
+        return p
+    }
+
+    func bucketACL(_ ex: Exchange) async throws {
+        var b = try await bucket(ex, access: .owner)
+        if ex.ctx.operation == .getBucketAcl {
+            await ex.responder().sendXML(aclXML(ownerID: b.tenantID, ownerName: ownerName(ex, tenantID: b.tenantID), policy: b.policy))
+            return
+        }
+        let body = try await readSmallBody(ex, limit: 64 << 10)
+        if let p = try policyFromHeaders(ex) {
+            b.policy = p
+        } else if !body.isEmpty {
+            b.policy = try policyFromXML(body, owner: b.tenantID)
+        } else {
+            throw S3Error("MissingRequestBodyError")
+        }
+        try await state.store.updateBucket(b)
+        await ex.responder().send(.ok)
+    }
+
+    func deleteObjects(_ ex: Exchange) async throws {
+        let b = try await bucket(ex, access: .write)
+        let body = try await readSmallBody(ex, limit: 2 << 20)
+        guard let root = try? XMLParser.parse(body), root.name == "Delete" else { throw S3Error("MalformedXML") }
+        let objects = root.all("Object")
+        guard objects.count <= 1000 else {
+            throw S3Error("MalformedXML", message: "The request may delete at most 1000 objects.")
+        }
+        let quiet = root.childText("Quiet")?.lowercased() == "true"
+        var x = XMLWriter()
+        x.open("DeleteResult", xmlns: true)
+        var garbage: [String] = []
+        for o in objects {
+            guard let key = o.childText("Key") else { throw S3Error("MalformedXML") }
+            if let problem = S3Names.keyProblem(key) {
+                x.open("Error")
+                x.element("Key", key)
+                x.element("Code", problem.code)
+                x.element("Message", problem.message)
+                x.close("Error")
+                continue
+            }
+            do {
+                if let old = try await state.store.deleteObject(bucketID: b.id, key: key) { garbage += old.storage.blobs }
+                if !quiet {
+                    x.open("Deleted")
+                    x.element("Key", key)
+                    x.close("Deleted")
+                }
+            } catch {
+                let e = Self.s3Error(error, state: state, ctx: ex.ctx)
+                x.open("Error")
+                x.element("Key", key)
+                x.element("Code", e.code)
+                x.element("Message", e.message)
+                x.close("Error")
+            }
+        }
+        x.close("DeleteResult")
+        await ex.responder().sendXML(x.document)
+        await state.collectGarbage(garbage)
+    }
+}

@@ -1,0 +1,179 @@
+import Synchronization
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import VossS3Core
+import VossS3Store
+import VossSigV4
+
+/// Reads request parts off a connection: heads, then each request's body.
+final class PartReader {
+    var iterator: NIOAsyncChannelInboundStream<HTTPServerRequestPart>.AsyncIterator
+    /// The current request's body has been read to its end.
+    private(set) var bodyDone = true
+    var bytesRead: Int64 = 0
+
+    init(_ it: NIOAsyncChannelInboundStream<HTTPServerRequestPart>.AsyncIterator) { iterator = it }
+
+    func nextHead() async throws -> HTTPRequestHead? {
+        while let part = try await iterator.next() {
+            if case .head(let h) = part {
+                bodyDone = false
+                bytesRead = 0
+                return h
+            }
+        }
+        return nil
+    }
+
+    /// The next piece of the body, `nil` at its end.
+    func nextBody() async throws -> ByteBuffer? {
+        guard !bodyDone else { return nil }
+        while let part = try await iterator.next() {
+            switch part {
+            case .body(let b):
+                bytesRead += Int64(b.readableBytes)
+                return b
+            case .end:
+                bodyDone = true
+                return nil
+            case .head:
+                throw GatewayFailure.protocolError
+            }
+        }
+        bodyDone = true
+        throw GatewayFailure.connectionClosed
+    }
+
+    /// Reads and discards the rest of the body, up to `limit` bytes; `false` when it was longer.
+    func drain(limit: Int64) async -> Bool {
+        var seen: Int64 = 0
+        while !bodyDone {
+            guard let b = try? await nextBody() else { return bodyDone }
+            seen += Int64(b.readableBytes)
+            if seen > limit { return false }
+        }
+        return true
+    }
+
+    /// The whole body (for XML requests), at most `limit` bytes.
+    func readAll(limit: Int) async throws -> [UInt8] {
+        var out: [UInt8] = []
+        while let b = try await nextBody() {
+            guard out.count + b.readableBytes <= limit else { throw S3Error("MaxMessageLengthExceeded") }
+            out.append(contentsOf: b.readableBytesView)
+        }
+        return out
+    }
+}
+
+enum GatewayFailure: Error {
+    case protocolError
+    case connectionClosed
+}
+
+/// One S3 request being served.
+struct RequestContext: Sendable {
+    let id: String
+    let head: HTTPRequestHead
+    let rawPath: String
+    let rawQuery: String
+    let query: [String: String]
+    let target: S3Target
+    let operation: S3Operation
+    var principal: Principal?
+    var auth: AuthContext?
+    let tls: Bool
+    let remote: String
+
+    func header(_ name: String) -> String? { head.headers.first(name: name) }
+    var headerPairs: [(String, String)] { head.headers.map { ($0.name, $0.value) } }
+    var bucket: String { target.bucket ?? "" }
+    var key: String { target.key ?? "" }
+}
+
+/// Writes responses straight to the channel, awaiting completion (a sendfile'd file may only be
+/// closed once its write finished).
+struct Responder: Sendable {
+    let channel: any Channel
+    let requestID: String
+    let version: HTTPVersion
+    let keepAlive: Bool
+    let counters: GatewayCounters
+
+    static let serverName = "VOSS"
+
+    func baseHeaders(_ extra: [(String, String)], contentLength: Int64?) -> HTTPHeaders {
+        var h = HTTPHeaders()
+        h.add(name: "x-amz-request-id", value: requestID)
+        h.add(name: "x-amz-id-2", value: requestID)
+        h.add(name: "Server", value: Self.serverName)
+        h.add(name: "Date", value: HTTPDates.format(Date()))
+        for (k, v) in extra { h.add(name: k, value: v) }
+        if let contentLength { h.replaceOrAdd(name: "Content-Length", value: String(contentLength)) }
+        h.replaceOrAdd(name: "Connection", value: keepAlive ? "keep-alive" : "close")
+        return h
+    }
+
+    func sendContinue() {
+        channel.writeAndFlush(
+            HTTPServerResponsePart.head(HTTPResponseHead(version: version, status: .continue)), promise: nil)
+    }
+
+    /// A complete response with an in-memory body.
+    func send(_ status: HTTPResponseStatus, headers: [(String, String)] = [], body: [UInt8] = [], headOnly: Bool = false) async {
+        let h = baseHeaders(headers, contentLength: Int64(body.count))
+        let channel = self.channel
+        let version = self.version
+        counters.bytesOut.add(Int64(body.count), ordering: .relaxed)
+        let f = channel.eventLoop.flatSubmit {
+            channel.write(HTTPServerResponsePart.head(HTTPResponseHead(version: version, status: status, headers: h)), promise: nil)
+            if !body.isEmpty && !headOnly {
+                channel.write(HTTPServerResponsePart.body(.byteBuffer(channel.allocator.buffer(bytes: body))), promise: nil)
+            }
+            return channel.writeAndFlush(HTTPServerResponsePart.end(nil))
+        }
+        try? await f.get()
+    }
+
+    func sendXML(_ xml: String, status: HTTPResponseStatus = .ok, headers: [(String, String)] = []) async {
+        await send(status, headers: [("Content-Type", "application/xml")] + headers, body: Array(xml.utf8))
+    }
+
+    func sendError(_ e: S3Error, resource: String, headOnly: Bool = false) async {
+        counters.errors.add(1, ordering: .relaxed)
+        let status = HTTPResponseStatus(statusCode: e.status)
+        if headOnly || status == .notModified {
+            await send(status, headers: status == .notModified ? [] : [("Content-Type", "application/xml")], headOnly: true)
+            return
+        }
+        var extra: [(String, String)] = [("Content-Type", "application/xml")]
+        if e.status == 503 { extra.append(("Retry-After", "5")) }
+        await send(status, headers: extra, body: Array(e.xml(resource: resource, requestID: requestID).utf8))
+    }
+
+    /// The head of a streamed response; follow with `body`/`file` and `end`.
+    /// Queues the head (it goes out with the first flushed body write; awaiting an unflushed write
+    /// would wait for ever).
+    func head(_ status: HTTPResponseStatus, headers: [(String, String)], contentLength: Int64) async throws {
+        let h = baseHeaders(headers, contentLength: contentLength)
+        channel.write(HTTPServerResponsePart.head(HTTPResponseHead(version: version, status: status, headers: h)), promise: nil)
+    }
+
+    func body(_ buffer: ByteBuffer) async throws {
+        counters.bytesOut.add(Int64(buffer.readableBytes), ordering: .relaxed)
+        try await channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(buffer))).get()
+    }
+
+    /// Sends `count` bytes of an open file from `offset` with sendfile (plain HTTP only).
+    func file(_ handle: NIOFileHandle, offset: Int64, count: Int64) async throws {
+        counters.bytesOut.add(count, ordering: .relaxed)
+        let region = FileRegion(fileHandle: handle, readerIndex: Int(offset), endIndex: Int(offset + count))
+        try await channel.writeAndFlush(HTTPServerResponsePart.body(.fileRegion(region))).get()
+    }
+
+    func end() async throws {
+        try await channel.writeAndFlush(HTTPServerResponsePart.end(nil)).get()
+    }
+}

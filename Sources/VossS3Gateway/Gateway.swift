@@ -1,0 +1,186 @@
+import Crypto
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import Synchronization
+import VossBlobStore
+import VossHTTP
+import VossPosix
+import VossS3Core
+import VossS3Store
+import VossSQLite
+import VossWire
+import VossWorkerKit
+
+/// The S3 gateway worker (`voss-s3`): S3 on the keeper's `https`/`http` listeners, the admin API on
+/// its `admin` Unix socket.
+public final class S3Worker: WorkerApp {
+    let state = Mutex<GatewayState?>(nil)
+    let tlsContext = Mutex<NIOSSLContext?>(nil)
+    let servers = Mutex<[any Channel]>([])
+    let admin = Mutex<HTTPServer?>(nil)
+    let connections = ConnectionSet()
+    let drainingFlag = Atomic<Bool>(false)
+    let io = NIOThreadPool(numberOfThreads: 8)
+
+    public init() {}
+
+    static func settings(_ c: ConfigSlice) -> GatewaySettings {
+        var s = GatewaySettings()
+        if let h = c.values["s3.host"], !h.isEmpty { s.serviceHost = h }
+        if let r = c.values["s3.region"], !r.isEmpty { s.region = r }
+        s.maintenance = c.values["service.maintenance"] == "true"
+        return s
+    }
+
+    static func makeTLS(_ c: ConfigSlice) throws -> NIOSSLContext? {
+        guard let chain = c.values["cert.chain"], let key = c.values["cert.key"] else { return nil }
+        let certs = try NIOSSLCertificate.fromPEMBytes(Array(chain.utf8))
+        let pk = try NIOSSLPrivateKey(bytes: Array(key.utf8), format: .pem)
+        var conf = TLSConfiguration.makeServerConfiguration(certificateChain: certs.map { .certificate($0) }, privateKey: .privateKey(pk))
+        conf.minimumTLSVersion = .tlsv12
+        return try NIOSSLContext(configuration: conf)
+    }
+
+    public func start(_ context: WorkerContext) async throws -> [String] {
+        let c = context.config
+        guard let lib = c.values["paths.lib"], let keyText = c.values["s3.secret_key"], let keyData = Data(base64Encoded: keyText),
+            keyData.count == 32
+        else { throw WorkerStartError("the keeper sent no data directory or secrets key (paths.lib, s3.secret_key)") }
+        io.start()
+        let store = try SQLiteMetadataStore(path: lib + "/metadata.sqlite", secretKey: SymmetricKey(data: keyData))
+        let blobs = try LocalBlobStore(root: lib + "/objects")
+        let st = GatewayState(store: store, blobs: blobs, io: io, settings: Self.settings(c), logger: context.logger)
+        try await recover(st)
+        state.withLock { $0 = st }
+        tlsContext.withLock { $0 = try? Self.makeTLS(c) }
+
+        var addresses: [String] = []
+        for (name, fd) in context.listeners.sorted(by: { $0.key < $1.key }) {
+            switch name {
+            case "admin":
+                let api = AdminAPI(store: store, logger: context.logger)
+                let server = HTTPServer(group: context.group, configuration: .init(maxBodySize: 64 << 10, serverName: "voss-s3-admin")) {
+                    await api.handle($0)
+                }
+                addresses.append(try await server.serve(boundSocket: fd))
+                admin.withLock { $0 = server }
+            case "https":
+                guard tlsContext.withLock({ $0 }) != nil else {
+                    context.logger.error("no certificate configured: HTTPS is not served (ose cert gen / ose cert import)")
+                    continue
+                }
+                addresses.append(try await serveS3(fd: fd, tls: true, group: context.group, state: st))
+            default:
+                addresses.append(try await serveS3(fd: fd, tls: false, group: context.group, state: st))
+            }
+        }
+        let counts = try await store.counts()
+        context.reportStatus("\(counts.buckets) buckets, \(counts.objects) objects, \(counts.bytes) bytes; region \(st.current.region)")
+        return addresses
+    }
+
+    /// After a crash: remove temp files, delete blobs whose object never committed and blobs no
+    /// object references any more.
+    func recover(_ st: GatewayState) async throws {
+        let temp = st.blobs.cleanTemporaryFiles()
+        let journal = try await st.store.journal()
+        for e in journal { st.blobs.delete(e.blob) }
+        try await st.store.forgetJournal(journal.map(\.blob))
+        if temp > 0 || !journal.isEmpty {
+            st.logger.notice(
+                "cleaned up after an unclean stop",
+                metadata: ["temp_files": "\(temp)", "uncommitted_or_unreferenced_blobs": "\(journal.count)"])
+        }
+    }
+
+    func serveS3(fd: Int32, tls: Bool, group: any EventLoopGroup, state st: GatewayState) async throws -> String {
+        let connections = self.connections
+        let server = S3Server(state: st, tls: tls, connections: connections, draining: { [self] in
+            self.drainingFlag.load(ordering: .relaxed)
+        })
+        let channel = try await ServerBootstrap(group: group)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.allowRemoteHalfClosure, value: false)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if tls {
+                        guard let ctx = self.tlsContext.withLock({ $0 }) else { throw ChannelError.ioOnClosedChannel }
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: ctx))
+                    }
+                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .seconds(60)))
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(IdleCloser())
+                    let async = try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
+                        wrappingChannelSynchronously: channel,
+                        configuration: .init(backPressureStrategy: .init(lowWatermark: 4, highWatermark: 32)))
+                    connections.add(channel)
+                    channel.closeFuture.whenComplete { _ in connections.remove(channel) }
+                    Task { await server.serve(async) }
+                }
+            }
+            .withBoundSocket(fd).get()
+        servers.withLock { $0.append(channel) }
+        return (tls ? "https://" : "http://") + (channel.localAddress?.description ?? "fd \(fd)")
+    }
+
+    public func reload(_ config: ConfigSlice) async throws {
+        if let st = state.withLock({ $0 }) { st.settings.withLock { $0 = Self.settings(config) } }
+        // New connections use the new certificate; established ones keep theirs.
+        if let ctx = try Self.makeTLS(config) { tlsContext.withLock { $0 = ctx } }
+    }
+
+    public func drain(grace: Duration) async {
+        drainingFlag.store(true, ordering: .relaxed)
+        for s in servers.withLock({ $0 }) { try? await s.close() }
+        connections.closeIdle()
+        let deadline = ContinuousClock.now + grace
+        while connections.count > 0 && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        connections.closeAll()
+        if let a = admin.withLock({ $0 }) { await a.drain(grace: .milliseconds(200)) }
+    }
+
+    public func counters() -> [String: Int64] { state.withLock { $0?.counters.snapshot } ?? [:] }
+}
+
+/// Closes a connection that has been idle (no request) for the read timeout.
+final class IdleCloser: ChannelInboundHandler, Sendable {
+    typealias InboundIn = HTTPServerRequestPart
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) { context.fireChannelRead(data) }
+}
+
+/// Open S3 connections and whether each is in the middle of a request, so drain can close the idle
+/// ones at once and let the busy ones finish (their responses say `Connection: close`).
+final class ConnectionSet: Sendable {
+    private let channels = Mutex<[ObjectIdentifier: (channel: any Channel, busy: Bool)]>([:])
+
+    var count: Int { channels.withLock { $0.count } }
+    func add(_ c: any Channel) { channels.withLock { $0[ObjectIdentifier(c)] = (c, false) } }
+    func remove(_ c: any Channel) { channels.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(c)) } }
+
+    func setBusy(_ c: any Channel, _ busy: Bool) {
+        channels.withLock { d in
+            if d[ObjectIdentifier(c)] != nil { d[ObjectIdentifier(c)]!.busy = busy }
+        }
+    }
+
+    func closeIdle() {
+        for c in channels.withLock({ $0.values.filter { !$0.busy }.map(\.channel) }) { c.close(promise: nil) }
+    }
+
+    func closeAll() { for c in channels.withLock({ $0.values.map(\.channel) }) { c.close(promise: nil) } }
+}

@@ -1,0 +1,286 @@
+import Logging
+import Synchronization
+import Foundation
+import NIOHTTP1
+import VossChecksums
+import VossS3Core
+import VossS3Store
+import VossSigV4
+
+extension S3Server {
+    static let minPartSize: Int64 = 5 << 20
+    static let maxParts = 10_000
+
+    func newUploadID() -> String {
+        var rng = SystemRandomNumberGenerator()
+        let bytes = (0..<24).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+    }
+
+    func createMultipartUpload(_ ex: Exchange) async throws {
+        let b = try await bucket(ex, access: .write)
+        try checkKey(ex)
+        let p = try requirePrincipal(ex)
+        let headers = try ObjectHeaders.from(ex.ctx.headerPairs).get()
+        let tags = try tagsFromHeader(ex)
+        let policy = try policyFromHeaders(ex) ?? .private
+        var algorithm: ChecksumAlgorithm?
+        if let a = ex.ctx.header("x-amz-checksum-algorithm") {
+            guard let alg = ChecksumAlgorithm(caseInsensitive: a) else {
+                throw S3Error.invalidRequest("Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
+            }
+            algorithm = alg
+        }
+        var type = ex.ctx.header("x-amz-checksum-type")?.uppercased()
+        if let t = type, t != "COMPOSITE" && t != "FULL_OBJECT" {
+            throw S3Error.invalidRequest("Value for x-amz-checksum-type header is invalid.")
+        }
+        if let a = algorithm {
+            if type == nil { type = a == .crc64nvme ? "FULL_OBJECT" : "COMPOSITE" }
+            if type == "FULL_OBJECT" && !a.supportsFullObject {
+                throw S3Error.invalidRequest("The FULL_OBJECT checksum type cannot be used with the \(a.rawValue) checksum algorithm.")
+            }
+            if type == "COMPOSITE" && a == .crc64nvme {
+                throw S3Error.invalidRequest("The COMPOSITE checksum type cannot be used with the crc64nvme checksum algorithm.")
+            }
+        } else if type != nil {
+            throw S3Error.invalidRequest("The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.")
+        }
+        _ = try await readSmallBody(ex, limit: 0)
+        let upload = UploadRecord(
+            uploadID: newUploadID(), bucketID: b.id, key: ex.ctx.key, initiated: Date(), headers: headers, policy: policy,
+            tags: tags, checksumAlgorithm: algorithm, checksumType: algorithm == nil ? nil : type, ownerID: p.user.id)
+        try await state.store.createUpload(upload)
+        var x = XMLWriter()
+        x.open("InitiateMultipartUploadResult", xmlns: true)
+        x.element("Bucket", b.name)
+        x.element("Key", ex.ctx.key)
+        x.element("UploadId", upload.uploadID)
+        x.close("InitiateMultipartUploadResult")
+        var extra: [(String, String)] = []
+        if let a = algorithm { extra.append(("x-amz-checksum-algorithm", a.rawValue)) }
+        if let t = upload.checksumType { extra.append(("x-amz-checksum-type", t)) }
+        await ex.responder().sendXML(x.document, headers: extra)
+    }
+
+    /// The upload a request names, in the addressed bucket and key.
+    func currentUpload(_ ex: Exchange, _ b: BucketRecord) async throws -> UploadRecord {
+        let id = ex.ctx.query["uploadId"] ?? ""
+        guard let u = try await state.store.upload(id: id), u.bucketID == b.id, u.key == ex.ctx.key else {
+            throw S3Error.noSuchUpload(id)
+        }
+        return u
+    }
+
+    func partNumber(_ ex: Exchange) throws -> Int {
+        let s = ex.ctx.query["partNumber"] ?? ""
+        guard let n = Int(s), (1...Self.maxParts).contains(n) else {
+            throw S3Error.invalidArgument("Part number must be an integer between 1 and 10000, inclusive", name: "partNumber", value: s)
+        }
+        return n
+    }
+
+    func uploadPart(_ ex: Exchange) async throws {
+        let b = try await bucket(ex, access: .write)
+        let n = try partNumber(ex)
+        let u = try await currentUpload(ex, b)
+        if let a = u.checksumAlgorithm, let named = try requestedChecksum(ex), named.algorithm != a {
+            throw S3Error.invalidRequest("Checksum Type mismatch occurred, expected checksum Type: \(a.rawValue.lowercased()), actual checksum Type: \(named.algorithm.rawValue.lowercased())")
+        }
+        let (out, blob) = try await receiveIntoNewBlob(ex, maxSize: state.current.maxPutSize, checksumDefault: u.checksumAlgorithm)
+        let checksum = out.checksum.map { Data($0.digest).base64EncodedString() }
+        let part = PartRecord(
+            uploadID: u.uploadID, partNumber: n, size: out.size, etag: Self.hex(out.md5), blob: blob, checksum: checksum,
+            lastModified: Date())
+        do {
+            try await state.store.putPart(part)
+        } catch StoreError.notFound {
+            throw S3Error.noSuchUpload(u.uploadID)  // aborted meanwhile; the store journalled the blob as garbage
+        } catch {
+            await discard(blob)
+            throw error
+        }
+        var headers: [(String, String)] = [("ETag", "\"\(part.etag)\"")]
+        if let c = out.checksum { headers.append((c.algorithm.headerName, Data(c.digest).base64EncodedString())) }
+        await ex.responder().send(.ok, headers: headers)
+    }
+
+    func uploadPartCopy(_ ex: Exchange) async throws {
+        let b = try await bucket(ex, access: .write)
+        let n = try partNumber(ex)
+        let u = try await currentUpload(ex, b)
+        let (_, so) = try await copySource(ex)
+        var first: Int64 = 0
+        var count = so.size
+        if let r = ex.ctx.header("x-amz-copy-source-range") {
+            guard case .range(let range) = RangeHeader.evaluate(r, size: so.size), r.contains("-"), !r.hasPrefix("bytes=-") else {
+                throw S3Error("InvalidRange", message: "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy")
+            }
+            first = range.first
+            count = range.count
+        }
+        if count > state.current.maxPutSize { throw S3Error("EntityTooLarge") }
+        _ = try await readSmallBody(ex, limit: 0)
+        let copy = try await copyBytes(so, first: first, count: count, checksum: u.checksumAlgorithm)
+        let part = PartRecord(
+            uploadID: u.uploadID, partNumber: n, size: count, etag: Self.hex(copy.md5), blob: copy.blob,
+            checksum: copy.checksum.map { Data($0).base64EncodedString() }, lastModified: Date())
+        do { try await state.store.putPart(part) } catch StoreError.notFound { throw S3Error.noSuchUpload(u.uploadID) } catch {
+            await discard(copy.blob)
+            throw error
+        }
+        var x = XMLWriter()
+        x.open("CopyPartResult", xmlns: true)
+        x.element("LastModified", HTTPDates.iso(part.lastModified))
+        x.element("ETag", "\"\(part.etag)\"")
+        if let a = u.checksumAlgorithm, let c = part.checksum { x.element(a.xmlName, c) }
+        x.close("CopyPartResult")
+        await ex.responder().sendXML(x.document)
+    }
+
+    static func unquote(_ s: String) -> String {
+        var t = s.trimmingCharacters(in: .whitespaces)
+        if t.hasPrefix("&quot;") { t = String(t.dropFirst(6).dropLast(6)) }
+        if t.hasPrefix("\"") && t.hasSuffix("\"") && t.count >= 2 { t = String(t.dropFirst().dropLast()) }
+        return t
+    }
+
+    func completeMultipartUpload(_ ex: Exchange) async throws {
+        let b = try await bucket(ex, access: .write)
+        let p = try requirePrincipal(ex)
+        let u = try await currentUpload(ex, b)
+        let body = try await readSmallBody(ex, limit: 4 << 20)
+        guard let root = try? XMLParser.parse(body), root.name == "CompleteMultipartUpload" else { throw S3Error("MalformedXML") }
+        let listed = root.all("Part")
+        guard !listed.isEmpty else {
+            throw S3Error("MalformedXML", message: "The XML you provided was not well-formed or did not validate against our published schema")
+        }
+        var stored: [Int: PartRecord] = [:]
+        var after = 0
+        while true {
+            let batch = try await state.store.parts(uploadID: u.uploadID, after: after, limit: 1000)
+            for part in batch { stored[part.partNumber] = part }
+            guard let last = batch.last, batch.count == 1000 else { break }
+            after = last.partNumber
+        }
+        var chosen: [PartRecord] = []
+        var previous = 0
+        for (i, e) in listed.enumerated() {
+            guard let n = e.childText("PartNumber").flatMap({ Int($0.trimmingCharacters(in: .whitespaces)) }), let etag = e.childText("ETag") else {
+                throw S3Error("MalformedXML")
+            }
+            guard n > previous else { throw S3Error("InvalidPartOrder", details: [("UploadId", u.uploadID)]) }
+            previous = n
+            guard let part = stored[n], part.etag == Self.unquote(etag) else {
+                throw S3Error("InvalidPart", details: [("UploadId", u.uploadID), ("PartNumber", String(n)), ("ETag", etag)])
+            }
+            if let a = u.checksumAlgorithm {
+                guard let c = part.checksum else { throw S3Error("InvalidPart", message: "The upload was created with a \(a.rawValue) checksum; part \(n) was uploaded without one.") }
+                if let given = e.childText(a.xmlName), given.trimmingCharacters(in: .whitespaces) != c {
+                    throw S3Error("InvalidPart", message: "The \(a.rawValue) of part \(n) does not match the checksum it was uploaded with.", details: [("PartNumber", String(n))])
+                }
+            }
+            if i < listed.count - 1 && part.size < Self.minPartSize {
+                throw S3Error("EntityTooSmall", details: [("ProposedSize", String(part.size)), ("MinSizeAllowed", String(Self.minPartSize)), ("PartNumber", String(n))])
+            }
+            chosen.append(part)
+        }
+        // ETag: MD5 of the concatenated binary part MD5s, then -N.
+        var md5 = RunningMD5()
+        for part in chosen { (Self.unhex(part.etag) ?? []).withUnsafeBytes { md5.update($0) } }
+        let etag = Self.hex(md5.finish()) + "-\(chosen.count)"
+        var checksum: StoredChecksum?
+        if let a = u.checksumAlgorithm {
+            let digests = chosen.compactMap { $0.checksum.flatMap { a.decode($0) } }
+            if u.checksumType == "FULL_OBJECT" {
+                guard let full = MultipartChecksum.fullObject(a, parts: zip(digests, chosen).map { ($0, UInt64($1.size)) }) else {
+                    throw S3Error.internalError
+                }
+                checksum = StoredChecksum(algorithm: a, value: Data(full).base64EncodedString(), type: "FULL_OBJECT")
+            } else {
+                checksum = StoredChecksum(algorithm: a, value: MultipartChecksum.composite(a, partDigests: digests), type: "COMPOSITE")
+            }
+            if let expected = ex.ctx.header(a.headerName), checksum?.type == "FULL_OBJECT", expected != checksum?.value {
+                throw S3Error("BadDigest", message: "The \(a.rawValue) you specified did not match the calculated checksum.")
+            }
+        }
+        let size = chosen.reduce(Int64(0)) { $0 + $1.size }
+        let record = ObjectRecord(
+            bucketID: b.id, key: u.key, size: size, etag: etag, lastModified: Date(), headers: u.headers, checksum: checksum,
+            policy: u.policy, tags: u.tags, storage: ObjectStorage(pieces: chosen.map { .init(blob: $0.blob, size: $0.size) }),
+            ownerID: p.user.id)
+        let old: ObjectRecord?
+        do { old = try await state.store.completeUpload(uploadID: u.uploadID, object: record) } catch StoreError.notFound {
+            throw S3Error.noSuchUpload(u.uploadID)
+        }
+        var x = XMLWriter()
+        x.open("CompleteMultipartUploadResult", xmlns: true)
+        x.element("Location", "/\(b.name)/\(u.key)")
+        x.element("Bucket", b.name)
+        x.element("Key", u.key)
+        x.element("ETag", "\"\(etag)\"")
+        if let c = checksum {
+            x.element(c.algorithm.xmlName, c.value)
+            x.element("ChecksumType", c.type)
+        }
+        x.close("CompleteMultipartUploadResult")
+        await ex.responder().sendXML(x.document)
+        var garbage = stored.values.map(\.blob).filter { b in !chosen.contains { $0.blob == b } }
+        if let old { garbage += old.storage.blobs }
+        await state.collectGarbage(garbage)
+    }
+
+    func abortMultipartUpload(_ ex: Exchange) async throws {
+        let b = try await bucket(ex, access: .write)
+        let u = try await currentUpload(ex, b)
+        var blobs: [String] = []
+        var after = 0
+        while true {
+            let batch = try await state.store.parts(uploadID: u.uploadID, after: after, limit: 1000)
+            blobs += batch.map(\.blob)
+            guard let last = batch.last, batch.count == 1000 else { break }
+            after = last.partNumber
+        }
+        do { try await state.store.abortUpload(uploadID: u.uploadID) } catch StoreError.notFound { throw S3Error.noSuchUpload(u.uploadID) }
+        await ex.responder().send(.noContent)
+        await state.collectGarbage(blobs)
+    }
+
+    func listParts(_ ex: Exchange) async throws {
+        let b = try await bucket(ex, access: .write)
+        let u = try await currentUpload(ex, b)
+        let marker = Int(ex.ctx.query["part-number-marker"] ?? "0") ?? 0
+        let maxParts = try self.maxKeys(ex, name: "max-parts")
+        let parts = try await state.store.parts(uploadID: u.uploadID, after: marker, limit: maxParts + 1)
+        let shown = Array(parts.prefix(maxParts))
+        var x = XMLWriter()
+        x.open("ListPartsResult", xmlns: true)
+        x.element("Bucket", b.name)
+        x.element("Key", u.key)
+        x.element("UploadId", u.uploadID)
+        x.element("PartNumberMarker", marker)
+        if let last = shown.last { x.element("NextPartNumberMarker", last.partNumber) }
+        x.element("MaxParts", maxParts)
+        x.element("IsTruncated", parts.count > maxParts)
+        if let a = u.checksumAlgorithm { x.element("ChecksumAlgorithm", a.rawValue) }
+        if let t = u.checksumType { x.element("ChecksumType", t) }
+        x.open("Initiator")
+        x.element("ID", u.ownerID)
+        x.close("Initiator")
+        x.open("Owner")
+        x.element("ID", b.tenantID)
+        x.close("Owner")
+        x.element("StorageClass", "STANDARD")
+        for part in shown {
+            x.open("Part")
+            x.element("PartNumber", part.partNumber)
+            x.element("LastModified", HTTPDates.iso(part.lastModified))
+            x.element("ETag", "\"\(part.etag)\"")
+            x.element("Size", Int(part.size))
+            if let a = u.checksumAlgorithm, let c = part.checksum { x.element(a.xmlName, c) }
+            x.close("Part")
+        }
+        x.close("ListPartsResult")
+        await ex.responder().sendXML(x.document)
+    }
+}

@@ -1,0 +1,415 @@
+import Logging
+import Synchronization
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import VossBlobStore
+import VossChecksums
+import VossS3Core
+import VossS3Store
+import VossSigV4
+
+extension S3Server {
+    static func hex(_ b: [UInt8]) -> String { SigV4.hex(b) }
+
+    static func unhex(_ s: String) -> [UInt8]? {
+        var out: [UInt8] = []
+        var it = Array(s.utf8)[...]
+        while let h = it.popFirst() {
+            guard let l = it.popFirst(), let hv = SigV4.hexValue(h), let lv = SigV4.hexValue(l) else { return nil }
+            out.append(hv << 4 | lv)
+        }
+        return out
+    }
+
+    func checkKey(_ ex: Exchange) throws {
+        if let p = S3Names.keyProblem(ex.ctx.key) { throw p }
+    }
+
+    func tagsFromHeader(_ ex: Exchange) throws -> [String: String] {
+        guard let t = ex.ctx.header("x-amz-tagging") else { return [:] }
+        return try Tags.parseHeader(t).get()
+    }
+
+    func checksumHeaders(_ c: StoredChecksum?) -> [(String, String)] {
+        guard let c else { return [] }
+        return [(c.algorithm.headerName, c.value), ("x-amz-checksum-type", c.type)]
+    }
+
+    // MARK: PUT
+
+    func putObject(_ ex: Exchange) async throws {
+        let b = try await bucket(ex, access: .write)
+        try checkKey(ex)
+        let headers = try ObjectHeaders.from(ex.ctx.headerPairs).get()
+        let tags = try tagsFromHeader(ex)
+        let policy = try policyFromHeaders(ex) ?? .private
+        let p = try requirePrincipal(ex)
+        let (out, blob) = try await receiveIntoNewBlob(ex, maxSize: state.current.maxPutSize)
+        let checksum = out.checksum.map { StoredChecksum(algorithm: $0.algorithm, value: Data($0.digest).base64EncodedString(), type: "FULL_OBJECT") }
+        let record = ObjectRecord(
+            bucketID: b.id, key: ex.ctx.key, size: out.size, etag: Self.hex(out.md5), lastModified: Date(), headers: headers,
+            checksum: checksum, policy: policy, tags: tags, storage: ObjectStorage(pieces: [.init(blob: blob, size: out.size)]),
+            ownerID: p.user.id)
+        let old: ObjectRecord?
+        do {
+            old = try await state.store.putObject(record)
+        } catch {
+            await discard(blob)
+            throw error
+        }
+        await ex.responder().send(.ok, headers: [("ETag", "\"\(record.etag)\"")] + checksumHeaders(checksum).filter { $0.0 != "x-amz-checksum-type" })
+        if let old { await state.collectGarbage(old.storage.blobs) }
+    }
+
+    /// Streams the body into a new, journalled blob and makes it durable. The caller commits metadata
+    /// (or calls `discard`).
+    func receiveIntoNewBlob(_ ex: Exchange, maxSize: Int64, checksumDefault: ChecksumAlgorithm? = nil) async throws
+        -> (BodyOutcome, String)
+    {
+        let blob = LocalBlobStore.newID()
+        try await state.store.journalNewBlob(blob)
+        let blobs = state.blobs
+        let writer: BlobWriter
+        do {
+            writer = try await state.blocking { try blobs.makeWriter(blob) }
+        } catch {
+            try? await state.store.forgetJournal([blob])
+            throw error
+        }
+        do {
+            let out = try await receiveBody(ex, into: .blob(writer), maxSize: maxSize, checksumDefault: checksumDefault)
+            try await state.blocking { try writer.commit() }
+            return (out, blob)
+        } catch {
+            writer.abort()
+            try? await state.store.forgetJournal([blob])
+            throw error
+        }
+    }
+
+    func discard(_ blob: String) async {
+        let blobs = state.blobs
+        _ = try? await state.blocking { blobs.delete(blob) }
+        try? await state.store.forgetJournal([blob])
+    }
+
+    // MARK: GET / HEAD
+
+    func getObject(_ ex: Exchange, head: Bool) async throws {
+        let b = try await bucket(ex, access: .objectRead)
+        guard let o = try await state.store.object(bucketID: b.id, key: ex.ctx.key) else {
+            throw Access.canRead(bucket: b, principal: ex.ctx.principal) ? S3Error.noSuchKey(ex.ctx.key) : S3Error.accessDenied
+        }
+        guard Access.canRead(object: o, in: b, principal: ex.ctx.principal) else { throw S3Error.accessDenied }
+        switch Preconditions.evaluate(
+            ifMatch: ex.ctx.header("if-match"), ifNoneMatch: ex.ctx.header("if-none-match"),
+            ifModifiedSince: ex.ctx.header("if-modified-since"), ifUnmodifiedSince: ex.ctx.header("if-unmodified-since"),
+            etag: o.etag, lastModified: o.lastModified)
+        {
+        case .notModified:
+            await ex.responder().send(.notModified, headers: [("ETag", "\"\(o.etag)\""), ("Last-Modified", HTTPDates.format(o.lastModified))], headOnly: true)
+            return
+        case .preconditionFailed:
+            throw S3Error("PreconditionFailed", details: [("Condition", "If-Match")])
+        case .proceed:
+            break
+        }
+        var range: ByteRange?
+        if let pn = ex.ctx.query["partNumber"] {
+            guard let n = Int(pn), n >= 1 else { throw S3Error.invalidArgument("Part number must be an integer between 1 and 10000, inclusive", name: "partNumber", value: pn) }
+            guard n <= o.storage.pieces.count else { throw S3Error("InvalidPartNumber", status: 416, message: "The requested partnumber is not satisfiable") }
+            var start: Int64 = 0
+            for p in o.storage.pieces.prefix(n - 1) { start += p.size }
+            range = o.size == 0 ? nil : ByteRange(first: start, last: start + o.storage.pieces[n - 1].size - 1)
+        } else {
+            switch RangeHeader.evaluate(ex.ctx.header("range"), size: o.size) {
+            case .whole: range = nil
+            case .range(let r): range = r
+            case .unsatisfiable:
+                throw S3Error("InvalidRange", details: [("RangeRequested", ex.ctx.header("range") ?? ""), ("ActualObjectSize", String(o.size))])
+            }
+        }
+        var headers: [(String, String)] = [
+            ("ETag", "\"\(o.etag)\""), ("Last-Modified", HTTPDates.format(o.lastModified)), ("Accept-Ranges", "bytes"),
+        ]
+        let overrides = ex.ctx.query.filter { $0.key.hasPrefix("response-") }
+        headers += o.headers.responseHeaders(overrides: overrides)
+        if !o.tags.isEmpty { headers.append(("x-amz-tagging-count", String(o.tags.count))) }
+        if o.storage.pieces.count > 1 { headers.append(("x-amz-mp-parts-count", String(o.storage.pieces.count))) }
+        if ex.ctx.header("x-amz-checksum-mode")?.uppercased() == "ENABLED", range == nil {
+            headers += checksumHeaders(o.checksum)
+        }
+        let status: HTTPResponseStatus = range == nil ? .ok : .partialContent
+        let first = range?.first ?? 0
+        let count = range?.count ?? o.size
+        if let range { headers.append(("Content-Range", range.contentRange(size: o.size))) }
+        let r = ex.responder()
+        if head {
+            await r.sendWithLength(status, headers: headers, contentLength: count)
+            return
+        }
+        try await sendObjectBytes(r, o, first: first, count: count, status: status, headers: headers, tls: ex.ctx.tls)
+    }
+
+    /// Sends `count` bytes from `first` of the object's pieces: small bodies in one write, large ones
+    /// with sendfile (plain HTTP) or read in chunks (TLS).
+    func sendObjectBytes(_ r: Responder, _ o: ObjectRecord, first: Int64, count: Int64, status: HTTPResponseStatus,
+                         headers: [(String, String)], tls: Bool) async throws
+    {
+        // Map the byte range onto pieces: (blob, offset within blob, length).
+        var segs: [(String, Int64, Int64)] = []
+        var pos: Int64 = 0
+        var remaining = count
+        var want = first
+        for p in o.storage.pieces where remaining > 0 {
+            if want < pos + p.size {
+                let off = want - pos
+                let len = min(p.size - off, remaining)
+                segs.append((p.blob, off, len))
+                remaining -= len
+                want += len
+            }
+            pos += p.size
+        }
+        let blobs = state.blobs
+        let segments = segs
+        if count <= 64 << 10 {
+            // Small: read it all and send head, body and end in one go.
+            let bytes: [UInt8] = try await state.blocking {
+                var out = [UInt8]()
+                out.reserveCapacity(Int(count))
+                for (blob, off, len) in segments {
+                    let fd = try blobs.openForReading(blob)
+                    defer { close(fd) }
+                    var buf = [UInt8](repeating: 0, count: Int(len))
+                    var got = 0
+                    while got < Int(len) {
+                        let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + got, Int(len) - got, off_t(off) + off_t(got)) }
+                        if n <= 0 { throw S3Error.internalError }
+                        got += n
+                    }
+                    out += buf
+                }
+                return out
+            }
+            await r.send(status, headers: headers, body: bytes)
+            return
+        }
+        try await r.head(status, headers: headers, contentLength: count)
+        for (blob, off, len) in segments {
+            let fd = try blobs.openForReading(blob)
+            if !tls {
+                let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: fd)
+                defer { try? handle.close() }
+                try await r.file(handle, offset: off, count: len)
+            } else {
+                defer { close(fd) }
+                var done: Int64 = 0
+                while done < len {
+                    let n = Int(min(256 << 10, len - done))
+                    let start = off + done
+                    let buf: ByteBuffer = try await state.blocking {
+                        var b = ByteBuffer()
+                        b.reserveCapacity(n)
+                        let got = b.writeWithUnsafeMutableBytes(minimumWritableBytes: n) { p in
+                            max(0, pread(fd, p.baseAddress!, n, off_t(start)))
+                        }
+                        if got < n { throw S3Error.internalError }
+                        return b
+                    }
+                    try await r.body(buf)
+                    done += Int64(n)
+                }
+            }
+        }
+        try await r.end()
+    }
+
+    // MARK: DELETE
+
+    func deleteObject(_ ex: Exchange) async throws {
+        let b = try await bucket(ex, access: .write)
+        try checkKey(ex)
+        let old = try await state.store.deleteObject(bucketID: b.id, key: ex.ctx.key)
+        await ex.responder().send(.noContent)
+        if let old { await state.collectGarbage(old.storage.blobs) }
+    }
+
+    // MARK: copy
+
+    /// The source of a CopyObject/UploadPartCopy, checked for read access and the copy preconditions.
+    func copySource(_ ex: Exchange) async throws -> (BucketRecord, ObjectRecord) {
+        guard var raw = ex.ctx.header("x-amz-copy-source") else { throw S3Error.invalidArgument("Copy Source must mention the source bucket and key: sourcebucket/sourcekey") }
+        if let q = raw.firstIndex(of: "?") {
+            let version = raw[raw.index(after: q)...]
+            if version != "versionId=null" { throw S3Error("NoSuchVersion", status: 404, message: "The specified version does not exist.") }
+            raw = String(raw[..<q])
+        }
+        guard let decoded = SigV4.percentDecode(raw).flatMap({ String(validating: $0, as: UTF8.self) }) else {
+            throw S3Error.invalidArgument("Invalid copy source encoding", name: "x-amz-copy-source")
+        }
+        var s = Substring(decoded)
+        if s.hasPrefix("/") { s = s.dropFirst() }
+        guard let slash = s.firstIndex(of: "/"), slash != s.startIndex, s.index(after: slash) != s.endIndex else {
+            throw S3Error.invalidArgument("Copy Source must mention the source bucket and key: sourcebucket/sourcekey", name: "x-amz-copy-source", value: raw)
+        }
+        let bucketName = String(s[..<slash]), key = String(s[s.index(after: slash)...])
+        guard let sb = try await state.store.bucket(named: bucketName) else { throw S3Error.noSuchBucket(bucketName) }
+        guard let so = try await state.store.object(bucketID: sb.id, key: key) else {
+            throw Access.canRead(bucket: sb, principal: ex.ctx.principal) ? S3Error.noSuchKey(key) : S3Error.accessDenied
+        }
+        guard Access.canRead(object: so, in: sb, principal: ex.ctx.principal) else { throw S3Error.accessDenied }
+        let outcome = Preconditions.evaluate(
+            ifMatch: ex.ctx.header("x-amz-copy-source-if-match"), ifNoneMatch: ex.ctx.header("x-amz-copy-source-if-none-match"),
+            ifModifiedSince: ex.ctx.header("x-amz-copy-source-if-modified-since"),
+            ifUnmodifiedSince: ex.ctx.header("x-amz-copy-source-if-unmodified-since"), etag: so.etag,
+            lastModified: so.lastModified)
+        if outcome != .proceed { throw S3Error("PreconditionFailed", details: [("Condition", "x-amz-copy-source-If-*")]) }
+        return (sb, so)
+    }
+
+    /// Copies `count` bytes from `first` of `source` into a new durable blob; returns md5, checksum, blob.
+    func copyBytes(_ source: ObjectRecord, first: Int64, count: Int64, checksum: ChecksumAlgorithm?) async throws
+        -> (md5: [UInt8], checksum: [UInt8]?, blob: String)
+    {
+        let blob = LocalBlobStore.newID()
+        try await state.store.journalNewBlob(blob)
+        let blobs = state.blobs
+        do {
+            let result: ([UInt8], [UInt8]?) = try await state.blocking {
+                let w = try blobs.makeWriter(blob)
+                do {
+                    var md5 = RunningMD5()
+                    var sum = checksum.map { RunningChecksum($0) }
+                    var pos: Int64 = 0
+                    var want = first
+                    var remaining = count
+                    var buf = [UInt8](repeating: 0, count: 1 << 20)
+                    for p in source.storage.pieces where remaining > 0 {
+                        defer { pos += p.size }
+                        guard want < pos + p.size else { continue }
+                        let fd = try blobs.openForReading(p.blob)
+                        defer { close(fd) }
+                        var off = want - pos
+                        var left = min(p.size - off, remaining)
+                        while left > 0 {
+                            let n = Int(min(Int64(buf.count), left))
+                            let got = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, n, off_t(off)) }
+                            guard got == n else { throw S3Error.internalError }
+                            try buf.withUnsafeBytes { raw in
+                                let slice = UnsafeRawBufferPointer(rebasing: raw[0..<n])
+                                md5.update(slice)
+                                sum?.update(slice)
+                                try w.write(slice)
+                            }
+                            off += Int64(n)
+                            left -= Int64(n)
+                            remaining -= Int64(n)
+                            want += Int64(n)
+                        }
+                    }
+                    try w.commit()
+                    return (md5.finish(), sum?.finish())
+                } catch {
+                    w.abort()
+                    throw error
+                }
+            }
+            return (result.0, result.1, blob)
+        } catch {
+            try? await state.store.forgetJournal([blob])
+            throw error
+        }
+    }
+
+    func copyObject(_ ex: Exchange) async throws {
+        let b = try await bucket(ex, access: .write)
+        try checkKey(ex)
+        let p = try requirePrincipal(ex)
+        let (sb, so) = try await copySource(ex)
+        let replaceMeta = ex.ctx.header("x-amz-metadata-directive")?.uppercased() == "REPLACE"
+        let replaceTags = ex.ctx.header("x-amz-tagging-directive")?.uppercased() == "REPLACE"
+        if sb.id == b.id && so.key == ex.ctx.key && !replaceMeta && !replaceTags && ex.ctx.header("x-amz-checksum-algorithm") == nil {
+            throw S3Error.invalidRequest("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
+        }
+        if so.size > state.current.maxPutSize { throw S3Error.invalidRequest("The specified copy source is larger than the maximum allowable size for a copy source: \(state.current.maxPutSize)") }
+        let headers = replaceMeta ? try ObjectHeaders.from(ex.ctx.headerPairs).get() : so.headers
+        let tags = replaceTags ? try tagsFromHeader(ex) : so.tags
+        let algorithm = ex.ctx.header("x-amz-checksum-algorithm").flatMap { ChecksumAlgorithm(caseInsensitive: $0) } ?? so.checksum?.algorithm
+        let copy = try await copyBytes(so, first: 0, count: so.size, checksum: algorithm)
+        let checksum = algorithm.flatMap { a in copy.checksum.map { StoredChecksum(algorithm: a, value: Data($0).base64EncodedString(), type: "FULL_OBJECT") } }
+        let record = ObjectRecord(
+            bucketID: b.id, key: ex.ctx.key, size: so.size, etag: Self.hex(copy.md5), lastModified: Date(), headers: headers,
+            checksum: checksum, policy: try policyFromHeaders(ex) ?? .private, tags: tags,
+            storage: ObjectStorage(pieces: [.init(blob: copy.blob, size: so.size)]), ownerID: p.user.id)
+        let old: ObjectRecord?
+        do { old = try await state.store.putObject(record) } catch {
+            await discard(copy.blob)
+            throw error
+        }
+        var x = XMLWriter()
+        x.open("CopyObjectResult", xmlns: true)
+        x.element("LastModified", HTTPDates.iso(record.lastModified))
+        x.element("ETag", "\"\(record.etag)\"")
+        if let c = checksum { x.element(c.algorithm.xmlName, c.value) }
+        x.close("CopyObjectResult")
+        await ex.responder().sendXML(x.document)
+        if let old { await state.collectGarbage(old.storage.blobs) }
+    }
+
+    // MARK: tagging and ACL
+
+    func existingObject(_ ex: Exchange, _ b: BucketRecord) async throws -> ObjectRecord {
+        guard let o = try await state.store.object(bucketID: b.id, key: ex.ctx.key) else { throw S3Error.noSuchKey(ex.ctx.key) }
+        return o
+    }
+
+    func objectTagging(_ ex: Exchange) async throws {
+        let b = try await bucket(ex, access: ex.ctx.operation == .getObjectTagging ? .read : .write)
+        let o = try await existingObject(ex, b)
+        switch ex.ctx.operation {
+        case .getObjectTagging:
+            await ex.responder().sendXML(Tags.xml(o.tags))
+        case .putObjectTagging:
+            let body = try await readSmallBody(ex, limit: 64 << 10)
+            let tags = try Tags.parseXML(body, max: 10).get()
+            _ = try await state.store.updateObject(bucketID: b.id, key: o.key, tags: tags, policy: nil)
+            await ex.responder().send(.ok)
+        default:
+            _ = try await state.store.updateObject(bucketID: b.id, key: o.key, tags: [:], policy: nil)
+            await ex.responder().send(.noContent)
+        }
+    }
+
+    func objectACL(_ ex: Exchange) async throws {
+        let b = try await bucket(ex, access: .owner)
+        let o = try await existingObject(ex, b)
+        if ex.ctx.operation == .getObjectAcl {
+            await ex.responder().sendXML(aclXML(ownerID: b.tenantID, ownerName: ownerName(ex, tenantID: b.tenantID), policy: o.policy))
+            return
+        }
+        let body = try await readSmallBody(ex, limit: 64 << 10)
+        let policy: AccessPolicy
+        if let p = try policyFromHeaders(ex) { policy = p } else if !body.isEmpty { policy = try policyFromXML(body, owner: b.tenantID) } else {
+            throw S3Error("MissingRequestBodyError")
+        }
+        _ = try await state.store.updateObject(bucketID: b.id, key: o.key, tags: nil, policy: policy)
+        await ex.responder().send(.ok)
+    }
+}
+
+extension Responder {
+    /// A HEAD response: the GET's headers, including its Content-Length, and no body.
+    func sendWithLength(_ status: HTTPResponseStatus, headers: [(String, String)], contentLength: Int64) async {
+        let h = baseHeaders(headers, contentLength: contentLength)
+        let channel = self.channel
+        let version = self.version
+        let f = channel.eventLoop.flatSubmit {
+            channel.write(HTTPServerResponsePart.head(HTTPResponseHead(version: version, status: status, headers: h)), promise: nil)
+            return channel.writeAndFlush(HTTPServerResponsePart.end(nil))
+        }
+        try? await f.get()
+    }
+}

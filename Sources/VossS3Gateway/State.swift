@@ -1,0 +1,150 @@
+import Crypto
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+import VossBlobStore
+import VossS3Core
+import VossS3Store
+import VossSigV4
+
+/// Settings the gateway reads from its configuration slice (changeable by `reload`).
+struct GatewaySettings: Sendable, Equatable {
+    /// `s3.example.com`: `BUCKET.s3.example.com` is virtual-hosted style.
+    var serviceHost: String?
+    var region = "us-east-1"
+    /// Maintenance mode: reads are served, writes get 503 with Retry-After.
+    var maintenance = false
+    var maxPutSize: Int64 = 5 << 30
+}
+
+/// Everything a request handler needs, shared by all connections.
+final class GatewayState: Sendable {
+    let store: any MetadataStore
+    let blobs: LocalBlobStore
+    let io: NIOThreadPool
+    let settings: Mutex<GatewaySettings>
+    let identity: IdentityCache
+    let logger: Logger
+    let counters = GatewayCounters()
+
+    init(store: any MetadataStore, blobs: LocalBlobStore, io: NIOThreadPool, settings: GatewaySettings, logger: Logger) {
+        self.store = store
+        self.blobs = blobs
+        self.io = io
+        self.settings = Mutex(settings)
+        self.identity = IdentityCache(store: store)
+        self.logger = logger
+    }
+
+    var current: GatewaySettings { settings.withLock { $0 } }
+
+    /// Runs blocking work (file I/O) on the I/O pool.
+    func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await io.runIfActive(work)
+    }
+
+    /// Deletes blobs that no object references any more and clears their journal entries.
+    func collectGarbage(_ blobs: [String]) async {
+        guard !blobs.isEmpty else { return }
+        let store = self.blobs
+        _ = try? await blocking { for b in blobs { store.delete(b) } }
+        try? await self.store.forgetJournal(blobs)
+    }
+}
+
+final class GatewayCounters: Sendable {
+    let requests = Atomic<Int64>(0)
+    let errors = Atomic<Int64>(0)
+    let connections = Atomic<Int64>(0)
+    let open = Atomic<Int64>(0)
+    let bytesIn = Atomic<Int64>(0)
+    let bytesOut = Atomic<Int64>(0)
+
+    var snapshot: [String: Int64] {
+        [
+            "requests": requests.load(ordering: .relaxed), "errors": errors.load(ordering: .relaxed),
+            "connections": connections.load(ordering: .relaxed), "open_connections": open.load(ordering: .relaxed),
+            "bytes_in": bytesIn.load(ordering: .relaxed), "bytes_out": bytesOut.load(ordering: .relaxed),
+        ]
+    }
+}
+
+/// Access keys → principals, cached for a few seconds (a deleted key stops working within
+/// `ttl`), and derived SigV4 signing keys per (key, day, region).
+final class IdentityCache: Sendable {
+    struct Entry {
+        var principal: Principal?
+        var expires: ContinuousClock.Instant
+    }
+
+    let store: any MetadataStore
+    let ttl: Duration = .seconds(5)
+    let principals = Mutex<[String: Entry]>([:])
+    let signingKeys = Mutex<[String: SymmetricKey]>([:])
+
+    init(store: any MetadataStore) { self.store = store }
+
+    func principal(_ accessKey: String) async throws -> Principal? {
+        let now = ContinuousClock.now
+        if let e = principals.withLock({ $0[accessKey] }), e.expires > now { return e.principal }
+        let p = try await store.principal(accessKey: accessKey)
+        principals.withLock { d in
+            if d.count > 10_000 { d.removeAll() }
+            d[accessKey] = Entry(principal: p, expires: now + ttl)
+        }
+        return p
+    }
+
+    func signingKey(_ p: Principal, date: String, region: String) -> SymmetricKey {
+        let id = "\(p.accessKey)|\(p.secret.hashValue)|\(date)|\(region)"
+        if let k = signingKeys.withLock({ $0[id] }) { return k }
+        let k = SigV4.signingKey(secret: p.secret, date: date, region: region)
+        signingKeys.withLock { d in
+            if d.count > 10_000 { d.removeAll() }
+            d[id] = k
+        }
+        return k
+    }
+
+    /// The access key a request claims (from `Authorization` or `X-Amz-Credential`), before verifying.
+    static func claimedAccessKey(authorization: String?, query: [String: String]) -> String? {
+        if let a = authorization, let r = a.firstRange(of: "Credential=") {
+            let rest = a[r.upperBound...]
+            return rest.split(separator: "/").first.map(String.init)
+        }
+        if let c = query["X-Amz-Credential"] { return c.split(separator: "/").first.map(String.init) }
+        return nil
+    }
+}
+
+/// What a caller may do with a bucket or object (tenant isolation, canned ACLs, explicit grants).
+enum Access {
+    /// Read (list objects, get objects) in a bucket.
+    static func canRead(bucket: BucketRecord, principal: Principal?) -> Bool {
+        if let p = principal, p.tenant.id == bucket.tenantID { return true }
+        if bucket.policy.canned == .publicRead { return true }
+        if let p = principal, bucket.policy.readTenants.contains(p.tenant.id) { return true }
+        return false
+    }
+
+    /// Write (put/delete objects, multipart) in a bucket.
+    static func canWrite(bucket: BucketRecord, principal: Principal?) -> Bool {
+        guard let p = principal else { return false }
+        return p.tenant.id == bucket.tenantID || bucket.policy.writeTenants.contains(p.tenant.id)
+    }
+
+    /// Bucket configuration (delete, ACL, tagging): the owning tenant only.
+    static func isOwner(bucket: BucketRecord, principal: Principal?) -> Bool {
+        principal?.tenant.id == bucket.tenantID
+    }
+
+    /// Read one object: bucket read access, or the object's own ACL.
+    static func canRead(object: ObjectRecord, in bucket: BucketRecord, principal: Principal?) -> Bool {
+        if canRead(bucket: bucket, principal: principal) { return true }
+        if object.policy.canned == .publicRead { return true }
+        if let p = principal, object.policy.readTenants.contains(p.tenant.id) { return true }
+        return false
+    }
+}

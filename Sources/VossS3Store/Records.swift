@@ -1,0 +1,253 @@
+import VossChecksums
+import VossS3Core
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The three roles of SPEC.md §3 (VOSS's own identity store, used when no director is configured).
+public enum Role: String, Codable, Sendable, CaseIterable {
+    case providerAdmin = "provider-admin"
+    case tenantAdmin = "tenant-admin"
+    case tenantUser = "tenant-user"
+}
+
+public struct TenantRecord: Codable, Equatable, Sendable {
+    public var id: String
+    public var name: String
+    public var createdAt: Date
+
+    public init(id: String, name: String, createdAt: Date) {
+        self.id = id
+        self.name = name
+        self.createdAt = createdAt
+    }
+}
+
+public struct UserRecord: Codable, Equatable, Sendable {
+    public var id: String
+    public var tenantID: String
+    public var name: String
+    public var role: Role
+    public var createdAt: Date
+
+    public init(id: String, tenantID: String, name: String, role: Role, createdAt: Date) {
+        self.id = id
+        self.tenantID = tenantID
+        self.name = name
+        self.role = role
+        self.createdAt = createdAt
+    }
+}
+
+public struct AccessKeyRecord: Codable, Equatable, Sendable {
+    public var accessKey: String
+    /// The secret in clear (the store keeps it sealed at rest).
+    public var secret: String
+    public var userID: String
+    public var createdAt: Date
+
+    public init(accessKey: String, secret: String, userID: String, createdAt: Date) {
+        self.accessKey = accessKey
+        self.secret = secret
+        self.userID = userID
+        self.createdAt = createdAt
+    }
+}
+
+/// Who a verified access key belongs to.
+public struct Principal: Equatable, Sendable {
+    public var accessKey: String
+    public var secret: String
+    public var user: UserRecord
+    public var tenant: TenantRecord
+
+    public init(accessKey: String, secret: String, user: UserRecord, tenant: TenantRecord) {
+        self.accessKey = accessKey
+        self.secret = secret
+        self.user = user
+        self.tenant = tenant
+    }
+}
+
+/// Canned ACLs VOSS supports, plus explicit grants to other tenants.
+public struct AccessPolicy: Codable, Equatable, Sendable {
+    public enum Canned: String, Codable, Sendable { case `private` = "private", publicRead = "public-read" }
+
+    public var canned: Canned
+    /// Tenant ids allowed to read (list/get) in addition to the owner.
+    public var readTenants: [String]
+    /// Tenant ids allowed to write (put/delete) in addition to the owner.
+    public var writeTenants: [String]
+
+    public init(canned: Canned = .private, readTenants: [String] = [], writeTenants: [String] = []) {
+        self.canned = canned
+        self.readTenants = readTenants
+        self.writeTenants = writeTenants
+    }
+
+    public static let `private` = AccessPolicy()
+}
+
+public struct BucketRecord: Codable, Equatable, Sendable {
+    public var id: Int64
+    public var name: String
+    public var tenantID: String
+    public var ownerID: String
+    public var createdAt: Date
+    public var region: String
+    public var policy: AccessPolicy
+    public var tags: [String: String]?
+
+    public init(
+        id: Int64, name: String, tenantID: String, ownerID: String, createdAt: Date, region: String, policy: AccessPolicy,
+        tags: [String: String]?
+    ) {
+        self.id = id
+        self.name = name
+        self.tenantID = tenantID
+        self.ownerID = ownerID
+        self.createdAt = createdAt
+        self.region = region
+        self.policy = policy
+        self.tags = tags
+    }
+}
+
+/// Where an object's bytes are: one blob, or the parts of a completed multipart upload in order.
+public struct ObjectStorage: Codable, Equatable, Sendable {
+    public struct Piece: Codable, Equatable, Sendable {
+        public var blob: String
+        public var size: Int64
+
+        public init(blob: String, size: Int64) {
+            self.blob = blob
+            self.size = size
+        }
+    }
+
+    public var pieces: [Piece]
+
+    public init(pieces: [Piece]) { self.pieces = pieces }
+
+    public var blobs: [String] { pieces.map(\.blob) }
+}
+
+/// The additional checksum stored with an object (returned with `x-amz-checksum-mode: ENABLED`).
+public struct StoredChecksum: Codable, Equatable, Sendable {
+    public var algorithm: ChecksumAlgorithm
+    /// Base64 value; `…-N` for a composite multipart checksum.
+    public var value: String
+    /// `FULL_OBJECT` or `COMPOSITE`.
+    public var type: String
+
+    public init(algorithm: ChecksumAlgorithm, value: String, type: String) {
+        self.algorithm = algorithm
+        self.value = value
+        self.type = type
+    }
+}
+
+public struct ObjectRecord: Codable, Equatable, Sendable {
+    public var bucketID: Int64
+    public var key: String
+    public var size: Int64
+    /// Without quotes (`d41d8cd98f00b204e9800998ecf8427e`, or `…-N` for multipart).
+    public var etag: String
+    public var lastModified: Date
+    public var headers: ObjectHeaders
+    public var checksum: StoredChecksum?
+    public var policy: AccessPolicy
+    public var tags: [String: String]
+    public var storage: ObjectStorage
+    public var ownerID: String
+
+    public init(
+        bucketID: Int64, key: String, size: Int64, etag: String, lastModified: Date, headers: ObjectHeaders,
+        checksum: StoredChecksum?, policy: AccessPolicy, tags: [String: String], storage: ObjectStorage, ownerID: String
+    ) {
+        self.bucketID = bucketID
+        self.key = key
+        self.size = size
+        self.etag = etag
+        self.lastModified = lastModified
+        self.headers = headers
+        self.checksum = checksum
+        self.policy = policy
+        self.tags = tags
+        self.storage = storage
+        self.ownerID = ownerID
+    }
+}
+
+/// What a listing returns per object.
+public struct ObjectSummary: Equatable, Sendable {
+    public var key: String
+    public var size: Int64
+    public var etag: String
+    public var lastModified: Date
+    public var ownerID: String
+    public var checksumAlgorithm: ChecksumAlgorithm?
+
+    public init(key: String, size: Int64, etag: String, lastModified: Date, ownerID: String, checksumAlgorithm: ChecksumAlgorithm?) {
+        self.key = key
+        self.size = size
+        self.etag = etag
+        self.lastModified = lastModified
+        self.ownerID = ownerID
+        self.checksumAlgorithm = checksumAlgorithm
+    }
+}
+
+public struct UploadRecord: Codable, Equatable, Sendable {
+    public var uploadID: String
+    public var bucketID: Int64
+    public var key: String
+    public var initiated: Date
+    public var headers: ObjectHeaders
+    public var policy: AccessPolicy
+    public var tags: [String: String]
+    public var checksumAlgorithm: ChecksumAlgorithm?
+    /// `COMPOSITE` or `FULL_OBJECT` (what the client asked for with `x-amz-checksum-type`).
+    public var checksumType: String?
+    public var ownerID: String
+
+    public init(
+        uploadID: String, bucketID: Int64, key: String, initiated: Date, headers: ObjectHeaders, policy: AccessPolicy,
+        tags: [String: String], checksumAlgorithm: ChecksumAlgorithm?, checksumType: String?, ownerID: String
+    ) {
+        self.uploadID = uploadID
+        self.bucketID = bucketID
+        self.key = key
+        self.initiated = initiated
+        self.headers = headers
+        self.policy = policy
+        self.tags = tags
+        self.checksumAlgorithm = checksumAlgorithm
+        self.checksumType = checksumType
+        self.ownerID = ownerID
+    }
+}
+
+public struct PartRecord: Codable, Equatable, Sendable {
+    public var uploadID: String
+    public var partNumber: Int
+    public var size: Int64
+    public var etag: String
+    public var blob: String
+    /// Base64 digest of the upload's checksum algorithm, if it has one.
+    public var checksum: String?
+    public var lastModified: Date
+
+    public init(uploadID: String, partNumber: Int, size: Int64, etag: String, blob: String, checksum: String?, lastModified: Date) {
+        self.uploadID = uploadID
+        self.partNumber = partNumber
+        self.size = size
+        self.etag = etag
+        self.blob = blob
+        self.checksum = checksum
+        self.lastModified = lastModified
+    }
+}

@@ -1,0 +1,542 @@
+import Crypto
+import Foundation
+import VossChecksums
+import VossS3Core
+import VossS3Store
+
+/// The embedded metadata store: one SQLite file (WAL, synchronous=FULL) under the node's data
+/// directory. Keys sort in byte order (BINARY collation on UTF-8), as S3 lists them. Access-key
+/// secrets are sealed with AES-256-GCM under a key from the keeper.
+public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
+    let db: SQLiteDatabase
+    let secretKey: SymmetricKey
+
+    public static let schemaVersion = 1
+
+    public init(path: String, secretKey: SymmetricKey) throws {
+        self.secretKey = secretKey
+        db = try SQLiteDatabase(path: path) { c in try Self.migrate(c) }
+    }
+
+    /// Versioned schema; each step runs once, in a transaction.
+    static func migrate(_ c: SQLiteConnection) throws {
+        try c.exec("CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)")
+        let current = try c.query("SELECT max(version) FROM schema_version").first?.first?.int ?? 0
+        let steps: [(Int, String)] = [
+            (
+                1,
+                """
+                CREATE TABLE tenants(id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_ms INTEGER NOT NULL);
+                CREATE TABLE users(id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id), name TEXT NOT NULL,
+                    role TEXT NOT NULL, created_ms INTEGER NOT NULL, UNIQUE(tenant_id, name));
+                CREATE TABLE access_keys(access_key TEXT PRIMARY KEY, secret TEXT NOT NULL,
+                    user_id TEXT NOT NULL REFERENCES users(id), created_ms INTEGER NOT NULL);
+                CREATE INDEX access_keys_user ON access_keys(user_id);
+                CREATE TABLE buckets(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, tenant_id TEXT NOT NULL,
+                    owner_id TEXT NOT NULL, created_ms INTEGER NOT NULL, region TEXT NOT NULL, policy TEXT NOT NULL,
+                    tags TEXT);
+                CREATE INDEX buckets_tenant ON buckets(tenant_id, name);
+                CREATE TABLE objects(bucket_id INTEGER NOT NULL, key TEXT NOT NULL, size INTEGER NOT NULL,
+                    etag TEXT NOT NULL, modified_ms INTEGER NOT NULL, headers TEXT NOT NULL, checksum TEXT,
+                    policy TEXT NOT NULL, tags TEXT NOT NULL, storage TEXT NOT NULL, owner_id TEXT NOT NULL,
+                    PRIMARY KEY(bucket_id, key)) WITHOUT ROWID;
+                CREATE TABLE uploads(upload_id TEXT PRIMARY KEY, bucket_id INTEGER NOT NULL, key TEXT NOT NULL,
+                    initiated_ms INTEGER NOT NULL, headers TEXT NOT NULL, policy TEXT NOT NULL, tags TEXT NOT NULL,
+                    checksum_algorithm TEXT, checksum_type TEXT, owner_id TEXT NOT NULL);
+                CREATE INDEX uploads_key ON uploads(bucket_id, key, upload_id);
+                CREATE TABLE parts(upload_id TEXT NOT NULL, part_number INTEGER NOT NULL, size INTEGER NOT NULL,
+                    etag TEXT NOT NULL, blob TEXT NOT NULL, checksum TEXT, modified_ms INTEGER NOT NULL,
+                    PRIMARY KEY(upload_id, part_number)) WITHOUT ROWID;
+                CREATE TABLE blob_journal(blob TEXT PRIMARY KEY, kind TEXT NOT NULL, created_ms INTEGER NOT NULL);
+                """
+            )
+        ]
+        for (v, sql) in steps where v > current {
+            try c.exec("BEGIN IMMEDIATE")
+            do {
+                try c.exec(sql)
+                try c.query("INSERT INTO schema_version(version) VALUES (?)", [.int(Int64(v))])
+                try c.exec("COMMIT")
+            } catch {
+                try? c.exec("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    // MARK: encoding helpers
+
+    static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return e
+    }()
+
+    static func json<T: Encodable>(_ v: T) -> SQLValue {
+        .text(String(decoding: (try? encoder.encode(v)) ?? Data("null".utf8), as: UTF8.self))
+    }
+
+    static func decode<T: Decodable>(_ v: SQLValue, _ t: T.Type) throws -> T {
+        guard let s = v.text else { throw StoreError.internalError("missing JSON column") }
+        return try JSONDecoder().decode(T.self, from: Data(s.utf8))
+    }
+
+    static func ms(_ d: Date) -> SQLValue { .int(Int64((d.timeIntervalSince1970 * 1000).rounded())) }
+    static func date(_ v: SQLValue) -> Date { Date(timeIntervalSince1970: Double(v.int ?? 0) / 1000) }
+
+    func seal(_ s: String) -> String {
+        (try! AES.GCM.seal(Array(s.utf8), using: secretKey)).combined!.base64EncodedString()
+    }
+
+    func open(_ s: String) throws -> String {
+        guard let d = Data(base64Encoded: s), let box = try? AES.GCM.SealedBox(combined: d),
+            let plain = try? AES.GCM.open(box, using: secretKey)
+        else { throw StoreError.internalError("an access-key secret cannot be decrypted with this node's key") }
+        return String(decoding: plain, as: UTF8.self)
+    }
+
+    func mapError(_ e: any Error) -> any Error {
+        if e is StoreError { return e }
+        if let s = e as? SQLiteError {
+            if s.code & 0xFF == 13 /* FULL */ { return StoreError.unavailable("the disk is full") }
+            if s.code & 0xFF == 8 /* READONLY */ { return StoreError.unavailable("the database is read-only") }
+            return StoreError.internalError(s.description)
+        }
+        return StoreError.internalError("\(e)")
+    }
+
+    func w<T: Sendable>(_ work: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
+        do { return try await db.write(work) } catch { throw mapError(error) }
+    }
+
+    func r<T>(_ work: (SQLiteConnection) throws -> T) throws -> T {
+        do { return try db.read(work) } catch { throw mapError(error) }
+    }
+
+    // MARK: identity
+
+    static func tenant(_ row: [SQLValue]) -> TenantRecord {
+        TenantRecord(id: row[0].text ?? "", name: row[1].text ?? "", createdAt: date(row[2]))
+    }
+
+    static func user(_ row: [SQLValue]) -> UserRecord {
+        UserRecord(
+            id: row[0].text ?? "", tenantID: row[1].text ?? "", name: row[2].text ?? "",
+            role: Role(rawValue: row[3].text ?? "") ?? .tenantUser, createdAt: date(row[4]))
+    }
+
+    public func createTenant(name: String) async throws -> TenantRecord {
+        let t = TenantRecord(id: UUID().uuidString.lowercased(), name: name, createdAt: Date())
+        return try await w { c in
+            if try !c.query("SELECT 1 FROM tenants WHERE name = ?", [.text(name)]).isEmpty { throw StoreError.exists(name) }
+            try c.query("INSERT INTO tenants VALUES (?, ?, ?)", [.text(t.id), .text(t.name), Self.ms(t.createdAt)])
+            return t
+        }
+    }
+
+    public func tenants() async throws -> [TenantRecord] {
+        try r { c in try c.query("SELECT id, name, created_ms FROM tenants ORDER BY name").map(Self.tenant) }
+    }
+
+    public func tenant(named name: String) async throws -> TenantRecord? {
+        try r { c in try c.query("SELECT id, name, created_ms FROM tenants WHERE name = ?", [.text(name)]).first.map(Self.tenant) }
+    }
+
+    public func deleteTenant(named name: String) async throws {
+        try await w { c in
+            guard let id = try c.query("SELECT id FROM tenants WHERE name = ?", [.text(name)]).first?[0] else {
+                throw StoreError.notFound(name)
+            }
+            if try !c.query("SELECT 1 FROM users WHERE tenant_id = ? LIMIT 1", [id]).isEmpty {
+                throw StoreError.notEmpty("users")
+            }
+            if try !c.query("SELECT 1 FROM buckets WHERE tenant_id = ? LIMIT 1", [id]).isEmpty {
+                throw StoreError.notEmpty("buckets")
+            }
+            try c.query("DELETE FROM tenants WHERE id = ?", [id])
+        }
+    }
+
+    func tenantID(_ c: SQLiteConnection, _ name: String) throws -> String {
+        guard let id = try c.query("SELECT id FROM tenants WHERE name = ?", [.text(name)]).first?[0].text else {
+            throw StoreError.notFound("tenant \(name)")
+        }
+        return id
+    }
+
+    func userID(_ c: SQLiteConnection, tenant: String, user: String) throws -> String {
+        let tid = try tenantID(c, tenant)
+        guard let id = try c.query("SELECT id FROM users WHERE tenant_id = ? AND name = ?", [.text(tid), .text(user)]).first?[0].text
+        else { throw StoreError.notFound("user \(user) in tenant \(tenant)") }
+        return id
+    }
+
+    public func createUser(tenant: String, name: String, role: Role) async throws -> UserRecord {
+        try await w { c in
+            let tid = try self.tenantID(c, tenant)
+            if try !c.query("SELECT 1 FROM users WHERE tenant_id = ? AND name = ?", [.text(tid), .text(name)]).isEmpty {
+                throw StoreError.exists(name)
+            }
+            let u = UserRecord(id: UUID().uuidString.lowercased(), tenantID: tid, name: name, role: role, createdAt: Date())
+            try c.query(
+                "INSERT INTO users VALUES (?, ?, ?, ?, ?)",
+                [.text(u.id), .text(tid), .text(name), .text(role.rawValue), Self.ms(u.createdAt)])
+            return u
+        }
+    }
+
+    public func users(tenant: String) async throws -> [UserRecord] {
+        try r { c in
+            let tid = try self.tenantID(c, tenant)
+            return try c.query("SELECT id, tenant_id, name, role, created_ms FROM users WHERE tenant_id = ? ORDER BY name", [.text(tid)])
+                .map(Self.user)
+        }
+    }
+
+    public func deleteUser(tenant: String, name: String) async throws {
+        try await w { c in
+            let uid = try self.userID(c, tenant: tenant, user: name)
+            try c.query("DELETE FROM access_keys WHERE user_id = ?", [.text(uid)])
+            try c.query("DELETE FROM users WHERE id = ?", [.text(uid)])
+        }
+    }
+
+    static func randomString(_ n: Int, alphabet: String) -> String {
+        let a = Array(alphabet)
+        var rng = SystemRandomNumberGenerator()
+        return String((0..<n).map { _ in a[Int.random(in: 0..<a.count, using: &rng)] })
+    }
+
+    public func createKey(tenant: String, user: String) async throws -> AccessKeyRecord {
+        let ak = "VOSS" + Self.randomString(16, alphabet: "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+        let secret = Self.randomString(40, alphabet: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+")
+        let sealed = seal(secret)
+        return try await w { c in
+            let uid = try self.userID(c, tenant: tenant, user: user)
+            let rec = AccessKeyRecord(accessKey: ak, secret: secret, userID: uid, createdAt: Date())
+            try c.query("INSERT INTO access_keys VALUES (?, ?, ?, ?)", [.text(ak), .text(sealed), .text(uid), Self.ms(rec.createdAt)])
+            return rec
+        }
+    }
+
+    public func keys(tenant: String, user: String) async throws -> [AccessKeyRecord] {
+        try r { c in
+            let uid = try self.userID(c, tenant: tenant, user: user)
+            return try c.query("SELECT access_key, user_id, created_ms FROM access_keys WHERE user_id = ? ORDER BY created_ms", [.text(uid)])
+                .map { AccessKeyRecord(accessKey: $0[0].text ?? "", secret: "", userID: $0[1].text ?? "", createdAt: Self.date($0[2])) }
+        }
+    }
+
+    public func deleteKey(accessKey: String) async throws {
+        try await w { c in
+            try c.query("DELETE FROM access_keys WHERE access_key = ?", [.text(accessKey)])
+            if c.changes == 0 { throw StoreError.notFound(accessKey) }
+        }
+    }
+
+    public func principal(accessKey: String) async throws -> Principal? {
+        let row: [SQLValue]? = try r { c in
+            try c.query(
+                """
+                SELECT k.secret, u.id, u.tenant_id, u.name, u.role, u.created_ms, t.id, t.name, t.created_ms
+                FROM access_keys k JOIN users u ON u.id = k.user_id JOIN tenants t ON t.id = u.tenant_id
+                WHERE k.access_key = ?
+                """, [.text(accessKey)]
+            ).first
+        }
+        guard let row else { return nil }
+        return Principal(
+            accessKey: accessKey, secret: try open(row[0].text ?? ""), user: Self.user(Array(row[1...5])),
+            tenant: Self.tenant(Array(row[6...8])))
+    }
+
+    // MARK: buckets
+
+    static let bucketColumns = "id, name, tenant_id, owner_id, created_ms, region, policy, tags"
+
+    static func bucket(_ row: [SQLValue]) throws -> BucketRecord {
+        BucketRecord(
+            id: row[0].int ?? 0, name: row[1].text ?? "", tenantID: row[2].text ?? "", ownerID: row[3].text ?? "",
+            createdAt: date(row[4]), region: row[5].text ?? "", policy: try decode(row[6], AccessPolicy.self),
+            tags: row[7] == .null ? nil : try decode(row[7], [String: String].self))
+    }
+
+    public func createBucket(name: String, tenantID: String, ownerID: String, region: String, policy: AccessPolicy) async throws
+        -> BucketRecord
+    {
+        let now = Date()
+        return try await w { c in
+            if let t = try c.query("SELECT tenant_id FROM buckets WHERE name = ?", [.text(name)]).first?[0].text {
+                throw StoreError.bucketExists(sameTenant: t == tenantID)
+            }
+            try c.query(
+                "INSERT INTO buckets(name, tenant_id, owner_id, created_ms, region, policy, tags) VALUES (?, ?, ?, ?, ?, ?, NULL)",
+                [.text(name), .text(tenantID), .text(ownerID), Self.ms(now), .text(region), Self.json(policy)])
+            return try Self.bucket(c.query("SELECT \(Self.bucketColumns) FROM buckets WHERE name = ?", [.text(name)])[0])
+        }
+    }
+
+    public func bucket(named name: String) async throws -> BucketRecord? {
+        try r { c in try c.query("SELECT \(Self.bucketColumns) FROM buckets WHERE name = ?", [.text(name)]).first.map(Self.bucket) }
+    }
+
+    public func buckets(tenantID: String) async throws -> [BucketRecord] {
+        try r { c in try c.query("SELECT \(Self.bucketColumns) FROM buckets WHERE tenant_id = ? ORDER BY name", [.text(tenantID)]).map(Self.bucket) }
+    }
+
+    public func deleteBucket(id: Int64) async throws {
+        try await w { c in
+            if try !c.query("SELECT 1 FROM objects WHERE bucket_id = ? LIMIT 1", [.int(id)]).isEmpty {
+                throw StoreError.notEmpty("objects")
+            }
+            if try !c.query("SELECT 1 FROM uploads WHERE bucket_id = ? LIMIT 1", [.int(id)]).isEmpty {
+                throw StoreError.notEmpty("uploads")
+            }
+            try c.query("DELETE FROM buckets WHERE id = ?", [.int(id)])
+        }
+    }
+
+    public func updateBucket(_ b: BucketRecord) async throws {
+        try await w { c in
+            try c.query(
+                "UPDATE buckets SET policy = ?, tags = ? WHERE id = ?",
+                [Self.json(b.policy), b.tags.map(Self.json) ?? .null, .int(b.id)])
+        }
+    }
+
+    // MARK: objects
+
+    static let objectColumns = "bucket_id, key, size, etag, modified_ms, headers, checksum, policy, tags, storage, owner_id"
+
+    static func object(_ row: [SQLValue]) throws -> ObjectRecord {
+        ObjectRecord(
+            bucketID: row[0].int ?? 0, key: row[1].text ?? "", size: row[2].int ?? 0, etag: row[3].text ?? "",
+            lastModified: date(row[4]), headers: try decode(row[5], ObjectHeaders.self),
+            checksum: row[6] == .null ? nil : try decode(row[6], StoredChecksum.self),
+            policy: try decode(row[7], AccessPolicy.self), tags: try decode(row[8], [String: String].self),
+            storage: try decode(row[9], ObjectStorage.self), ownerID: row[10].text ?? "")
+    }
+
+    static func objectValues(_ o: ObjectRecord) -> [SQLValue] {
+        [
+            .int(o.bucketID), .text(o.key), .int(o.size), .text(o.etag), ms(o.lastModified), json(o.headers),
+            o.checksum.map(json) ?? .null, json(o.policy), json(o.tags), json(o.storage), .text(o.ownerID),
+        ]
+    }
+
+    public func object(bucketID: Int64, key: String) async throws -> ObjectRecord? {
+        try r { c in
+            try c.query("SELECT \(Self.objectColumns) FROM objects WHERE bucket_id = ? AND key = ?", [.int(bucketID), .text(key)])
+                .first.map(Self.object)
+        }
+    }
+
+    static func garbage(_ c: SQLiteConnection, _ blobs: [String]) throws {
+        for b in blobs {
+            try c.query(
+                "INSERT INTO blob_journal(blob, kind, created_ms) VALUES (?, 'garbage', ?) ON CONFLICT(blob) DO UPDATE SET kind = 'garbage'",
+                [.text(b), ms(Date())])
+        }
+    }
+
+    static func committed(_ c: SQLiteConnection, _ blobs: [String]) throws {
+        for b in blobs { try c.query("DELETE FROM blob_journal WHERE blob = ? AND kind = 'new'", [.text(b)]) }
+    }
+
+    static func replaceObject(_ c: SQLiteConnection, _ o: ObjectRecord) throws -> ObjectRecord? {
+        let old = try c.query("SELECT \(objectColumns) FROM objects WHERE bucket_id = ? AND key = ?", [.int(o.bucketID), .text(o.key)])
+            .first.map(object)
+        try c.query("INSERT OR REPLACE INTO objects(\(objectColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", objectValues(o))
+        try committed(c, o.storage.blobs)
+        if let old { try garbage(c, old.storage.blobs.filter { !o.storage.blobs.contains($0) }) }
+        return old
+    }
+
+    public func putObject(_ o: ObjectRecord) async throws -> ObjectRecord? {
+        try await w { c in
+            guard try !c.query("SELECT 1 FROM buckets WHERE id = ?", [.int(o.bucketID)]).isEmpty else {
+                throw StoreError.notFound("bucket")
+            }
+            return try Self.replaceObject(c, o)
+        }
+    }
+
+    public func deleteObject(bucketID: Int64, key: String) async throws -> ObjectRecord? {
+        try await w { c in
+            guard let old = try c.query("SELECT \(Self.objectColumns) FROM objects WHERE bucket_id = ? AND key = ?", [.int(bucketID), .text(key)])
+                .first.map(Self.object)
+            else { return nil }
+            try c.query("DELETE FROM objects WHERE bucket_id = ? AND key = ?", [.int(bucketID), .text(key)])
+            try Self.garbage(c, old.storage.blobs)
+            return old
+        }
+    }
+
+    public func updateObject(bucketID: Int64, key: String, tags: [String: String]?, policy: AccessPolicy?) async throws -> Bool {
+        try await w { c in
+            if let tags {
+                try c.query("UPDATE objects SET tags = ? WHERE bucket_id = ? AND key = ?", [Self.json(tags), .int(bucketID), .text(key)])
+            }
+            if let policy {
+                try c.query("UPDATE objects SET policy = ? WHERE bucket_id = ? AND key = ?", [Self.json(policy), .int(bucketID), .text(key)])
+            }
+            return c.changes > 0
+        }
+    }
+
+    public func listObjects(bucketID: Int64, prefix: String, after: String, inclusive: Bool, limit: Int) async throws -> [ObjectSummary] {
+        try r { c in
+            // Range scan on the primary key: key >= max(prefix, after) and below the prefix's successor.
+            let start = after > prefix ? after : prefix
+            let op = (after > prefix && !inclusive) ? ">" : ">="
+            var sql = "SELECT key, size, etag, modified_ms, owner_id, json_extract(checksum, '$.algorithm') FROM objects WHERE bucket_id = ? AND key \(op) ?"
+            var args: [SQLValue] = [.int(bucketID), .text(start)]
+            if !prefix.isEmpty {
+                sql += " AND key < ?"
+                args.append(.text(ListAccumulator.successor(of: prefix)))
+            }
+            sql += " ORDER BY key LIMIT ?"
+            args.append(.int(Int64(limit)))
+            return try c.query(sql, args).map {
+                ObjectSummary(
+                    key: $0[0].text ?? "", size: $0[1].int ?? 0, etag: $0[2].text ?? "", lastModified: Self.date($0[3]),
+                    ownerID: $0[4].text ?? "", checksumAlgorithm: $0[5].text.flatMap { ChecksumAlgorithm(rawValue: $0) })
+            }
+        }
+    }
+
+    // MARK: multipart
+
+    static let uploadColumns = "upload_id, bucket_id, key, initiated_ms, headers, policy, tags, checksum_algorithm, checksum_type, owner_id"
+
+    static func upload(_ row: [SQLValue]) throws -> UploadRecord {
+        UploadRecord(
+            uploadID: row[0].text ?? "", bucketID: row[1].int ?? 0, key: row[2].text ?? "", initiated: date(row[3]),
+            headers: try decode(row[4], ObjectHeaders.self), policy: try decode(row[5], AccessPolicy.self),
+            tags: try decode(row[6], [String: String].self), checksumAlgorithm: row[7].text.flatMap { ChecksumAlgorithm(rawValue: $0) },
+            checksumType: row[8].text, ownerID: row[9].text ?? "")
+    }
+
+    static func part(_ row: [SQLValue]) -> PartRecord {
+        PartRecord(
+            uploadID: row[0].text ?? "", partNumber: Int(row[1].int ?? 0), size: row[2].int ?? 0, etag: row[3].text ?? "",
+            blob: row[4].text ?? "", checksum: row[5].text, lastModified: date(row[6]))
+    }
+
+    public func createUpload(_ u: UploadRecord) async throws {
+        try await w { c in
+            try c.query(
+                "INSERT INTO uploads(\(Self.uploadColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    .text(u.uploadID), .int(u.bucketID), .text(u.key), Self.ms(u.initiated), Self.json(u.headers), Self.json(u.policy),
+                    Self.json(u.tags), u.checksumAlgorithm.map { .text($0.rawValue) } ?? .null, u.checksumType.map { .text($0) } ?? .null,
+                    .text(u.ownerID),
+                ])
+        }
+    }
+
+    public func upload(id: String) async throws -> UploadRecord? {
+        try r { c in try c.query("SELECT \(Self.uploadColumns) FROM uploads WHERE upload_id = ?", [.text(id)]).first.map(Self.upload) }
+    }
+
+    public func putPart(_ p: PartRecord) async throws -> PartRecord? {
+        try await w { c in
+            guard try !c.query("SELECT 1 FROM uploads WHERE upload_id = ?", [.text(p.uploadID)]).isEmpty else {
+                try Self.garbage(c, [p.blob])
+                try Self.committed(c, [p.blob])
+                throw StoreError.notFound("upload")
+            }
+            let old = try c.query(
+                "SELECT upload_id, part_number, size, etag, blob, checksum, modified_ms FROM parts WHERE upload_id = ? AND part_number = ?",
+                [.text(p.uploadID), .int(Int64(p.partNumber))]
+            ).first.map(Self.part)
+            try c.query(
+                "INSERT OR REPLACE INTO parts VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    .text(p.uploadID), .int(Int64(p.partNumber)), .int(p.size), .text(p.etag), .text(p.blob),
+                    p.checksum.map { .text($0) } ?? .null, Self.ms(p.lastModified),
+                ])
+            try Self.committed(c, [p.blob])
+            if let old, old.blob != p.blob { try Self.garbage(c, [old.blob]) }
+            return old
+        }
+    }
+
+    public func parts(uploadID: String, after: Int, limit: Int) async throws -> [PartRecord] {
+        try r { c in
+            try c.query(
+                "SELECT upload_id, part_number, size, etag, blob, checksum, modified_ms FROM parts WHERE upload_id = ? AND part_number > ? ORDER BY part_number LIMIT ?",
+                [.text(uploadID), .int(Int64(after)), .int(Int64(limit))]
+            ).map(Self.part)
+        }
+    }
+
+    public func completeUpload(uploadID: String, object: ObjectRecord) async throws -> ObjectRecord? {
+        try await w { c in
+            guard try !c.query("SELECT 1 FROM uploads WHERE upload_id = ?", [.text(uploadID)]).isEmpty else {
+                throw StoreError.notFound("upload")
+            }
+            let allBlobs = try c.query("SELECT blob FROM parts WHERE upload_id = ?", [.text(uploadID)]).compactMap { $0[0].text }
+            let old = try Self.replaceObject(c, object)
+            try Self.garbage(c, allBlobs.filter { !object.storage.blobs.contains($0) })
+            try c.query("DELETE FROM parts WHERE upload_id = ?", [.text(uploadID)])
+            try c.query("DELETE FROM uploads WHERE upload_id = ?", [.text(uploadID)])
+            return old
+        }
+    }
+
+    public func abortUpload(uploadID: String) async throws {
+        try await w { c in
+            guard try !c.query("SELECT 1 FROM uploads WHERE upload_id = ?", [.text(uploadID)]).isEmpty else {
+                throw StoreError.notFound("upload")
+            }
+            let blobs = try c.query("SELECT blob FROM parts WHERE upload_id = ?", [.text(uploadID)]).compactMap { $0[0].text }
+            try Self.garbage(c, blobs)
+            try c.query("DELETE FROM parts WHERE upload_id = ?", [.text(uploadID)])
+            try c.query("DELETE FROM uploads WHERE upload_id = ?", [.text(uploadID)])
+        }
+    }
+
+    public func uploads(bucketID: Int64, prefix: String, keyMarker: String, uploadIDMarker: String, limit: Int) async throws -> [UploadRecord] {
+        try r { c in
+            var sql = "SELECT \(Self.uploadColumns) FROM uploads WHERE bucket_id = ? AND (key > ? OR (key = ? AND upload_id > ?))"
+            var args: [SQLValue] = [.int(bucketID), .text(keyMarker), .text(keyMarker), .text(uploadIDMarker)]
+            if !prefix.isEmpty {
+                sql += " AND key >= ? AND key < ?"
+                args += [.text(prefix), .text(ListAccumulator.successor(of: prefix))]
+            }
+            sql += " ORDER BY key, upload_id LIMIT ?"
+            args.append(.int(Int64(limit)))
+            return try c.query(sql, args).map(Self.upload)
+        }
+    }
+
+    // MARK: journal
+
+    public func journalNewBlob(_ blob: String) async throws {
+        try await w { c in
+            try c.query("INSERT OR REPLACE INTO blob_journal(blob, kind, created_ms) VALUES (?, 'new', ?)", [.text(blob), Self.ms(Date())])
+        }
+    }
+
+    public func journal() async throws -> [JournalEntry] {
+        try r { c in
+            try c.query("SELECT blob, kind FROM blob_journal ORDER BY created_ms").compactMap {
+                guard let b = $0[0].text, let k = $0[1].text.flatMap(JournalEntry.Kind.init(rawValue:)) else { return nil }
+                return JournalEntry(blob: b, kind: k)
+            }
+        }
+    }
+
+    public func forgetJournal(_ blobs: [String]) async throws {
+        try await w { c in for b in blobs { try c.query("DELETE FROM blob_journal WHERE blob = ?", [.text(b)]) } }
+    }
+
+    public func counts() async throws -> (buckets: Int, objects: Int, bytes: Int64) {
+        try r { c in
+            let b = try c.query("SELECT count(*) FROM buckets")[0][0].int ?? 0
+            let o = try c.query("SELECT count(*), coalesce(sum(size), 0) FROM objects")[0]
+            return (Int(b), Int(o[0].int ?? 0), o[1].int ?? 0)
+        }
+    }
+}
