@@ -89,8 +89,8 @@ public enum CommandTable {
         CommandSpec(["cert", "show"], summary: "cmd.cert.show", options: [withSecret]),
         CommandSpec(
             ["s3", "set"], summary: "cmd.s3.set",
-            options: [OptionSpec("--host", "HOST", help: "opt.s3_host"), OptionSpec("--region", "REGION", help: "opt.region")],
-            examples: ["ose s3 set --host s3.example.com --region us-east-1"]),
+            options: [OptionSpec("--domain", "DOMAIN", help: "opt.s3_domain"), OptionSpec("--region", "REGION", help: "opt.region")],
+            examples: ["ose s3 set --domain example.com --region us-east-1"]),
         CommandSpec(["s3", "show"], summary: "cmd.s3.show"),
         CommandSpec(["tenant", "create"], summary: "cmd.tenant.create", options: [OptionSpec("--name", "NAME", required: true, help: "opt.tenant_name")]),
         CommandSpec(["tenant", "list"], summary: "cmd.tenant.list"),

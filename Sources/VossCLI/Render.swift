@@ -108,7 +108,7 @@ public enum Render {
     }
 
     public static func s3(_ s: S3Settings, _ t: Translator) -> String {
-        "[\(t("section.s3"))]\n    \(t("label.s3_host")): \(s.host ?? t("s3.host_unset"))\n    \(t("label.region")): \(s.region ?? "us-east-1")\n"
+        "[\(t("section.s3"))]\n    \(t("label.s3_domain")): \(s.domain.map { "\($0) (BUCKET.s3.\($0))" } ?? t("s3.domain_unset"))\n    \(t("label.region")): \(s.region ?? "us-east-1")\n"
     }
 
     public static func tenants(_ l: TenantList, _ t: Translator) -> String {

@@ -35,7 +35,7 @@ public enum ConfigSchema {
         KeySpec("cert.chain") { k, v in Validators.text(k, v.replacingNewlines(), maxLength: 1 << 20) },
         KeySpec("cert.key", secret: true) { k, v in Validators.text(k, v.replacingNewlines(), maxLength: 1 << 16) },
         KeySpec("cert.secret", secret: true),
-        KeySpec("s3.host") { k, v in Validators.hostName(k, v) },
+        KeySpec("s3.domain") { k, v in Validators.hostName(k, v) },
         KeySpec("s3.region") { k, v in Validators.region(k, v) },
     ]
 

@@ -62,15 +62,15 @@ struct ControlAPI: Sendable {
                 return await admin.forward(request, adminPath: "/admin" + rest)
             case (.GET, 1, "s3"):
                 let doc = await config.document
-                return json(S3Settings(host: doc["s3.host"], region: doc["s3.region"] ?? "us-east-1"))
+                return json(S3Settings(domain: doc["s3.domain"], region: doc["s3.region"] ?? "us-east-1"))
             case (.PUT, 1, "s3"):
                 let body = try decode(S3Settings.self, request)
                 var changes: [(key: String, value: String?)] = []
-                if let h = body.host { changes.append(("s3.host", h.isEmpty ? nil : h.lowercased())) }
+                if let d = body.domain { changes.append(("s3.domain", d.isEmpty ? nil : d.lowercased())) }
                 if let r = body.region { changes.append(("s3.region", r)) }
                 try await config.set(changes)
                 let doc = await config.document
-                return json(S3Settings(host: doc["s3.host"], region: doc["s3.region"] ?? "us-east-1"))
+                return json(S3Settings(domain: doc["s3.domain"], region: doc["s3.region"] ?? "us-east-1"))
             case (.GET, 1, "service"):
                 return json(await supervisor.show())
             case (.POST, 2, "service"):

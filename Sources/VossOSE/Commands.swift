@@ -70,10 +70,10 @@ extension OSE {
             let (c, raw): (CertInfo, [UInt8]) = try request("GET", "/v1/cert" + secretQuery(p))
             json ? emitJSON(raw) : print(Render.cert(c, t, now: Date()), terminator: "")
         case ["s3", "set"]:
-            guard p.value("--host") != nil || p.value("--region") != nil else {
+            guard p.value("--domain") != nil || p.value("--region") != nil else {
                 throw OSEFailure(code: .usage, message: Message("usage.s3_set_nothing"))
             }
-            let (s, raw): (S3Settings, [UInt8]) = try request("PUT", "/v1/s3", S3Settings(host: p.value("--host"), region: p.value("--region")))
+            let (s, raw): (S3Settings, [UInt8]) = try request("PUT", "/v1/s3", S3Settings(domain: p.value("--domain"), region: p.value("--region")))
             json ? emitJSON(raw) : print(Render.s3(s, t), terminator: "")
         case ["s3", "show"]:
             let (s, raw): (S3Settings, [UInt8]) = try request("GET", "/v1/s3")

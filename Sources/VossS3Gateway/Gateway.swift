@@ -30,7 +30,7 @@ public final class S3Worker: WorkerApp {
 
     static func settings(_ c: ConfigSlice) -> GatewaySettings {
         var s = GatewaySettings()
-        if let h = c.values["s3.host"], !h.isEmpty { s.serviceHost = h }
+        if let d = c.values["s3.domain"], !d.isEmpty { s.serviceHost = "s3." + d }
         if let r = c.values["s3.region"], !r.isEmpty { s.region = r }
         s.maintenance = c.values["service.maintenance"] == "true"
         return s

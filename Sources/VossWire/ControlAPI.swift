@@ -358,12 +358,12 @@ public struct StoreStatus: Codable, Sendable, Equatable {
     }
 }
 
-/// `GET/PUT /v1/s3`: the S3 service host name (virtual-hosted style) and region.
+/// `GET/PUT /v1/s3`: the S3 domain (`BUCKET.s3.DOMAIN` is virtual-hosted style) and region.
 public struct S3Settings: Codable, Sendable, Equatable {
-    public var host: String?
+    public var domain: String?
     public var region: String?
-    public init(host: String?, region: String?) {
-        self.host = host
+    public init(domain: String?, region: String?) {
+        self.domain = domain
         self.region = region
     }
 }

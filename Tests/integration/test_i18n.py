@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from conftest import http_get
+from voss_harness import http_get
 
 API = "/i18n/api/v2/translation/products/VOSS/versions/0.1.0"
 

@@ -7,7 +7,7 @@ import stat
 import subprocess
 import time
 
-from conftest import BIN, ROOT, TEST_WORKER, http_get, http_status, pid_alive, wait_for
+from voss_harness import BIN, ROOT, TEST_WORKER, free_port, http_get, http_status, pid_alive, wait_for
 
 
 def test_ready_is_sent_only_after_every_worker_is_ready(make_keeper):
@@ -213,10 +213,16 @@ def test_a_second_keeper_on_the_same_port_fails_with_a_clear_message(make_keeper
     other = tmp_path / "other"
     other.mkdir()
     r = subprocess.run([os.path.join(BIN, "voss-keeper"), "--dev", "--data-dir", str(other), "--control-port",
-                        str(k.control_port), "--i18n-port", str(k.i18n_port + 1)],
+                        str(k.control_port), "--i18n-port", str(free_port()), "--s3-port", str(free_port()),
+                        "--s3-http-port", str(free_port())],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 1
-    assert "i18n" in r.stderr or "control API" in r.stderr
+    assert "Cannot open the control API on 127.0.0.1:%d" % k.control_port in r.stderr, r.stderr
+    r = subprocess.run([os.path.join(BIN, "voss-keeper"), "--dev", "--data-dir", str(other), "--control-port",
+                        str(free_port()), "--i18n-port", str(k.i18n_port)],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1
+    assert "worker 'i18n' on 127.0.0.1:%d" % k.i18n_port in r.stderr, r.stderr
 
 
 def test_keeper_rejects_bad_options(tmp_path):

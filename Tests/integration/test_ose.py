@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from conftest import http_get, wait_for
+from voss_harness import http_get, wait_for
 
 
 @pytest.fixture
@@ -68,8 +68,10 @@ def test_exit_codes(k, tmp_path):
 
 
 def test_cert_gen_and_show(k):
-    r = k.ose("cert", "show", check=True)
-    assert "No certificate is configured" in r.stdout
+    # A first start leaves a self-signed certificate for the node, so HTTPS works at once.
+    first = json.loads(k.ose("--json", "cert", "show", check=True).stdout)
+    assert first["source"] == "generated" and first["chain"][0]["subject"].endswith("CN=itest")
+    assert "DNS:localhost" in first["chain"][0]["subjectAlternativeNames"]
     r = k.ose("cert", "gen", "--cn", "s3.example.test", "--secret", "x", "--san", "127.0.0.1,localhost", check=True)
     assert "CN=s3.example.test" in r.stdout and "IP:127.0.0.1" in r.stdout and "EC P-256" in r.stdout
     info = json.loads(k.ose("--json", "cert", "show", check=True).stdout)
