@@ -122,7 +122,21 @@ struct S3Server: Sendable {
 
         // Authenticate.
         do {
-            if let ak = IdentityCache.claimedAccessKey(authorization: head.headers.first(name: "authorization"), query: query) {
+            let authorization = head.headers.first(name: "authorization")
+            if SigV2.isSigV2(authorization: authorization, query: query),
+                let ak = SigV2.claimedAccessKey(authorization: authorization, query: query)
+            {
+                let principal = try await state.identity.principal(ak)
+                let result = SigV2.verify(signed, virtualHostBucket: target.virtualHosted ? target.bucket : nil, now: Date()) { a in
+                    principal?.accessKey == a ? principal?.secret : nil
+                }
+                switch result {
+                case .success: ex.ctx.principal = principal
+                case .failure(let f):
+                    await ex.fail(S3Error(f.s3Code, message: f.message))
+                    return await finish(ex)
+                }
+            } else if let ak = IdentityCache.claimedAccessKey(authorization: head.headers.first(name: "authorization"), query: query) {
                 let principal = try await state.identity.principal(ak)
                 let identity = state.identity
                 let region = settings.region

@@ -165,7 +165,7 @@ extension S3Server {
         }
         var chosen: [PartRecord] = []
         var previous = 0
-        for (i, e) in listed.enumerated() {
+        for e in listed {
             guard let n = e.childText("PartNumber").flatMap({ Int($0.trimmingCharacters(in: .whitespaces)) }), let etag = e.childText("ETag") else {
                 throw S3Error("MalformedXML")
             }
@@ -180,10 +180,10 @@ extension S3Server {
                     throw S3Error("InvalidPart", message: "The \(a.rawValue) of part \(n) does not match the checksum it was uploaded with.", details: [("PartNumber", String(n))])
                 }
             }
-            if i < listed.count - 1 && part.size < Self.minPartSize {
-                throw S3Error("EntityTooSmall", details: [("ProposedSize", String(part.size)), ("MinSizeAllowed", String(Self.minPartSize)), ("PartNumber", String(n))])
-            }
             chosen.append(part)
+        }
+        for (i, part) in chosen.enumerated() where i < chosen.count - 1 && part.size < Self.minPartSize {
+            throw S3Error("EntityTooSmall", details: [("ProposedSize", String(part.size)), ("MinSizeAllowed", String(Self.minPartSize)), ("PartNumber", String(part.partNumber))])
         }
         // ETag: MD5 of the concatenated binary part MD5s, then -N.
         var md5 = RunningMD5()

@@ -245,3 +245,45 @@ extension Result where Failure == AuthFailure {
         return nil
     }
 }
+
+// SigV2: AWS's header example ("Signing and authenticating REST requests"); the query-string form is
+// checked against boto3's real presigned URLs in Tests/e2e.
+@Suite struct SigV2Tests {
+    @Test func headerExample_getObject() {
+        let r = SignedRequest(
+            method: "GET", rawPath: "/photos/puppy.jpg", rawQuery: "",
+            headers: [("Host", "awsexamplebucket1.us-west-1.s3.amazonaws.com"), ("Date", "Tue, 27 Mar 2007 19:36:42 +0000")])
+        let sts = SigV2.stringToSign(r, dateOrExpires: "Tue, 27 Mar 2007 19:36:42 +0000", virtualHostBucket: "awsexamplebucket1")
+        #expect(sts == "GET\n\n\nTue, 27 Mar 2007 19:36:42 +0000\n/awsexamplebucket1/photos/puppy.jpg")
+        #expect(SigV2.signature(secret: secret, stringToSign: sts) == "qgk2+6Sv9/oM7G3qLEjTH1a1l1g=")
+    }
+
+    @Test func queryString_verifiesAndExpires() {
+        let sts = "GET\n\n\n1175139620\n/awsexamplebucket1/photos/puppy.jpg"
+        let sig = SigV2.signature(secret: secret, stringToSign: sts)
+        let encoded = SigV4.uriEncode(Array(sig.utf8), encodeSlash: true)
+        let r = SignedRequest(
+            method: "GET", rawPath: "/photos/puppy.jpg",
+            rawQuery: "AWSAccessKeyId=AKIAIOSFODNN7EXAMPLE&Signature=\(encoded)&Expires=1175139620",
+            headers: [("Host", "awsexamplebucket1.s3.us-west-1.amazonaws.com")])
+        let before = Date(timeIntervalSince1970: 1_175_139_000)
+        #expect(SigV2.verify(r, virtualHostBucket: "awsexamplebucket1", now: before) { $0 == akid ? secret : nil } == .success(akid))
+        let late = SigV2.verify(r, virtualHostBucket: "awsexamplebucket1", now: Date(timeIntervalSince1970: 1_175_139_621)) { _ in secret }
+        #expect(late.failureCode == "AccessDenied")
+        #expect(SigV2.verify(r, virtualHostBucket: "awsexamplebucket1", now: before) { _ in "other" }.failureCode == "SignatureDoesNotMatch")
+        #expect(SigV2.verify(r, virtualHostBucket: nil, now: before) { _ in secret }.failureCode == "SignatureDoesNotMatch")
+    }
+
+    @Test func subresourcesAreSignedSortedAndDecoded() {
+        #expect(SigV2.canonicalResource(rawPath: "/b/k", rawQuery: "uploadId=a%2Fb&partNumber=2&x-id=Put", virtualHostBucket: nil)
+            == "/b/k?partNumber=2&uploadId=a/b")
+        #expect(SigV2.canonicalResource(rawPath: "/b", rawQuery: "acl", virtualHostBucket: nil) == "/b?acl")
+    }
+}
+
+extension Result where Success == String, Failure == AuthFailure {
+    var failureCode: String? {
+        if case .failure(let f) = self { return f.s3Code }
+        return nil
+    }
+}
