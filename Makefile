@@ -6,9 +6,9 @@ VERSION    := $(shell sed -n 's/.*static let current = "\(.*\)"/\1/p' Sources/Vo
 RPM_RELEASE ?= 1
 RELEASE_FLAGS := -c release --static-swift-stdlib
 REL        := .build/release
-LINKS      := voss-keeper voss-i18n ose
+LINKS      := voss-keeper voss-i18n voss-s3 ose
 
-.PHONY: all deps build build-debug run test test-unit test-integration test-systemd bench install rpm clean i18n-check
+.PHONY: all deps build build-debug run test test-unit test-integration test-e2e test-systemd bench install rpm clean i18n-check
 
 all: build
 
@@ -31,13 +31,17 @@ run: build
 
 test: build-debug
 	@scripts/deps.sh test
-	$(MAKE) test-unit test-integration test-systemd
+	$(MAKE) test-unit test-integration test-e2e test-systemd
 
 test-unit:
 	$(SWIFT) test --skip-build
 
 test-integration:
 	python3 -m pytest -q Tests/integration
+
+# S3 end to end: boto3, AWS CLI, rclone, s3cmd against the gateway under a real keeper; crash test.
+test-e2e:
+	python3 -m pytest -q Tests/e2e
 
 # The RPM in a container booting this machine's systemd (root + systemd-nspawn; skipped, saying so,
 # where the machine cannot run it).
@@ -60,6 +64,7 @@ install: build
 	install -s -m 0755 $(REL)/voss $(DESTDIR)/usr/libexec/voss/voss
 	ln -sfn voss $(DESTDIR)/usr/libexec/voss/voss-keeper
 	ln -sfn voss $(DESTDIR)/usr/libexec/voss/voss-i18n
+	ln -sfn voss $(DESTDIR)/usr/libexec/voss/voss-s3
 	ln -sfn ../libexec/voss/voss $(DESTDIR)/usr/bin/ose
 	install -m 0644 systemd/voss-keeper.service $(DESTDIR)/usr/lib/systemd/system/voss-keeper.service
 	cp -R etc/voss/i18n $(DESTDIR)/etc/voss/

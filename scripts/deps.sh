@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what a make target needs on a Debian/Ubuntu machine (apt) that has Swift 6.
 #   scripts/deps.sh build   libsystemd-dev, pkg-config (what `swift build` links against)
-#   scripts/deps.sh test    + procps, openssl, systemd (systemd-analyze), systemd-container, rpm, pytest
+#   scripts/deps.sh test    + procps, openssl, systemd (systemd-analyze), systemd-container, rpm, sqlite3,
+#                             rclone, s3cmd; Python: pytest, requests, boto3/botocore[crt], awscli
 #   scripts/deps.sh bench   + runit (the reference supervisor), wrk
 #   scripts/deps.sh rpm     + rpm (rpmbuild)
 # Already-present packages are left alone; nothing is installed when everything is there.
@@ -11,10 +12,10 @@ what="${1:-build}"
 need_deb=()
 want_deb() { for p in "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need_deb+=("$p"); done; }
 
-want_deb pkg-config libsystemd-dev
+want_deb pkg-config libsystemd-dev libsqlite3-dev
 case "$what" in
   build) ;;
-  test) want_deb procps openssl systemd curl systemd-container rpm ;;
+  test) want_deb procps openssl systemd curl systemd-container rpm sqlite3 rclone s3cmd ;;
   bench) want_deb procps runit wrk curl ;;
   rpm) want_deb rpm ;;
   *) echo "usage: $0 build|test|bench|rpm" >&2; exit 2 ;;
@@ -34,6 +35,13 @@ if [ ${#need_deb[@]} -gt 0 ]; then
 fi
 
 if [ "$what" = test ]; then
-  python3 -c 'import pytest' 2>/dev/null || python3 -m pip install -q pytest
+  # The S3 clients the e2e tests use (botocore[crt] for CRC32C/CRC64NVME), pinned to known versions.
+  python3 - <<'PY' || python3 -m pip install -q --disable-pip-version-check pytest requests "boto3==1.43.11" "botocore[crt]==1.43.11" "awscli==1.45.11"
+import importlib.metadata as m, sys
+need = {"boto3": "1.43.11", "botocore": "1.43.11", "awscli": "1.45.11"}
+for mod in ("pytest", "requests", "awscrt"):
+    m.version(mod)
+sys.exit(any(m.version(k) != v for k, v in need.items()))
+PY
 fi
 exit 0

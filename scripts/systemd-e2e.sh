@@ -50,10 +50,23 @@ pid_of() { ose --json service show | python3 -c "import json,sys; print([w['pid'
 
 rpm -ivh --nodeps /e2e/voss.rpm
 check "rpm -i starts voss-keeper" waitfor 20 systemctl is-active --quiet voss-keeper
-check "systemd status line says ready" waitfor 10 sh -c 'systemctl show -p StatusText --value voss-keeper | grep -q "^ready: 1/1 workers running"'
+check "systemd status line says ready" waitfor 20 sh -c 'systemctl show -p StatusText --value voss-keeper | grep -q "^ready: 2/2 workers running"'
 check "ose service show works" ose service show
 check "ose speaks Chinese with LANG=zh_CN.UTF-8" sh -c 'LANG=zh_CN.UTF-8 ose service show | grep -q "运行中"'
 check "WatchdogSec is 30 s" sh -c '[ "$(systemctl show -p WatchdogUSec --value voss-keeper)" = 30s ]'
+
+ose tenant create --name acme >/dev/null && ose user create --tenant acme --name alice >/dev/null
+ose --json key create --tenant acme --user alice > /e2e/out/key.json
+check "S3 over HTTPS on 443 with the installed package" python3 -c '
+import json, boto3, warnings
+warnings.filterwarnings("ignore")
+k = json.load(open("/e2e/out/key.json"))
+s3 = boto3.client("s3", endpoint_url="https://127.0.0.1:443", aws_access_key_id=k["accessKey"], aws_secret_access_key=k["secret"], region_name="us-east-1", verify=False)
+s3.create_bucket(Bucket="installed")
+s3.put_object(Bucket="installed", Key="k", Body=b"from the rpm")
+assert s3.get_object(Bucket="installed", Key="k")["Body"].read() == b"from the rpm"
+'
+check "object data is under /var/lib/voss" sh -c 'ls /var/lib/voss/metadata.sqlite && find /var/lib/voss/objects -type f | grep -q .'
 
 old=$(pid_of i18n); kill -9 "$old"; start=$(date +%s%N)
 check "killed i18n answers again" waitfor 5 curl -sf http://127.0.0.1:8091/i18n/api/v2/translation/products/VOSS/versions/0.1.0/locales/en/components/ose -o /dev/null
@@ -84,6 +97,7 @@ check "rpm -e stops the service" sh -c '! systemctl is-active --quiet voss-keepe
 check "rpm -e removes the binaries" sh -c '[ ! -e /usr/libexec/voss/voss ] && [ ! -e /usr/bin/ose ]'
 check "rpm -e keeps /etc/voss" test -f /etc/voss/token
 check "rpm -e keeps the logs" test -f /var/log/voss/keeper.log
+check "rpm -e keeps the data" test -f /var/lib/voss/metadata.sqlite
 echo "fails=$fails"
 echo $fails > $out/fails
 systemctl poweroff --no-block

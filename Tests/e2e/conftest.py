@@ -47,7 +47,8 @@ class VOSS:
 
     def client(self, who=("acme", "alice"), scheme="http", **config):
         ident = self.identity(*who)
-        cfg = Config(retries={"max_attempts": 1}, **config)
+        config.setdefault("retries", {"max_attempts": 1})
+        cfg = Config(**config)
         return boto3.client(
             "s3", endpoint_url=self.https if scheme == "https" else self.http, aws_access_key_id=ident.access_key,
             aws_secret_access_key=ident.secret, region_name="us-east-1", verify=False, config=cfg)
