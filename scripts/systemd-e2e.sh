@@ -16,11 +16,12 @@ command -v systemd-nspawn >/dev/null || { echo "systemd-e2e: SKIPPED: systemd-ns
 
 work=$(mktemp -d /tmp/voss-e2e.XXXXXX)
 cleanup() {
-  umount "$work/merged" 2>/dev/null
-  umount "$work/ovl" 2>/dev/null
-  rm -rf "$work"
+  umount -l "$work/merged" 2>/dev/null
+  umount -l "$work/ovl" 2>/dev/null
+  rm -rf "$work" 2>/dev/null
 }
 trap cleanup EXIT
+[ -n "${KEEP_E2E:-}" ] && trap - EXIT
 mkdir -p "$work/ovl" "$work/merged" "$work/share/out"
 mount -t tmpfs -o size=4g none "$work/ovl" || { echo "systemd-e2e: SKIPPED: cannot mount tmpfs"; exit 77; }
 mkdir -p "$work/ovl/upper" "$work/ovl/work"
@@ -29,10 +30,14 @@ if ! mount -t overlay overlay -o "lowerdir=/,upperdir=$work/ovl/upper,workdir=$w
   exit 77
 fi
 cp "$rpm_file" "$work/share/voss.rpm"
+python=$(python3 -c 'import sys; print(sys.executable)')
 rm -f "$work/merged/etc/machine-id"
 
-cat > "$work/share/inside.sh" <<'INSIDE'
+cat > "$work/share/inside.sh" <<INSIDE_HEAD
 #!/bin/bash
+PY=$python
+INSIDE_HEAD
+cat >> "$work/share/inside.sh" <<'INSIDE'
 out=/e2e/out
 exec > $out/log.txt 2>&1
 fails=0
@@ -46,7 +51,7 @@ waitfor() {  # waitfor SECONDS command...
   return 1
 }
 alive() { [ -d /proc/$1 ] && ! grep -q '^State:.*Z' /proc/$1/status; }
-pid_of() { ose --json service show | python3 -c "import json,sys; print([w['pid'] for w in json.load(sys.stdin)['workers'] if w['name']=='$1'][0])"; }
+pid_of() { ose --json service show | $PY -c "import json,sys; print([w['pid'] for w in json.load(sys.stdin)['workers'] if w['name']=='$1'][0])"; }
 
 rpm -ivh --nodeps /e2e/voss.rpm
 check "rpm -i starts voss-keeper" waitfor 20 systemctl is-active --quiet voss-keeper
@@ -57,7 +62,7 @@ check "WatchdogSec is 30 s" sh -c '[ "$(systemctl show -p WatchdogUSec --value v
 
 ose tenant create --name acme >/dev/null && ose user create --tenant acme --name alice >/dev/null
 ose --json key create --tenant acme --user alice > /e2e/out/key.json
-check "S3 over HTTPS on 443 with the installed package" python3 -c '
+check "S3 over HTTPS on 443 with the installed package" $PY -c '
 import json, boto3, warnings
 warnings.filterwarnings("ignore")
 k = json.load(open("/e2e/out/key.json"))
@@ -118,7 +123,8 @@ Requires=multi-user.target voss-e2e.service
 After=multi-user.target
 UNIT
 
-timeout 300 systemd-nspawn -q --keep-unit --register=no --link-journal=no -D "$work/merged" \
+# --private-network: the container has its own loopback, so 443/80/5198 never clash with the host.
+timeout 300 systemd-nspawn -q --keep-unit --register=no --link-journal=no --private-network -D "$work/merged" \
   --bind="$work/share:/e2e" -b systemd.unit=voss-e2e.target > "$work/console.txt" 2>&1
 rc=$?
 cat "$work/share/out/log.txt" 2>/dev/null | grep -E "^(PASS|FAIL)|back after"

@@ -33,11 +33,15 @@ public struct NodeConfig: Codable, Equatable, Sendable {
         public var name: String
         public var tcp: Endpoint?
         public var unix: String?
+        /// When its address cannot be bound, the keeper logs it and runs the worker without it (the
+        /// plain-HTTP S3 port) instead of refusing to start.
+        public var optional: Bool?
 
-        public init(name: String, tcp: Endpoint? = nil, unix: String? = nil) {
+        public init(name: String, tcp: Endpoint? = nil, unix: String? = nil, optional: Bool? = nil) {
             self.name = name
             self.tcp = tcp
             self.unix = unix
+            self.optional = optional
         }
 
         public var display: String {
@@ -111,7 +115,7 @@ public struct NodeConfig: Codable, Equatable, Sendable {
                 name: "s3", executable: "voss-s3",
                 listeners: [
                     Listener(name: "https", tcp: Endpoint(address: "0.0.0.0", port: httpsPort)),
-                    Listener(name: "http", tcp: Endpoint(address: "0.0.0.0", port: httpPort)),
+                    Listener(name: "http", tcp: Endpoint(address: "0.0.0.0", port: httpPort), optional: true),
                     Listener(name: "admin", unix: paths.run + "/s3-admin.sock"),
                 ]),
         ]

@@ -84,6 +84,7 @@ public actor Supervisor {
         try Files.makeDirectory(node.paths.run, mode: 0o755)
         for name in order {
             var fds: [Int32] = []
+            var bound: [NodeConfig.Listener] = []
             for l in workers[name]!.definition.listeners {
                 do {
                     if let tcp = l.tcp {
@@ -91,12 +92,20 @@ public actor Supervisor {
                     } else if let path = l.unix {
                         fds.append(try Sockets.listenUnix(path: path, mode: 0o660))
                     }
+                    bound.append(l)
                 } catch {
+                    if l.optional == true {
+                        logger.error(
+                            "optional listener not bound; the worker runs without it",
+                            metadata: ["worker": "\(name)", "listener": "\(l.name)", "address": "\(l.display)", "error": "\(error.reason)"])
+                        continue
+                    }
                     fds.forEach(Sockets.close)
                     throw KeeperError(Message("keeper.bind_failed", name, l.display, error.reason))
                 }
             }
             workers[name]!.listenerFDs = fds
+            workers[name]!.definition.listeners = bound
         }
     }
 

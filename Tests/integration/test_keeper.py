@@ -244,3 +244,21 @@ def test_systemd_unit_verifies_without_output(tmp_path):
     for want in ("Type=notify", "NotifyAccess=main", "WatchdogSec=", "Restart=on-failure", "ProtectSystem=strict",
                  "NoNewPrivileges=yes", "CapabilityBoundingSet="):
         assert want in unit
+
+
+def test_an_optional_listener_that_cannot_be_bound_does_not_stop_the_keeper(make_keeper):
+    blocker = socket.socket()
+    blocker.bind(("127.0.0.1", 0))
+    blocker.listen()
+    port = blocker.getsockname()[1]
+    try:
+        k = make_keeper(extra_workers=[dict(TEST_WORKER, listeners=[
+            {"name": "http", "tcp": {"address": "127.0.0.1", "port": port}, "optional": True},
+            {"name": "other", "tcp": {"address": "127.0.0.1", "port": free_port()}},
+        ])])
+        k.wait_ready()
+        w = k.worker("test")
+        assert w["state"] == "running" and len(w["listeners"]) == 1
+        assert "optional listener not bound" in open(os.path.join(k.dir, "log", "keeper.log")).read()
+    finally:
+        blocker.close()
