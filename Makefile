@@ -56,7 +56,9 @@ i18n-check:
 bench: build
 	@scripts/deps.sh bench
 	$(SWIFT) build $(RELEASE_FLAGS) --product voss-test-worker
+	@scripts/deps.sh test
 	python3 scripts/bench/supervise.py --bin $(REL)
+	python3 scripts/bench/s3.py --bin $(REL)
 
 install: build
 	install -d $(DESTDIR)/usr/libexec/voss $(DESTDIR)/usr/bin $(DESTDIR)/usr/lib/systemd/system \

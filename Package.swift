@@ -57,7 +57,9 @@ let package = Package(
             name: "VossSigV4", dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings),
         .target(name: "VossS3Core", dependencies: ["VossChecksums"], swiftSettings: swiftSettings),
-        .target(name: "VossS3Store", dependencies: ["VossS3Core", "VossChecksums"], swiftSettings: swiftSettings),
+        .target(
+            name: "VossS3Store", dependencies: ["VossS3Core", "VossChecksums"],
+            swiftSettings: swiftSettings + [.enableUpcomingFeature("NonisolatedNonsendingByDefault")]),
         .target(name: "VossCLI", dependencies: ["VossBase", "VossWire", "VossConfig", "VossI18n"],
                 swiftSettings: swiftSettings),
 
@@ -69,7 +71,7 @@ let package = Package(
         .target(
             name: "VossSQLite",
             dependencies: ["CSQLite", "VossS3Store", "VossS3Core", "VossChecksums", .product(name: "Crypto", package: "swift-crypto")],
-            swiftSettings: swiftSettings),
+            swiftSettings: swiftSettings + [.enableUpcomingFeature("NonisolatedNonsendingByDefault")]),
         .target(name: "VossIPC", dependencies: nio + ["VossWire"], swiftSettings: swiftSettings),
         .target(
             name: "VossHTTP",
@@ -102,7 +104,8 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: swiftSettings),
+            // Async functions run on their caller's executor (the connection's event loop), not the pool.
+            swiftSettings: swiftSettings + [.enableUpcomingFeature("NonisolatedNonsendingByDefault")]),
         .target(
             name: "VossWorkerKit",
             dependencies: nio + [

@@ -17,7 +17,7 @@ final class PartReader {
     init(_ it: NIOAsyncChannelInboundStream<HTTPServerRequestPart>.AsyncIterator) { iterator = it }
 
     func nextHead() async throws -> HTTPRequestHead? {
-        while let part = try await iterator.next() {
+        while let part = try await iterator.next(isolation: #isolation) {
             if case .head(let h) = part {
                 bodyDone = false
                 bytesRead = 0
@@ -30,7 +30,7 @@ final class PartReader {
     /// The next piece of the body, `nil` at its end.
     func nextBody() async throws -> ByteBuffer? {
         guard !bodyDone else { return nil }
-        while let part = try await iterator.next() {
+        while let part = try await iterator.next(isolation: #isolation) {
             switch part {
             case .body(let b):
                 bytesRead += Int64(b.readableBytes)

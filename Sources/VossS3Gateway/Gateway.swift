@@ -119,7 +119,8 @@ public final class S3Worker: WorkerApp {
                         configuration: .init(backPressureStrategy: .init(lowWatermark: 4, highWatermark: 32)))
                     connections.add(channel)
                     channel.closeFuture.whenComplete { _ in connections.remove(channel) }
-                    Task { await server.serve(async) }
+                    let loop = ConnectionLoop(eventLoop: channel.eventLoop)
+                    Task { await loop.run(server, async) }
                 }
             }
             .withBoundSocket(fd).get()
@@ -183,4 +184,18 @@ final class ConnectionSet: Sendable {
     }
 
     func closeAll() { for c in channels.withLock({ $0.values.map(\.channel) }) { c.close(promise: nil) } }
+}
+
+/// Runs one connection's requests on that connection's own event loop: awaiting channel futures and
+/// the inbound stream then resumes on the same thread, without hopping to the cooperative pool.
+actor ConnectionLoop {
+    let eventLoop: any EventLoop
+
+    init(eventLoop: any EventLoop) { self.eventLoop = eventLoop }
+
+    nonisolated var unownedExecutor: UnownedSerialExecutor { eventLoop.executor.asUnownedSerialExecutor() }
+
+    func run(_ server: S3Server, _ conn: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>) async {
+        await server.serve(conn)
+    }
 }

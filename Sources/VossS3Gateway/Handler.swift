@@ -42,8 +42,12 @@ final class Exchange: @unchecked Sendable {  // used by one task at a time
     func responder() -> Responder {
         responded = true
         if !reader.bodyDone {
-            let remaining = contentLength.map { $0 - reader.bytesRead }
-            if (expectsContinue && !continueSent) || remaining == nil || remaining! > 1 << 20 { closeAfter = true }
+            // No Content-Length and no Transfer-Encoding: there is no body (only its end is still queued).
+            let hasTE = ctx.header("transfer-encoding") != nil
+            let remaining = contentLength.map { $0 - reader.bytesRead } ?? (hasTE ? nil : 0)
+            if (expectsContinue && !continueSent && remaining != 0) || remaining == nil || remaining! > 1 << 20 {
+                closeAfter = true
+            }
         }
         return Responder(
             channel: channel, requestID: ctx.id, version: ctx.head.version,
@@ -99,10 +103,11 @@ struct S3Server: Sendable {
         let qIndex = uri.firstIndex(of: "?")
         let rawPath = qIndex.map { String(uri[..<$0]) } ?? uri
         let rawQuery = qIndex.map { String(uri[uri.index(after: $0)...]) } ?? ""
-        let signed = SignedRequest(
+        var signed = SignedRequest(
             method: head.method.rawValue, rawPath: rawPath, rawQuery: rawQuery,
             headers: head.headers.map { ($0.name, $0.value) })
         let query = signed.queryParameters
+        signed.parsedQuery = query
 
         // Route.
         let target: S3Target
@@ -181,8 +186,8 @@ struct S3Server: Sendable {
     func finish(_ ex: Exchange) async -> Bool {
         if ex.closeAfter { return false }
         if !ex.reader.bodyDone {
-            if ex.expectsContinue && !ex.continueSent { return false }
-            return await ex.reader.drain(limit: 1 << 20)
+            if ex.expectsContinue && !ex.continueSent && (ex.contentLength ?? 0) > 0 { return false }
+            guard await ex.reader.drain(limit: 1 << 20) else { return false }
         }
         return ex.ctx.head.isKeepAlive
     }

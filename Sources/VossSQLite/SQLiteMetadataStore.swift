@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Synchronization
 import VossChecksums
 import VossS3Core
 import VossS3Store
@@ -10,6 +11,10 @@ import VossS3Store
 public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     let db: SQLiteDatabase
     let secretKey: SymmetricKey
+    /// Decoded object rows by (bucket, key), reused while the stored row is byte-for-byte the same
+    /// (decoding the JSON columns costs more than reading the row).
+    let decoded = Mutex<[String: (raw: [SQLValue], record: ObjectRecord)]>([:])
+    let decodedBuckets = Mutex<[String: (raw: [SQLValue], record: BucketRecord)]>([:])
 
     public static let schemaVersion = 1
 
@@ -277,7 +282,15 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     }
 
     public func bucket(named name: String) async throws -> BucketRecord? {
-        try r { c in try c.query("SELECT \(Self.bucketColumns) FROM buckets WHERE name = ?", [.text(name)]).first.map(Self.bucket) }
+        guard let row = try r({ c in try c.query("SELECT \(Self.bucketColumns) FROM buckets WHERE name = ?", [.text(name)]).first })
+        else { return nil }
+        if let hit = decodedBuckets.withLock({ $0[name] }), hit.raw == row { return hit.record }
+        let record = try Self.bucket(row)
+        decodedBuckets.withLock { d in
+            if d.count >= 10_000 { d.removeAll() }
+            d[name] = (row, record)
+        }
+        return record
     }
 
     public func buckets(tenantID: String) async throws -> [BucketRecord] {
@@ -325,10 +338,18 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     }
 
     public func object(bucketID: Int64, key: String) async throws -> ObjectRecord? {
-        try r { c in
-            try c.query("SELECT \(Self.objectColumns) FROM objects WHERE bucket_id = ? AND key = ?", [.int(bucketID), .text(key)])
-                .first.map(Self.object)
+        let row = try r { c in
+            try c.query("SELECT \(Self.objectColumns) FROM objects WHERE bucket_id = ? AND key = ?", [.int(bucketID), .text(key)]).first
         }
+        guard let row else { return nil }
+        let id = "\(bucketID)/\(key)"
+        if let hit = decoded.withLock({ $0[id] }), hit.raw == row { return hit.record }
+        let record = try Self.object(row)
+        decoded.withLock { d in
+            if d.count >= 10_000 { d.removeAll() }
+            d[id] = (row, record)
+        }
+        return record
     }
 
     static func garbage(_ c: SQLiteConnection, _ blobs: [String]) throws {

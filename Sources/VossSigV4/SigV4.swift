@@ -88,18 +88,63 @@ public enum SigV4 {
         return encoded.isEmpty ? "/" : encoded
     }
 
+    /// The query's parameters, percent-decoded (`+` stays `+`), as bytes; `nil` for a malformed escape.
+    public static func queryPairs(_ rawQuery: String) -> [(name: [UInt8], value: [UInt8])]? {
+        var out: [(name: [UInt8], value: [UInt8])] = []
+        var name: [UInt8] = []
+        var value: [UInt8] = []
+        var inValue = false
+        var pending = 0  // bytes left of a %XX escape
+        var hi: UInt8 = 0
+        func flush() {
+            if !name.isEmpty || inValue { out.append((name, value)) }
+            name.removeAll(keepingCapacity: true)
+            value.removeAll(keepingCapacity: true)
+            inValue = false
+        }
+        for b in rawQuery.utf8 {
+            if pending > 0 {
+                guard let v = hexValue(b) else { return nil }
+                if pending == 2 {
+                    hi = v
+                    pending = 1
+                } else {
+                    let decoded = hi << 4 | v
+                    if inValue { value.append(decoded) } else { name.append(decoded) }
+                    pending = 0
+                }
+                continue
+            }
+            switch b {
+            case UInt8(ascii: "&"): flush()
+            case UInt8(ascii: "=") where !inValue: inValue = true
+            case UInt8(ascii: "%"): pending = 2
+            default: if inValue { value.append(b) } else { name.append(b) }
+            }
+        }
+        if pending > 0 { return nil }
+        flush()
+        return out
+    }
+
     /// Query parameters decoded, re-encoded, sorted by name then value (`excluding` e.g. X-Amz-Signature).
     public static func canonicalQuery(rawQuery: String, excluding: Set<String> = []) -> String? {
-        var pairs: [(String, String)] = []
-        for item in rawQuery.split(separator: "&", omittingEmptySubsequences: true) {
-            let kv = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard let k = percentDecode(kv[0]), let v = percentDecode(kv.count > 1 ? kv[1] : "") else { return nil }
-            let name = String(decoding: k, as: UTF8.self)
-            if excluding.contains(name) { continue }
-            pairs.append((uriEncode(k, encodeSlash: true), uriEncode(v, encodeSlash: true)))
+        guard let decoded = queryPairs(rawQuery) else { return nil }
+        var pairs: [([UInt8], [UInt8])] = []
+        pairs.reserveCapacity(decoded.count)
+        for (k, v) in decoded {
+            if !excluding.isEmpty && excluding.contains(String(decoding: k, as: UTF8.self)) { continue }
+            pairs.append((Array(uriEncode(k, encodeSlash: true).utf8), Array(uriEncode(v, encodeSlash: true).utf8)))
         }
-        pairs.sort { $0.0 != $1.0 ? Array($0.0.utf8).lexicographicallyPrecedes(Array($1.0.utf8)) : Array($0.1.utf8).lexicographicallyPrecedes(Array($1.1.utf8)) }
-        return pairs.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
+        pairs.sort { $0.0 != $1.0 ? $0.0.lexicographicallyPrecedes($1.0) : $0.1.lexicographicallyPrecedes($1.1) }
+        var out = [UInt8]()
+        for (i, p) in pairs.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: "&")) }
+            out += p.0
+            out.append(UInt8(ascii: "="))
+            out += p.1
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// `name:value\n` for each signed header (values trimmed, inner runs of spaces collapsed, repeated

@@ -14,6 +14,8 @@ public struct SignedRequest: Sendable {
     /// The query string without `?`, as sent.
     public var rawQuery: String
     public var headers: [(String, String)]
+    /// The decoded query, when the caller parsed it already (saves parsing it twice per request).
+    public var parsedQuery: [String: String]?
 
     public init(method: String, rawPath: String, rawQuery: String, headers: [(String, String)]) {
         self.method = method
@@ -27,13 +29,11 @@ public struct SignedRequest: Sendable {
         return headers.first { $0.0.lowercased() == n }?.1
     }
 
-    /// Decoded query parameters (first value wins).
+    /// Decoded query parameters (first value wins; malformed escapes are skipped).
     public var queryParameters: [String: String] {
+        if let parsedQuery { return parsedQuery }
         var out: [String: String] = [:]
-        for item in rawQuery.split(separator: "&") {
-            let kv = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard let k = SigV4.percentDecode(kv[0]) else { continue }
-            let v = kv.count > 1 ? SigV4.percentDecode(kv[1]) ?? [] : []
+        for (k, v) in SigV4.queryPairs(rawQuery) ?? [] {
             let name = String(decoding: k, as: UTF8.self)
             if out[name] == nil { out[name] = String(decoding: v, as: UTF8.self) }
         }

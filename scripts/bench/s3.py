@@ -1,0 +1,256 @@
+#!/usr/bin/env python3
+"""S3 data-path benchmark (`make bench`): GET and PUT of 4 KiB and 1 MiB objects through VOSS and
+through nginx serving the same files (static GET with sendfile, WebDAV PUT), in the same run. wrk drives
+presigned (SigV4) URLs from CPU 1 while the server runs on CPU 0. Also the gateway's RSS idle and while
+streaming a 5 GiB object up and down.
+
+VOSS fsyncs every PUT (data, rename, directory, metadata) before answering; nginx does not.
+Prints a table with the ratios and writes bench-results/s3.json.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import boto3
+import requests
+from botocore.config import Config
+
+KiB, MiB, GiB = 1024, 1024 * 1024, 1024 * 1024 * 1024
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=30):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"port {port} not listening")
+
+
+def wrk(url, seconds, connections, method="GET", body_size=0, tmp="/tmp"):
+    cmd = ["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    if method != "GET":
+        script = os.path.join(tmp, f"put{body_size}.lua")
+        with open(script, "w") as f:
+            f.write(f'wrk.method = "PUT"\nwrk.body = string.rep("v", {body_size})\n')
+        cmd += ["-s", script]
+    out = subprocess.run(cmd + [url], capture_output=True, text=True, timeout=seconds + 60).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+    def ms(label):
+        m = re.search(rf"\s{label}%\s+([\d.]+)(us|ms|s)\b", out)
+        if not m:
+            return None
+        v, unit = float(m.group(1)), m.group(2)
+        return v / 1000 if unit == "us" else (v * 1000 if unit == "s" else v)
+
+    errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {"rps": rps, "p50_ms": ms("50"), "p99_ms": ms("99"), "non2xx": int(errors.group(1)) if errors else 0,
+            "socket_errors": sum(map(int, sock.groups())) if sock else 0}
+
+
+def start_nginx(root, port, tmp):
+    conf = os.path.join(tmp, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(f"""
+worker_processes 1;
+worker_cpu_affinity 01;
+daemon off;
+master_process off;
+pid {tmp}/nginx.pid;
+error_log {tmp}/nginx-error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    tcp_nodelay on;
+    keepalive_requests 1000000;
+    client_max_body_size 6g;
+    client_body_temp_path {tmp}/nginx-body;
+    proxy_temp_path {tmp}/nginx-proxy;
+    fastcgi_temp_path {tmp}/nginx-fastcgi;
+    uwsgi_temp_path {tmp}/nginx-uwsgi;
+    scgi_temp_path {tmp}/nginx-scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        root {root};
+        location / {{ dav_methods PUT; create_full_put_path on; }}
+    }}
+}}
+""")
+    p = subprocess.Popen(["taskset", "-c", "0", "nginx", "-c", conf, "-p", tmp], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port)
+    return p
+
+
+def start_voss(bin_dir, tmp, port):
+    d = os.path.join(tmp, "voss")
+    etc = os.path.join(d, "etc")
+    os.makedirs(etc)
+    control = free_port()
+    node = {"formatVersion": 2, "nodeName": "bench", "dev": True,
+            "paths": {"etc": etc, "lib": d + "/lib", "log": d + "/log", "run": d + "/run", "libexec": bin_dir},
+            "control": {"address": "127.0.0.1", "port": control},
+            "workers": [{"name": "s3", "executable": "voss-s3", "enabled": True, "arguments": [], "listeners": [
+                {"name": "http", "tcp": {"address": "127.0.0.1", "port": port}},
+                {"name": "admin", "unix": d + "/run/s3-admin.sock"}]}]}
+    json.dump(node, open(os.path.join(etc, "node.json"), "w"))
+    env = dict(os.environ)
+    env.pop("NOTIFY_SOCKET", None)
+    p = subprocess.Popen(["taskset", "-c", "0", os.path.join(bin_dir, "voss-keeper"), "--dev", "--data-dir", d],
+                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port)
+    ose_env = dict(os.environ, VOSS_HOME=d)
+
+    def ose(*args):
+        return subprocess.run([os.path.join(bin_dir, "ose"), *args], env=ose_env, capture_output=True, text=True, check=True).stdout
+
+    ose("tenant", "create", "--name", "bench")
+    ose("user", "create", "--tenant", "bench", "--name", "bench")
+    key = json.loads(ose("--json", "key", "create", "--tenant", "bench", "--user", "bench"))
+    svc = json.loads(ose("--json", "service", "show"))
+    pid = next(w["pid"] for w in svc["workers"] if w["name"] == "s3")
+    return p, key, pid
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+
+
+def stream_5gib(s3, bucket, pid, size):
+    """RSS of the gateway while a `size`-byte object goes up (chunked, unknown length) and down."""
+    samples = []
+    stop = threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            samples.append(rss_kib(pid))
+            time.sleep(0.1)
+
+    put_url = s3.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "huge"}, ExpiresIn=3600)
+    block = b"\0" * MiB
+
+    def body():
+        for _ in range(size // MiB):
+            yield block
+
+    t = threading.Thread(target=sample)
+    t.start()
+    t0 = time.time()
+    r = requests.put(put_url, data=body())
+    up = time.time() - t0
+    assert r.status_code == 200, r.text
+    up_max = max(samples)
+    samples.clear()
+    get_url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "huge"}, ExpiresIn=3600)
+    t0 = time.time()
+    got = 0
+    with requests.get(get_url, stream=True) as r:
+        for chunk in r.iter_content(4 * MiB):
+            got += len(chunk)
+    down = time.time() - t0
+    stop.set()
+    t.join()
+    assert got == size
+    s3.delete_object(Bucket=bucket, Key="huge")
+    return {"put_max_rss_kib": up_max, "get_max_rss_kib": max(samples), "put_mb_s": size / MiB / up, "get_mb_s": size / MiB / down}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--stream-gib", type=float, default=5)
+    a = ap.parse_args()
+    if not shutil.which("wrk") or not shutil.which("nginx"):
+        sys.exit("wrk and nginx are needed (scripts/deps.sh bench)")
+    tmp = tempfile.mkdtemp(prefix="voss-s3-bench-")
+    root = os.path.join(tmp, "www")
+    os.makedirs(root)
+    objects = {"4KiB": os.urandom(4 * KiB), "1MiB": os.urandom(MiB)}
+    for name, data in objects.items():
+        with open(os.path.join(root, name), "wb") as f:
+            f.write(data)
+    ng_port, voss_port = free_port(), free_port()
+    nginx = start_nginx(root, ng_port, tmp)
+    voss, key, s3pid = start_voss(os.path.abspath(a.bin), tmp, voss_port)
+    results = {"config": {"seconds": a.seconds, "connections": a.connections, "server_cpu": 0, "client_cpu": 1}, "runs": []}
+    try:
+        s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{voss_port}", aws_access_key_id=key["accessKey"],
+                          aws_secret_access_key=key["secret"], region_name="us-east-1",
+                          config=Config(signature_version="s3v4"))
+        s3.create_bucket(Bucket="bench")
+        for name, data in objects.items():
+            s3.put_object(Bucket="bench", Key=name, Body=data)
+        time.sleep(1)
+        results["idle_rss_kib"] = rss_kib(s3pid)
+        for name, data in objects.items():
+            size = len(data)
+            get_url = s3.generate_presigned_url("get_object", Params={"Bucket": "bench", "Key": name}, ExpiresIn=86400)
+            put_url = s3.generate_presigned_url("put_object", Params={"Bucket": "bench", "Key": "put" + name}, ExpiresIn=86400)
+            for op, vurl, nurl in (("GET", get_url, f"http://127.0.0.1:{ng_port}/{name}"),
+                                   ("PUT", put_url, f"http://127.0.0.1:{ng_port}/put{name}")):
+                v = wrk(vurl, a.seconds, a.connections, op, size, tmp)
+                n = wrk(nurl, a.seconds, a.connections, op, size, tmp)
+                results["runs"].append({"op": op, "size": name, "voss": v, "nginx": n, "ratio": v["rps"] / n["rps"],
+                                        "voss_mb_s": v["rps"] * size / MiB, "nginx_mb_s": n["rps"] * size / MiB})
+        if a.stream_gib > 0:
+            results["stream"] = stream_5gib(s3, "bench", s3pid, int(a.stream_gib * GiB))
+    finally:
+        voss.send_signal(signal.SIGTERM)
+        nginx.send_signal(signal.SIGQUIT)
+        try:
+            voss.wait(30)
+            nginx.wait(10)
+        except subprocess.TimeoutExpired:
+            voss.kill()
+            nginx.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    print(f"\nS3 data path, {a.connections} connections, {a.seconds} s each; server on CPU 0, wrk on CPU 1 (same run)")
+    print(f"{'op':<5}{'size':<6}{'VOSS req/s':>12}{'MB/s':>9}{'p50 ms':>8}{'p99 ms':>8}{'nginx req/s':>13}{'MB/s':>9}{'p50 ms':>8}{'p99 ms':>8}{'VOSS/nginx':>12}  target")
+    targets = {("GET", "4KiB"): 0.8, ("GET", "1MiB"): 0.8, ("PUT", "1MiB"): 0.7}
+    for r in results["runs"]:
+        v, n = r["voss"], r["nginx"]
+        t = targets.get((r["op"], r["size"]))
+        mark = "" if t is None else (f">= {t} {'met' if r['ratio'] >= t else 'NOT met'}")
+        print(f"{r['op']:<5}{r['size']:<6}{v['rps']:>12.0f}{r['voss_mb_s']:>9.1f}{v['p50_ms'] or 0:>8.2f}{v['p99_ms'] or 0:>8.2f}"
+              f"{n['rps']:>13.0f}{r['nginx_mb_s']:>9.1f}{n['p50_ms'] or 0:>8.2f}{n['p99_ms'] or 0:>8.2f}{r['ratio']:>12.2f}  {mark}")
+        if v["non2xx"] or v["socket_errors"]:
+            print(f"      VOSS errors: {v['non2xx']} non-2xx, {v['socket_errors']} socket errors")
+    print("PUT: VOSS fsyncs data, rename, directory and metadata before answering; nginx's WebDAV PUT does not fsync.")
+    idle = results["idle_rss_kib"] / 1024
+    print(f"\nGateway RSS idle: {idle:.1f} MiB (target < 64 MiB)")
+    if "stream" in results:
+        s = results["stream"]
+        up, down = s["put_max_rss_kib"] / 1024 - idle, s["get_max_rss_kib"] / 1024 - idle
+        print(f"Streaming {a.stream_gib:g} GiB: PUT {s['put_mb_s']:.0f} MB/s, RSS growth {up:.1f} MiB; "
+              f"GET {s['get_mb_s']:.0f} MB/s, RSS growth {down:.1f} MiB (target < 32 MiB)")
+    os.makedirs("bench-results", exist_ok=True)
+    json.dump(results, open("bench-results/s3.json", "w"), indent=2)
+    print("(bench-results/s3.json)")
+
+
+if __name__ == "__main__":
+    main()
