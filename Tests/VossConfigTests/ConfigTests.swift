@@ -163,8 +163,9 @@ import VossBase
     @Test func nodeConfig_reportsEveryProblem() {
         var n = NodeConfig.dev(dataDir: "/tmp/x", libexec: "/usr/libexec/voss", nodeName: "n1")
         n.workers.append(n.workers[0])
-        n.workers[1].listeners[0].tcp?.port = 5198
-        n.workers[1].listeners[1].unix = "/" + String(repeating: "a", count: 120)
+        let copy = n.workers.count - 1
+        n.workers[copy].listeners[0].tcp?.port = 5198
+        n.workers[copy].listeners[1].unix = "/" + String(repeating: "a", count: 120)
         let codes = n.validate().map(\.code)
         #expect(codes == ["node.duplicate_worker", "node.port_in_use", "node.socket_path_too_long"])
     }
