@@ -130,7 +130,7 @@ def test_hung_on_start_is_killed_after_the_ready_timeout(make_keeper):
     k = make_keeper(extra_workers=[dict(TEST_WORKER, arguments=["--never-ready"])])
     k.ose("args", "set", "--k", "worker.ready.timeout", "--v", "1s", check=True)
     k.ose("service", "restart", "--worker", "test", "--no-wait", check=True)
-    wait_for(lambda: (k.worker("test")["lastExit"] or "").startswith("not ready after 1 s"), 10, interval=0.1)
+    wait_for(lambda: (k.worker("test").get("lastExit") or "").startswith("not ready after 1 s"), 10, interval=0.1)
 
 
 def test_watchdog_is_petted_at_half_the_interval(make_keeper):
