@@ -33,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // ---- C shims -------------------------------------------------------------------------------------
@@ -58,7 +59,8 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(name: "VossS3Core", dependencies: ["VossChecksums"], swiftSettings: swiftSettings),
         .target(
-            name: "VossS3Store", dependencies: ["VossS3Core", "VossChecksums"],
+            name: "VossS3Store",
+            dependencies: ["VossS3Core", "VossChecksums", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings + [.enableUpcomingFeature("NonisolatedNonsendingByDefault")]),
         .target(name: "VossCLI", dependencies: ["VossBase", "VossWire", "VossConfig", "VossI18n"],
                 swiftSettings: swiftSettings),
@@ -72,6 +74,15 @@ let package = Package(
             name: "VossSQLite",
             dependencies: ["CSQLite", "VossS3Store", "VossS3Core", "VossChecksums", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings + [.enableUpcomingFeature("NonisolatedNonsendingByDefault")]),
+        .target(
+            name: "VossPostgres",
+            dependencies: nio + [
+                "VossBase", "VossConfig", "VossS3Store",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
         .target(name: "VossIPC", dependencies: nio + ["VossWire"], swiftSettings: swiftSettings),
         .target(
             name: "VossHTTP",
@@ -98,7 +109,7 @@ let package = Package(
             name: "VossS3Gateway",
             dependencies: nio + [
                 "VossBase", "VossWire", "VossWorkerKit", "VossHTTP", "VossPosix", "VossS3Core", "VossS3Store", "VossSQLite",
-                "VossSigV4", "VossChecksums", "VossBlobStore",
+                "VossPostgres", "VossConfig", "VossSigV4", "VossChecksums", "VossBlobStore",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -116,7 +127,7 @@ let package = Package(
             name: "VossKeeperKit",
             dependencies: nio + [
                 "VossBase", "VossWire", "VossIPC", "VossSupervision", "VossConfig", "VossSystemd", "VossPosix", "VossHTTP",
-                "VossCertificates",
+                "VossCertificates", "VossS3Store", "VossSQLite", "VossPostgres",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -153,13 +164,14 @@ let package = Package(
         // ---- Tests ---------------------------------------------------------------------------------------
         .testTarget(name: "VossWireTests", dependencies: ["VossWire"], swiftSettings: swiftSettings),
         .testTarget(name: "VossSupervisionTests", dependencies: ["VossSupervision"], swiftSettings: swiftSettings),
-        .testTarget(name: "VossConfigTests", dependencies: ["VossConfig"], swiftSettings: swiftSettings),
+        .testTarget(name: "VossConfigTests", dependencies: ["VossConfig", "VossBase"], swiftSettings: swiftSettings),
         .testTarget(name: "VossSystemdTests", dependencies: ["VossSystemd"], swiftSettings: swiftSettings),
         .testTarget(name: "VossI18nTests", dependencies: ["VossI18n"], swiftSettings: swiftSettings),
         .testTarget(name: "VossCLITests", dependencies: ["VossCLI"], swiftSettings: swiftSettings),
         .testTarget(name: "VossChecksumsTests", dependencies: ["VossChecksums"], swiftSettings: swiftSettings),
         .testTarget(name: "VossSigV4Tests", dependencies: ["VossSigV4"], swiftSettings: swiftSettings),
         .testTarget(name: "VossS3CoreTests", dependencies: ["VossS3Core"], swiftSettings: swiftSettings),
+        .testTarget(name: "VossS3StoreTests", dependencies: ["VossS3Store", "VossSQLite"], swiftSettings: swiftSettings),
         .testTarget(
             name: "VossCertificatesTests", dependencies: ["VossCertificates"], swiftSettings: swiftSettings),
     ]

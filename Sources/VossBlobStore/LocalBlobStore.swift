@@ -30,10 +30,18 @@ public final class LocalBlobStore: Sendable {
 
     /// Removes temp files left by a crash; returns how many.
     @discardableResult
-    public func cleanTemporaryFiles() -> Int {
+    /// Removes temporary files left by writes that never finished, those modified before `olderThan`.
+    public func cleanTemporaryFiles(olderThan: Date) -> Int {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: tmp)) ?? []
-        for n in names { unlink("\(tmp)/\(n)") }
-        return names.count
+        var removed = 0
+        for n in names {
+            let p = "\(tmp)/\(n)"
+            let modified = (try? FileManager.default.attributesOfItem(atPath: p)[.modificationDate] as? Date) ?? nil
+            if let modified, modified >= olderThan { continue }
+            unlink(p)
+            removed += 1
+        }
+        return removed
     }
 
     public func delete(_ blob: String) {

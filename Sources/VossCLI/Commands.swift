@@ -88,6 +88,21 @@ public enum CommandTable {
             examples: ["ose cert import --path /root/voss.p12"], takesSecret: true),
         CommandSpec(["cert", "show"], summary: "cmd.cert.show", options: [withSecret]),
         CommandSpec(
+            ["db", "set"], summary: "cmd.db.set",
+            options: [
+                OptionSpec("--url", "JDBC-URL", required: true, help: "opt.db_url"),
+                OptionSpec("--user", "USER", required: true, help: "opt.db_user", aliases: ["--username"]), secret, secretFile, force,
+            ],
+            examples: [
+                "ose db set --url jdbc:postgresql://db.example.com:5432/voss --user voss",
+                "ose db set --url 'jdbc:postgresql://pg1:5432,pg2:5432/voss?sslmode=require' --user voss --secret-file /root/pg.pw",
+            ], takesSecret: true),
+        CommandSpec(["db", "show"], summary: "cmd.db.show", options: [withSecret]),
+        CommandSpec(
+            ["migration", "start"], summary: "cmd.migration.start", options: [force, noWait],
+            examples: ["ose migration start", "ose migration start --force --no-wait"]),
+        CommandSpec(["migration", "show"], summary: "cmd.migration.show"),
+        CommandSpec(
             ["s3", "set"], summary: "cmd.s3.set",
             options: [OptionSpec("--domain", "DOMAIN", help: "opt.s3_domain"), OptionSpec("--region", "REGION", help: "opt.region")],
             examples: ["ose s3 set --domain example.com --region us-east-1"]),

@@ -107,6 +107,35 @@ public enum Render {
         return out
     }
 
+    public static func db(_ d: DBInfo, _ t: Translator) -> String {
+        var out = "[\(t("section.db"))]\n"
+        out += "    \(t("label.db_active")): \(d.active == "postgres" ? "PostgreSQL" : t("db.embedded", d.embeddedPath ?? ""))\n"
+        out += "    URL: \(d.url ?? t("db.url_unset"))\n"
+        if let u = d.user { out += "    username: \(u)\n" }
+        if let s = d.secret { out += "    \(t("label.secret")): \(s)\n" }
+        if let m = d.migrating { out += "    \(t("label.db_migrating")): \(m)\n" }
+        for n in d.notes { out += t(n) + "\n" }
+        return out
+    }
+
+    /// SPEC.md §4 `ose migration show`.
+    public static func migration(_ m: MigrationInfo, _ t: Translator) -> String {
+        // 2019-10-10T08:14:18.041+0000, as the original prints it.
+        func stamp(_ d: Date) -> String {
+            var s = d.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+            if s.hasSuffix("Z") { s = String(s.dropLast()) + "+0000" }
+            return s
+        }
+        var out = "[Migration Task]\n"
+        out += "ID : \(m.id)\nStatus : \(m.status)\nProgress : \(m.progress)\n"
+        out += "StartDate : \(stamp(m.startDate))\nEndDate : \(m.endDate.map(stamp) ?? "")\n"
+        out += "Type Migration : \(m.typeMigration)\nPath Migration : \(m.pathMigration)\n"
+        out += "Permission Migration : \(m.permissionMigration == "success" && m.differences.isEmpty ? "success" : m.permissionMigration)\n"
+        for d in m.differences { out += d + "\n" }
+        if let e = m.error { out += t(e) + "\n" }
+        return out
+    }
+
     public static func s3(_ s: S3Settings, _ t: Translator) -> String {
         "[\(t("section.s3"))]\n    \(t("label.s3_domain")): \(s.domain.map { "\($0) (BUCKET.s3.\($0))" } ?? t("s3.domain_unset"))\n    \(t("label.region")): \(s.region ?? "us-east-1")\n"
     }

@@ -7,14 +7,18 @@ public enum ConfigSchema {
     public struct KeySpec: Sendable {
         public let key: String
         public let secret: Bool
+        /// Belongs to this node only (which store this node uses, a migration it runs); never copied
+        /// to other nodes.
+        public let nodeLocal: Bool
         public let validate: @Sendable (String, String) -> [ConfigIssue]
 
         public init(
-            _ key: String, secret: Bool = false,
+            _ key: String, secret: Bool = false, nodeLocal: Bool = false,
             validate: @escaping @Sendable (String, String) -> [ConfigIssue] = { k, v in Validators.text(k, v) }
         ) {
             self.key = key
             self.secret = secret
+            self.nodeLocal = nodeLocal
             self.validate = validate
         }
 
@@ -37,6 +41,17 @@ public enum ConfigSchema {
         KeySpec("cert.secret", secret: true),
         KeySpec("s3.domain") { k, v in Validators.hostName(k, v) },
         KeySpec("s3.region") { k, v in Validators.region(k, v) },
+        KeySpec("db.url") { k, v in
+            if case .failure(let issue) = PostgresURL.parse(v, key: k) { return [issue] }
+            return []
+        },
+        KeySpec("db.user") { k, v in Validators.nonEmpty(k, v) + Validators.text(k, v, maxLength: 63) },
+        KeySpec("db.secret", secret: true),
+        // Which metadata store this node serves from: its embedded SQLite file, or PostgreSQL once
+        // `ose migration start` has moved its metadata there (or `ose db set` found nothing to move).
+        KeySpec("db.active", nodeLocal: true) { k, v in Validators.oneOf(k, v, ["embedded", "postgres"]) },
+        // The migration task this node runs; while set the gateway is in maintenance mode.
+        KeySpec("db.migrating", nodeLocal: true),
     ]
 
     /// Service arguments VOSS itself reads (`ose args set --k KEY --v VALUE`).
@@ -63,6 +78,8 @@ public enum ConfigSchema {
     }
 
     public static func isSecret(_ key: String) -> Bool { spec(for: key)?.secret ?? false }
+
+    public static func isNodeLocal(_ key: String) -> Bool { spec(for: key)?.nodeLocal ?? false }
 
     /// Validates one value for `key` (an unknown key is itself an issue).
     public static func validate(key: String, value: String) -> [ConfigIssue] {

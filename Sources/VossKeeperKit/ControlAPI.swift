@@ -16,6 +16,7 @@ struct ControlAPI: Sendable {
     let node: NodeConfig
     let info: VersionInfo
     let admin: AdminForwarder
+    let db: DatabaseManager
     let logger = Logger(label: "voss.control")
 
     func handle(_ request: HTTPRequest) async -> HTTPResponse {
@@ -85,6 +86,14 @@ struct ControlAPI: Sendable {
                 try await supervisor.request(req, worker: body.worker, logLevel: body.debug == true ? "debug" : nil)
                 try saveState(await supervisor.nodeState)
                 return json(await supervisor.show())
+            case (.GET, 1, "db"):
+                return json(await db.show(withSecret: withSecret))
+            case (.PUT, 1, "db"):
+                return json(try await db.set(try decode(DBSetRequest.self, request)))
+            case (.GET, 1, "migration"):
+                return json(try await db.showMigration())
+            case (.POST, 1, "migration"):
+                return json(try await db.startMigration(force: try decode(MigrationStartRequest.self, request).force))
             case (.GET, 1, "cert"):
                 return json(try await certInfo(withSecret: withSecret))
             case (.POST, 2, "cert") where r1 == "generate":

@@ -228,9 +228,11 @@ public enum KeeperMain {
             version: VossVersion.current, node: node.nodeName, pid: getpid(), startedAt: Date(), i18nURL: i18nURL)
         let adminPool = NIOThreadPool(numberOfThreads: 2)
         adminPool.start()
+        let db = DatabaseManager(config: config, supervisor: supervisor, node: node)
         let api = ControlAPI(
             token: token, config: config, supervisor: supervisor, node: node, info: info,
-            admin: AdminForwarder(socket: node.worker(named: "s3").flatMap { $0.enabled ? $0.listeners.first { $0.name == "admin" }?.unix : nil }, pool: adminPool))
+            admin: AdminForwarder(socket: node.worker(named: "s3").flatMap { $0.enabled ? $0.listeners.first { $0.name == "admin" }?.unix : nil }, pool: adminPool),
+            db: db)
         let control = HTTPServer(group: group, configuration: .init(maxBodySize: 16 << 20, serverName: "voss-keeper")) {
             await api.handle($0)
         }
@@ -269,6 +271,7 @@ public enum KeeperMain {
             }
         }
         await supervisor.start()
+        Task { await db.resume() }
         let sig = await withCheckedContinuation { c in stop.withLock { $0 = c } }
         logger.notice("received \(sig == SIGINT ? "SIGINT" : "SIGTERM"); stopping workers")
         await supervisor.shutdown()

@@ -180,6 +180,19 @@ public actor Supervisor {
         }
     }
 
+    /// Restarts a worker that is up (drained, then started again with the current configuration),
+    /// e.g. so the gateway reopens its metadata store after `ose db set`. A stopped worker stays stopped.
+    public func restartIfRunning(_ name: String) {
+        guard var lc = workers[name]?.lifecycle else { return }
+        switch lc.phase {
+        case .idle, .failed: return
+        default: break
+        }
+        let actions = lc.restart(at: now())
+        workers[name]!.lifecycle = lc
+        apply(name, actions)
+    }
+
     public var nodeState: NodeState { state }
 
     // MARK: configuration

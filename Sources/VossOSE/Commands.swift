@@ -69,6 +69,23 @@ extension OSE {
         case ["cert", "show"]:
             let (c, raw): (CertInfo, [UInt8]) = try request("GET", "/v1/cert" + secretQuery(p))
             json ? emitJSON(raw) : print(Render.cert(c, t, now: Date()), terminator: "")
+        case ["db", "set"]:
+            let secret = try secret(p, confirm: false)
+            let (d, raw): (DBInfo, [UInt8]) = try request(
+                "PUT", "/v1/db", DBSetRequest(url: p.value("--url")!, user: p.value("--user")!, secret: secret, force: p.flag("--force")))
+            json ? emitJSON(raw) : print(Render.db(d, t), terminator: "")
+        case ["db", "show"]:
+            let (d, raw): (DBInfo, [UInt8]) = try request("GET", "/v1/db" + secretQuery(p))
+            json ? emitJSON(raw) : print(Render.db(d, t), terminator: "")
+        case ["migration", "start"]:
+            let (m, raw): (MigrationInfo, [UInt8]) = try request("POST", "/v1/migration", MigrationStartRequest(force: p.flag("--force")))
+            if json && p.flag("--no-wait") { return emitJSON(raw) }
+            if !json { print(t("migration.started", m.id)) }
+            if p.flag("--no-wait") { return print(Render.migration(m, t), terminator: "") }
+            try waitForMigration(m)
+        case ["migration", "show"]:
+            let (m, raw): (MigrationInfo, [UInt8]) = try request("GET", "/v1/migration")
+            json ? emitJSON(raw) : print(Render.migration(m, t), terminator: "")
         case ["s3", "set"]:
             guard p.value("--domain") != nil || p.value("--region") != nil else {
                 throw OSEFailure(code: .usage, message: Message("usage.s3_set_nothing"))
@@ -117,6 +134,22 @@ extension OSE {
         default:
             throw OSEFailure(code: .usage, message: Message("usage.unknown_command", p.command.name))
         }
+    }
+
+    /// Follows a migration task to its end, with a progress line on a terminal; fails (exit 1) when
+    /// the task does.
+    mutating func waitForMigration(_ start: MigrationInfo) throws(OSEFailure) {
+        var m = start
+        var raw: [UInt8] = []
+        let tty = Terminal.isTTY(1) && !json
+        while m.status == "RUNNING" {
+            if tty { FileHandle.standardOutput.write(Data("\r\(t("migration.progress", String(m.progress)))".utf8)) }
+            usleep(500_000)
+            (m, raw) = try request("GET", "/v1/migration")
+        }
+        if tty { print("") }
+        json ? emitJSON(raw) : print(Render.migration(m, t), terminator: "")
+        if m.status != "COMPLETED" { throw OSEFailure(code: .error, message: m.error ?? Message("migration.failed")) }
     }
 
     func secretQuery(_ p: Parsed) -> String { p.flag("--with-secret") ? "?withSecret=true" : "" }

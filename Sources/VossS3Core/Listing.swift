@@ -49,25 +49,31 @@ public struct ListAccumulator: Sendable {
                 let restString = String(Substring(rest))
                 let cp = prefix + String(restString[..<r.upperBound])
                 entries.append(.commonPrefix(cp))
-                return .skip(toAtLeast: Self.successor(of: cp))
+                // No successor: every remaining key belongs to this common prefix.
+                guard let next = Self.successor(of: cp) else { return .done }
+                return .skip(toAtLeast: next)
             }
         }
         entries.append(.key(key))
         return .next
     }
 
-    /// The smallest string greater than every string starting with `p` (byte order), or `nil` when none
-    /// exists (p is all 0xFF bytes).
-    public static func successor(of p: String) -> String {
-        var bytes = Array(p.utf8)
-        while let last = bytes.last {
-            if last < 0xFF {
-                bytes[bytes.count - 1] = last + 1
-                return String(decoding: bytes, as: UTF8.self)
+    /// The smallest string greater than every string starting with `p` in byte (= code point) order,
+    /// or `nil` when there is none (every scalar of `p` is U+10FFFF). Always valid UTF-8, so it can be
+    /// bound as text in any database.
+    public static func successor(of p: String) -> String? {
+        var scalars = Array(p.unicodeScalars)
+        while let last = scalars.popLast() {
+            var next = last.value + 1
+            if next == 0xD800 { next = 0xE000 }  // skip the surrogate range
+            if let s = Unicode.Scalar(next) {
+                var out = String.UnicodeScalarView()
+                out.append(contentsOf: scalars)
+                out.append(s)
+                return String(out)
             }
-            bytes.removeLast()
         }
-        return String(decoding: [0xFF], as: UTF8.self)
+        return nil
     }
 
     /// The marker/continuation point for the next page (the last entry's key or common prefix).

@@ -298,7 +298,7 @@ extension S3Server {
         var shown: [UploadRecord] = []
         var skipBelow: String?
         for u in all {
-            if let s = skipBelow, u.key < s { continue }
+            if let s = skipBelow, u.key.utf8.lexicographicallyPrecedes(s.utf8) { continue }
             skipBelow = nil
             let before = acc.entries.count
             switch acc.offer(u.key) {

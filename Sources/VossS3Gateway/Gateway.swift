@@ -9,6 +9,8 @@ import Synchronization
 import VossBlobStore
 import VossHTTP
 import VossPosix
+import VossPostgres
+import VossConfig
 import VossS3Core
 import VossS3Store
 import VossSQLite
@@ -32,7 +34,8 @@ public final class S3Worker: WorkerApp {
         var s = GatewaySettings()
         if let d = c.values["s3.domain"], !d.isEmpty { s.serviceHost = "s3." + d }
         if let r = c.values["s3.region"], !r.isEmpty { s.region = r }
-        s.maintenance = c.values["service.maintenance"] == "true"
+        // Maintenance while `ose migration` moves this node's metadata: reads served, writes 503.
+        s.maintenance = c.values["service.maintenance"] == "true" || !(c.values["db.migrating"] ?? "").isEmpty
         return s
     }
 
@@ -51,11 +54,18 @@ public final class S3Worker: WorkerApp {
             keyData.count == 32
         else { throw WorkerStartError("the keeper sent no data directory or secrets key (paths.lib, s3.secret_key)") }
         io.start()
-        let store = try SQLiteMetadataStore(path: lib + "/metadata.sqlite", secretKey: SymmetricKey(data: keyData))
+        let store = try Self.openStore(c, lib: lib, secretKey: SymmetricKey(data: keyData), logger: context.logger)
         let blobs = try LocalBlobStore(root: lib + "/objects")
         let st = GatewayState(store: store, blobs: blobs, io: io, settings: Self.settings(c), logger: context.logger)
-        try await recover(st)
         state.withLock { $0 = st }
+        // Normally before serving; if the database is down, in the background once it is back (only
+        // what predates this start, so uploads in progress are left alone).
+        let started = Date()
+        do {
+            try await recover(st, before: started)
+        } catch {
+            Task { await self.recoverWhenReachable(st, started: started) }
+        }
         tlsContext.withLock { $0 = try? Self.makeTLS(c) }
 
         var addresses: [String] = []
@@ -78,16 +88,47 @@ public final class S3Worker: WorkerApp {
                 addresses.append(try await serveS3(fd: fd, tls: false, group: context.group, state: st))
             }
         }
-        let counts = try await store.counts()
-        context.reportStatus("\(counts.buckets) buckets, \(counts.objects) objects, \(counts.bytes) bytes; region \(st.current.region)")
+        if let counts = try? await store.counts() {
+            context.reportStatus(
+                "\(counts.buckets) buckets, \(counts.objects) objects, \(counts.bytes) bytes; region \(st.current.region); \(store.location)")
+        } else {
+            context.reportStatus("metadata store unavailable (\(store.location)); answering 503 until it is back")
+        }
         return addresses
+    }
+
+    /// The metadata store `db.active` names: the embedded SQLite file, or PostgreSQL (`db.url`, …).
+    static func openStore(_ c: ConfigSlice, lib: String, secretKey: SymmetricKey, logger: Logger) throws -> SQLMetadataStore {
+        guard c.values["db.active"] == "postgres" else {
+            return try SQLMetadataStore.sqlite(path: lib + "/metadata.sqlite", secretKey: secretKey)
+        }
+        guard let text = c.values["db.url"], case .success(let url) = PostgresURL.parse(text), let user = c.values["db.user"],
+            let password = c.values["db.secret"]
+        else { throw WorkerStartError("db.active is postgres but db.url, db.user or db.secret is missing or invalid (ose db set)") }
+        let backend = try PostgresBackend(PostgresTarget(url: url, user: user, password: password), logger: logger)
+        return SQLMetadataStore(backend: backend, secretKey: secretKey, nodeID: c.values["node.name"] ?? "")
+    }
+
+    /// Runs `recover` once the database answers (at once, normally; after an outage, when it is back).
+    func recoverWhenReachable(_ st: GatewayState, started: Date) async {
+        var delay = Duration.milliseconds(250)
+        while !drainingFlag.load(ordering: .relaxed) {
+            do {
+                try await recover(st, before: started)
+                return
+            } catch {
+                st.logger.warning("crash recovery postponed: the metadata store is unavailable", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(10))
+            }
+        }
     }
 
     /// After a crash: remove temp files, delete blobs whose object never committed and blobs no
     /// object references any more.
-    func recover(_ st: GatewayState) async throws {
-        let temp = st.blobs.cleanTemporaryFiles()
-        let journal = try await st.store.journal()
+    func recover(_ st: GatewayState, before: Date) async throws {
+        let temp = st.blobs.cleanTemporaryFiles(olderThan: before)
+        let journal = try await st.store.journal(before: before)
         for e in journal { st.blobs.delete(e.blob) }
         try await st.store.forgetJournal(journal.map(\.blob))
         if temp > 0 || !journal.isEmpty {

@@ -90,7 +90,9 @@ public protocol MetadataStore: Sendable {
 
     // Blob journal
     func journalNewBlob(_ blob: String) async throws
-    func journal() async throws -> [JournalEntry]
+    /// This node's journal entries made before `before` (all when nil): a recovery that runs while
+    /// requests are served must not touch the blobs of uploads in progress.
+    func journal(before: Date?) async throws -> [JournalEntry]
     func forgetJournal(_ blobs: [String]) async throws
 
     /// Counts for status and migration checks.

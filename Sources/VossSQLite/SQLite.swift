@@ -1,16 +1,6 @@
 import CSQLite
 import Foundation
-
-/// A value bound to or read from a statement.
-public enum SQLValue: Sendable, Equatable {
-    case null
-    case int(Int64)
-    case text(String)
-    case blob([UInt8])
-
-    public var int: Int64? { if case .int(let v) = self { v } else { nil } }
-    public var text: String? { if case .text(let v) = self { v } else { nil } }
-}
+import VossS3Store
 
 public struct SQLiteError: Error, CustomStringConvertible, Sendable {
     public var code: Int32
@@ -22,7 +12,7 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
 }
 
 /// One SQLite connection with a prepared-statement cache. Not thread-safe: one thread at a time.
-public final class SQLiteConnection: @unchecked Sendable {
+public final class SQLiteConnection: SQLSession, @unchecked Sendable {
     let db: OpaquePointer
     private var cache: [String: OpaquePointer] = [:]
 

@@ -367,3 +367,95 @@ public struct S3Settings: Codable, Sendable, Equatable {
         self.region = region
     }
 }
+
+// MARK: database (`ose db`) and migration (`ose migration`)
+
+/// `PUT /v1/db`: connection settings for PostgreSQL, checked by the keeper before they are saved.
+public struct DBSetRequest: Codable, Sendable, Equatable {
+    public var url: String
+    public var user: String
+    public var secret: String
+    public var force: Bool
+
+    public init(url: String, user: String, secret: String, force: Bool) {
+        self.url = url
+        self.user = user
+        self.secret = secret
+        self.force = force
+    }
+}
+
+/// `GET /v1/db`, and the answer to `PUT /v1/db`.
+public struct DBInfo: Codable, Sendable, Equatable {
+    /// `embedded` (SQLite on this node) or `postgres`: the store this node's gateway uses.
+    public var active: String
+    /// Where the embedded store lives.
+    public var embeddedPath: String?
+    public var url: String?
+    public var user: String?
+    /// Only with `?withSecret=true`.
+    public var secret: String?
+    /// Set while a migration task runs on this node.
+    public var migrating: String?
+    /// What the connection check found (on `PUT`), and what to do next.
+    public var notes: [Message]
+
+    public init(
+        active: String, embeddedPath: String?, url: String?, user: String?, secret: String?, migrating: String?, notes: [Message] = []
+    ) {
+        self.active = active
+        self.embeddedPath = embeddedPath
+        self.url = url
+        self.user = user
+        self.secret = secret
+        self.migrating = migrating
+        self.notes = notes
+    }
+}
+
+/// `POST /v1/migration`.
+public struct MigrationStartRequest: Codable, Sendable, Equatable {
+    public var force: Bool
+    public init(force: Bool) { self.force = force }
+}
+
+/// `GET /v1/migration`: the node's migration task (SPEC.md §4 `ose migration show`).
+public struct MigrationInfo: Codable, Sendable, Equatable {
+    public var id: String
+    /// RUNNING, COMPLETED or FAILED.
+    public var status: String
+    /// 0…100.
+    public var progress: Int
+    public var startDate: Date
+    public var endDate: Date?
+    /// Each phase: `pending`, `running`, `success` or `failed`. Type = tenants, users, keys; Path =
+    /// buckets, objects, uploads, parts; Permission = verification of what was copied.
+    public var typeMigration: String
+    public var pathMigration: String
+    public var permissionMigration: String
+    /// Differences found by the verification: `+ NAME` only in PostgreSQL, `- NAME` missing there.
+    public var differences: [String]
+    /// Rows copied per table, and rows in the embedded store.
+    public var copied: [String: Int64]
+    public var total: [String: Int64]
+    /// Why it failed.
+    public var error: Message?
+
+    public init(
+        id: String, status: String, progress: Int, startDate: Date, endDate: Date?, typeMigration: String, pathMigration: String,
+        permissionMigration: String, differences: [String], copied: [String: Int64], total: [String: Int64], error: Message?
+    ) {
+        self.id = id
+        self.status = status
+        self.progress = progress
+        self.startDate = startDate
+        self.endDate = endDate
+        self.typeMigration = typeMigration
+        self.pathMigration = pathMigration
+        self.permissionMigration = permissionMigration
+        self.differences = differences
+        self.copied = copied
+        self.total = total
+        self.error = error
+    }
+}

@@ -212,6 +212,17 @@ import Testing
 
     @Test func successor() {
         #expect(ListAccumulator.successor(of: "a/") == "a0")
+        // Code point order, always valid UTF-8 (databases reject invalid text parameters).
+        #expect(ListAccumulator.successor(of: "a\u{7F}") == "a\u{80}")
+        #expect(ListAccumulator.successor(of: "é") == "ê")
+        #expect(ListAccumulator.successor(of: "x\u{D7FF}") == "x\u{E000}")
+        #expect(ListAccumulator.successor(of: "x\u{10FFFF}") == "y")
+        #expect(ListAccumulator.successor(of: "\u{10FFFF}") == nil)
+        for p in ["a/", "a\u{7F}", "\u{FFFF}", "日本/"] {
+            let s = ListAccumulator.successor(of: p)!
+            #expect(Array(p.utf8).lexicographicallyPrecedes(Array(s.utf8)))
+            #expect(Array((p + "\u{10FFFF}zz").utf8).lexicographicallyPrecedes(Array(s.utf8)))
+        }
         #expect(ListEncoding.encode("a b+c/é") == "a%20b%2Bc/%C3%A9")
     }
 }

@@ -3,6 +3,7 @@ by the real keeper. One keeper per session; each test gets fresh buckets."""
 import json
 import os
 import re
+import sqlite3
 import sys
 import uuid
 import warnings
@@ -12,7 +13,8 @@ import pytest
 from botocore.config import Config
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from voss_harness import Keeper  # noqa: E402
+from voss_harness import Keeper, wait_for  # noqa: E402
+from pg_harness import Postgres  # noqa: E402
 
 warnings.filterwarnings("ignore", message="Unverified HTTPS request")
 
@@ -30,6 +32,7 @@ class VOSS:
         self.http = f"http://127.0.0.1:{keeper.s3_http_port}"
         self.https = f"https://127.0.0.1:{keeper.s3_port}"
         self.ids = {}
+        self.pg = None
 
     def ose(self, *args, check=True):
         return self.k.ose(*args, check=check)
@@ -53,19 +56,52 @@ class VOSS:
             "s3", endpoint_url=self.https if scheme == "https" else self.http, aws_access_key_id=ident.access_key,
             aws_secret_access_key=ident.secret, region_name="us-east-1", verify=False, config=cfg)
 
+    def column(self, sql):
+        """One column of a query on the metadata store in use (SQLite file or PostgreSQL), as text."""
+        if self.pg:
+            out = self.pg.psql(sql, db="voss")
+            return out.split("\n") if out else []
+        db = sqlite3.connect(os.path.join(self.k.dir, "lib", "metadata.sqlite"))
+        try:
+            return [str(r[0]) for r in db.execute(sql)]
+        finally:
+            db.close()
+
     def resource_url(self, bucket, key="", scheme="http"):
         base = self.https if scheme == "https" else self.http
         return f"{base}/{bucket}/{key}"
 
 
+PG_PASSWORD = "Voss-e2e-pw1"
+
+
+def use_postgres(k, pg, db="voss"):
+    """`ose db set` on a keeper whose embedded store is empty: the gateway switches to PostgreSQL."""
+    r = k.ose("db", "set", "--url", f"jdbc:postgresql://127.0.0.1:{pg.port}/{db}", "--user", "voss", "--secret", PG_PASSWORD,
+              check=True)
+    assert "PostgreSQL" in r.stdout, r.stdout
+    wait_for(lambda: "postgres" in (k.worker("s3").get("status") or "") and k.worker("s3")["state"] == "running", 30,
+             what="gateway on PostgreSQL")
+
+
 @pytest.fixture(scope="session")
 def voss(tmp_path_factory):
+    """The system under test; VOSS_TEST_DB=postgres runs the whole suite on PostgreSQL."""
     d = tmp_path_factory.mktemp("voss")
+    pg = None
+    if os.environ.get("VOSS_TEST_DB") == "postgres":
+        pg = Postgres().init().start()
+        pg.create_database("voss", "voss", PG_PASSWORD)
     k = Keeper(d, s3=True)
     k.wait_ready()
+    if pg:
+        use_postgres(k, pg)
     v = VOSS(k)
+    v.pg = pg
     yield v
     k.cleanup()
+    if pg:
+        pg.cleanup()
 
 
 @pytest.fixture(params=["http", "https"])

@@ -85,6 +85,7 @@ def crc32(b):
 
 
 def test_unsigned_trailer_body_written_by_hand(voss, bucket):
+    restarts = voss.k.worker("s3")["restarts"]
     """STREAMING-UNSIGNED-PAYLOAD-TRAILER framing, as the SDKs send it."""
     body = os.urandom(50_000)
     chunks = [body[:32768], body[32768:]]
@@ -104,7 +105,7 @@ def test_unsigned_trailer_body_written_by_hand(voss, bucket):
         "Content-Encoding": "aws-chunked", "x-amz-decoded-content-length": str(len(body)),
         "x-amz-trailer": "x-amz-checksum-crc32"}, payload_hash="STREAMING-UNSIGNED-PAYLOAD-TRAILER")
     assert r.status_code == 400 and "IncompleteBody" in r.text
-    assert voss.k.worker("s3")["restarts"] == 0
+    assert voss.k.worker("s3")["restarts"] == restarts, "a malformed body must not crash the gateway"
 
 
 @pytest.fixture

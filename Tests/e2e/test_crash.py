@@ -5,7 +5,6 @@ import json
 import os
 import random
 import signal
-import sqlite3
 import threading
 import time
 
@@ -129,13 +128,12 @@ def test_kill9_during_uploads_loses_nothing(voss, new_bucket):
     voss.ose("service", "restart", "--worker", "s3")
     lib = os.path.join(voss.k.dir, "lib")
     assert os.listdir(os.path.join(lib, "objects", ".tmp")) == []
-    db = sqlite3.connect(os.path.join(lib, "metadata.sqlite"))
     referenced = set()
-    for (storage,) in db.execute("SELECT storage FROM objects"):
+    for storage in voss.column("SELECT storage FROM objects"):
         referenced |= {p["blob"] for p in json.loads(storage)["pieces"]}
-    for (blob,) in db.execute("SELECT blob FROM parts"):
+    for blob in voss.column("SELECT blob FROM parts"):
         referenced.add(blob)
-    assert db.execute("SELECT count(*) FROM blob_journal").fetchone()[0] == 0
+    assert voss.column("SELECT count(*) FROM blob_journal") == ["0"]
     on_disk = set()
     for root, dirs, names in os.walk(os.path.join(lib, "objects")):
         if root.endswith(".tmp"):

@@ -1,72 +1,31 @@
 import Crypto
-import Foundation
 import Synchronization
 import VossChecksums
 import VossS3Core
-import VossS3Store
 
-/// The embedded metadata store: one SQLite file (WAL, synchronous=FULL) under the node's data
-/// directory. Keys sort in byte order (BINARY collation on UTF-8), as S3 lists them. Access-key
-/// secrets are sealed with AES-256-GCM under a key from the keeper.
-public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
-    let db: SQLiteDatabase
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The metadata store, written once against `SQLBackend`: SQLite (embedded) and PostgreSQL run the
+/// same statements. Keys sort in byte order (BINARY in SQLite, `COLLATE "C"` in PostgreSQL), as S3
+/// lists them. Access-key secrets are sealed with AES-256-GCM under a key from the keeper.
+public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
+    public let backend: any SQLBackend
     let secretKey: SymmetricKey
+    /// The node whose disk holds the blobs this store journals.
+    let nodeID: String
     /// Decoded object rows by (bucket, key), reused while the stored row is byte-for-byte the same
     /// (decoding the JSON columns costs more than reading the row).
     let decoded = Mutex<[String: (raw: [SQLValue], record: ObjectRecord)]>([:])
     let decodedBuckets = Mutex<[String: (raw: [SQLValue], record: BucketRecord)]>([:])
 
-    public static let schemaVersion = 1
-
-    public init(path: String, secretKey: SymmetricKey) throws {
+    public init(backend: any SQLBackend, secretKey: SymmetricKey, nodeID: String) {
+        self.backend = backend
         self.secretKey = secretKey
-        db = try SQLiteDatabase(path: path) { c in try Self.migrate(c) }
-    }
-
-    /// Versioned schema; each step runs once, in a transaction.
-    static func migrate(_ c: SQLiteConnection) throws {
-        try c.exec("CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)")
-        let current = try c.query("SELECT max(version) FROM schema_version").first?.first?.int ?? 0
-        let steps: [(Int, String)] = [
-            (
-                1,
-                """
-                CREATE TABLE tenants(id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_ms INTEGER NOT NULL);
-                CREATE TABLE users(id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id), name TEXT NOT NULL,
-                    role TEXT NOT NULL, created_ms INTEGER NOT NULL, UNIQUE(tenant_id, name));
-                CREATE TABLE access_keys(access_key TEXT PRIMARY KEY, secret TEXT NOT NULL,
-                    user_id TEXT NOT NULL REFERENCES users(id), created_ms INTEGER NOT NULL);
-                CREATE INDEX access_keys_user ON access_keys(user_id);
-                CREATE TABLE buckets(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, tenant_id TEXT NOT NULL,
-                    owner_id TEXT NOT NULL, created_ms INTEGER NOT NULL, region TEXT NOT NULL, policy TEXT NOT NULL,
-                    tags TEXT);
-                CREATE INDEX buckets_tenant ON buckets(tenant_id, name);
-                CREATE TABLE objects(bucket_id INTEGER NOT NULL, key TEXT NOT NULL, size INTEGER NOT NULL,
-                    etag TEXT NOT NULL, modified_ms INTEGER NOT NULL, headers TEXT NOT NULL, checksum TEXT,
-                    policy TEXT NOT NULL, tags TEXT NOT NULL, storage TEXT NOT NULL, owner_id TEXT NOT NULL,
-                    PRIMARY KEY(bucket_id, key)) WITHOUT ROWID;
-                CREATE TABLE uploads(upload_id TEXT PRIMARY KEY, bucket_id INTEGER NOT NULL, key TEXT NOT NULL,
-                    initiated_ms INTEGER NOT NULL, headers TEXT NOT NULL, policy TEXT NOT NULL, tags TEXT NOT NULL,
-                    checksum_algorithm TEXT, checksum_type TEXT, owner_id TEXT NOT NULL);
-                CREATE INDEX uploads_key ON uploads(bucket_id, key, upload_id);
-                CREATE TABLE parts(upload_id TEXT NOT NULL, part_number INTEGER NOT NULL, size INTEGER NOT NULL,
-                    etag TEXT NOT NULL, blob TEXT NOT NULL, checksum TEXT, modified_ms INTEGER NOT NULL,
-                    PRIMARY KEY(upload_id, part_number)) WITHOUT ROWID;
-                CREATE TABLE blob_journal(blob TEXT PRIMARY KEY, kind TEXT NOT NULL, created_ms INTEGER NOT NULL);
-                """
-            )
-        ]
-        for (v, sql) in steps where v > current {
-            try c.exec("BEGIN IMMEDIATE")
-            do {
-                try c.exec(sql)
-                try c.query("INSERT INTO schema_version(version) VALUES (?)", [.int(Int64(v))])
-                try c.exec("COMMIT")
-            } catch {
-                try? c.exec("ROLLBACK")
-                throw error
-            }
-        }
+        self.nodeID = nodeID
     }
 
     // MARK: encoding helpers
@@ -100,22 +59,13 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
         return String(decoding: plain, as: UTF8.self)
     }
 
-    func mapError(_ e: any Error) -> any Error {
-        if e is StoreError { return e }
-        if let s = e as? SQLiteError {
-            if s.code & 0xFF == 13 /* FULL */ { return StoreError.unavailable("the disk is full") }
-            if s.code & 0xFF == 8 /* READONLY */ { return StoreError.unavailable("the database is read-only") }
-            return StoreError.internalError(s.description)
-        }
-        return StoreError.internalError("\(e)")
+    @discardableResult
+    func w<T: Sendable>(_ work: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T {
+        try await backend.write(work)
     }
 
-    func w<T: Sendable>(_ work: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
-        do { return try await db.write(work) } catch { throw mapError(error) }
-    }
-
-    func r<T>(_ work: (SQLiteConnection) throws -> T) throws -> T {
-        do { return try db.read(work) } catch { throw mapError(error) }
+    func r<T: Sendable>(_ work: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T {
+        try await backend.read(work)
     }
 
     // MARK: identity
@@ -140,11 +90,11 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     }
 
     public func tenants() async throws -> [TenantRecord] {
-        try r { c in try c.query("SELECT id, name, created_ms FROM tenants ORDER BY name").map(Self.tenant) }
+        try await r { c in try c.query("SELECT id, name, created_ms FROM tenants ORDER BY name").map(Self.tenant) }
     }
 
     public func tenant(named name: String) async throws -> TenantRecord? {
-        try r { c in try c.query("SELECT id, name, created_ms FROM tenants WHERE name = ?", [.text(name)]).first.map(Self.tenant) }
+        try await r { c in try c.query("SELECT id, name, created_ms FROM tenants WHERE name = ?", [.text(name)]).first.map(Self.tenant) }
     }
 
     public func deleteTenant(named name: String) async throws {
@@ -162,14 +112,14 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
         }
     }
 
-    func tenantID(_ c: SQLiteConnection, _ name: String) throws -> String {
+    func tenantID(_ c: any SQLSession, _ name: String) throws -> String {
         guard let id = try c.query("SELECT id FROM tenants WHERE name = ?", [.text(name)]).first?[0].text else {
             throw StoreError.notFound("tenant \(name)")
         }
         return id
     }
 
-    func userID(_ c: SQLiteConnection, tenant: String, user: String) throws -> String {
+    func userID(_ c: any SQLSession, tenant: String, user: String) throws -> String {
         let tid = try tenantID(c, tenant)
         guard let id = try c.query("SELECT id FROM users WHERE tenant_id = ? AND name = ?", [.text(tid), .text(user)]).first?[0].text
         else { throw StoreError.notFound("user \(user) in tenant \(tenant)") }
@@ -191,7 +141,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     }
 
     public func users(tenant: String) async throws -> [UserRecord] {
-        try r { c in
+        try await r { c in
             let tid = try self.tenantID(c, tenant)
             return try c.query("SELECT id, tenant_id, name, role, created_ms FROM users WHERE tenant_id = ? ORDER BY name", [.text(tid)])
                 .map(Self.user)
@@ -225,7 +175,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     }
 
     public func keys(tenant: String, user: String) async throws -> [AccessKeyRecord] {
-        try r { c in
+        try await r { c in
             let uid = try self.userID(c, tenant: tenant, user: user)
             return try c.query("SELECT access_key, user_id, created_ms FROM access_keys WHERE user_id = ? ORDER BY created_ms", [.text(uid)])
                 .map { AccessKeyRecord(accessKey: $0[0].text ?? "", secret: "", userID: $0[1].text ?? "", createdAt: Self.date($0[2])) }
@@ -234,13 +184,15 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
 
     public func deleteKey(accessKey: String) async throws {
         try await w { c in
+            guard try !c.query("SELECT 1 FROM access_keys WHERE access_key = ?", [.text(accessKey)]).isEmpty else {
+                throw StoreError.notFound(accessKey)
+            }
             try c.query("DELETE FROM access_keys WHERE access_key = ?", [.text(accessKey)])
-            if c.changes == 0 { throw StoreError.notFound(accessKey) }
         }
     }
 
     public func principal(accessKey: String) async throws -> Principal? {
-        let row: [SQLValue]? = try r { c in
+        let row: [SQLValue]? = try await r { c in
             try c.query(
                 """
                 SELECT k.secret, u.id, u.tenant_id, u.name, u.role, u.created_ms, t.id, t.name, t.created_ms
@@ -282,7 +234,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     }
 
     public func bucket(named name: String) async throws -> BucketRecord? {
-        guard let row = try r({ c in try c.query("SELECT \(Self.bucketColumns) FROM buckets WHERE name = ?", [.text(name)]).first })
+        guard let row = try await r({ c in try c.query("SELECT \(Self.bucketColumns) FROM buckets WHERE name = ?", [.text(name)]).first })
         else { return nil }
         if let hit = decodedBuckets.withLock({ $0[name] }), hit.raw == row { return hit.record }
         let record = try Self.bucket(row)
@@ -294,7 +246,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     }
 
     public func buckets(tenantID: String) async throws -> [BucketRecord] {
-        try r { c in try c.query("SELECT \(Self.bucketColumns) FROM buckets WHERE tenant_id = ? ORDER BY name", [.text(tenantID)]).map(Self.bucket) }
+        try await r { c in try c.query("SELECT \(Self.bucketColumns) FROM buckets WHERE tenant_id = ? ORDER BY name", [.text(tenantID)]).map(Self.bucket) }
     }
 
     public func deleteBucket(id: Int64) async throws {
@@ -330,15 +282,26 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
             storage: try decode(row[9], ObjectStorage.self), ownerID: row[10].text ?? "")
     }
 
-    static func objectValues(_ o: ObjectRecord) -> [SQLValue] {
+    /// The row of `objects` for `o`, in `objectColumns` order followed by `checksum_algorithm`.
+    public static func objectValues(_ o: ObjectRecord) -> [SQLValue] {
         [
             .int(o.bucketID), .text(o.key), .int(o.size), .text(o.etag), ms(o.lastModified), json(o.headers),
             o.checksum.map(json) ?? .null, json(o.policy), json(o.tags), json(o.storage), .text(o.ownerID),
+            o.checksum.map { .text($0.algorithm.rawValue) } ?? .null,
         ]
     }
 
+    /// Insert-or-replace of one object row (both databases know `ON CONFLICT … DO UPDATE`).
+    public static let upsertObject = """
+        INSERT INTO objects(\(objectColumns), checksum_algorithm) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT(bucket_id, key) DO UPDATE SET size = excluded.size, etag = excluded.etag,
+            modified_ms = excluded.modified_ms, headers = excluded.headers, checksum = excluded.checksum,
+            policy = excluded.policy, tags = excluded.tags, storage = excluded.storage, owner_id = excluded.owner_id,
+            checksum_algorithm = excluded.checksum_algorithm
+        """
+
     public func object(bucketID: Int64, key: String) async throws -> ObjectRecord? {
-        let row = try r { c in
+        let row = try await r { c in
             try c.query("SELECT \(Self.objectColumns) FROM objects WHERE bucket_id = ? AND key = ?", [.int(bucketID), .text(key)]).first
         }
         guard let row else { return nil }
@@ -352,22 +315,26 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
         return record
     }
 
-    static func garbage(_ c: SQLiteConnection, _ blobs: [String]) throws {
+    func garbage(_ c: any SQLSession, _ blobs: [String]) throws {
         for b in blobs {
             try c.query(
-                "INSERT INTO blob_journal(blob, kind, created_ms) VALUES (?, 'garbage', ?) ON CONFLICT(blob) DO UPDATE SET kind = 'garbage'",
-                [.text(b), ms(Date())])
+                """
+                INSERT INTO blob_journal(blob, kind, created_ms, node_id) VALUES (?, 'garbage', ?, ?)
+                ON CONFLICT(blob) DO UPDATE SET kind = 'garbage'
+                """,
+                [.text(b), Self.ms(Date()), .text(nodeID)])
         }
     }
 
-    static func committed(_ c: SQLiteConnection, _ blobs: [String]) throws {
+    func committed(_ c: any SQLSession, _ blobs: [String]) throws {
         for b in blobs { try c.query("DELETE FROM blob_journal WHERE blob = ? AND kind = 'new'", [.text(b)]) }
     }
 
-    static func replaceObject(_ c: SQLiteConnection, _ o: ObjectRecord) throws -> ObjectRecord? {
-        let old = try c.query("SELECT \(objectColumns) FROM objects WHERE bucket_id = ? AND key = ?", [.int(o.bucketID), .text(o.key)])
-            .first.map(object)
-        try c.query("INSERT OR REPLACE INTO objects(\(objectColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", objectValues(o))
+    func replaceObject(_ c: any SQLSession, _ o: ObjectRecord) throws -> ObjectRecord? {
+        let old = try c.query(
+            "SELECT \(Self.objectColumns) FROM objects WHERE bucket_id = ? AND key = ?", [.int(o.bucketID), .text(o.key)]
+        ).first.map(Self.object)
+        try c.query(Self.upsertObject, Self.objectValues(o))
         try committed(c, o.storage.blobs)
         if let old { try garbage(c, old.storage.blobs.filter { !o.storage.blobs.contains($0) }) }
         return old
@@ -378,7 +345,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
             guard try !c.query("SELECT 1 FROM buckets WHERE id = ?", [.int(o.bucketID)]).isEmpty else {
                 throw StoreError.notFound("bucket")
             }
-            return try Self.replaceObject(c, o)
+            return try self.replaceObject(c, o)
         }
     }
 
@@ -388,33 +355,36 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
                 .first.map(Self.object)
             else { return nil }
             try c.query("DELETE FROM objects WHERE bucket_id = ? AND key = ?", [.int(bucketID), .text(key)])
-            try Self.garbage(c, old.storage.blobs)
+            try self.garbage(c, old.storage.blobs)
             return old
         }
     }
 
     public func updateObject(bucketID: Int64, key: String, tags: [String: String]?, policy: AccessPolicy?) async throws -> Bool {
         try await w { c in
+            guard try !c.query("SELECT 1 FROM objects WHERE bucket_id = ? AND key = ?", [.int(bucketID), .text(key)]).isEmpty else {
+                return false
+            }
             if let tags {
                 try c.query("UPDATE objects SET tags = ? WHERE bucket_id = ? AND key = ?", [Self.json(tags), .int(bucketID), .text(key)])
             }
             if let policy {
                 try c.query("UPDATE objects SET policy = ? WHERE bucket_id = ? AND key = ?", [Self.json(policy), .int(bucketID), .text(key)])
             }
-            return c.changes > 0
+            return true
         }
     }
 
     public func listObjects(bucketID: Int64, prefix: String, after: String, inclusive: Bool, limit: Int) async throws -> [ObjectSummary] {
-        try r { c in
+        try await r { c in
             // Range scan on the primary key: key >= max(prefix, after) and below the prefix's successor.
             let start = after > prefix ? after : prefix
             let op = (after > prefix && !inclusive) ? ">" : ">="
-            var sql = "SELECT key, size, etag, modified_ms, owner_id, json_extract(checksum, '$.algorithm') FROM objects WHERE bucket_id = ? AND key \(op) ?"
+            var sql = "SELECT key, size, etag, modified_ms, owner_id, checksum_algorithm FROM objects WHERE bucket_id = ? AND key \(op) ?"
             var args: [SQLValue] = [.int(bucketID), .text(start)]
-            if !prefix.isEmpty {
+            if let end = ListAccumulator.successor(of: prefix), !prefix.isEmpty {
                 sql += " AND key < ?"
-                args.append(.text(ListAccumulator.successor(of: prefix)))
+                args.append(.text(end))
             }
             sql += " ORDER BY key LIMIT ?"
             args.append(.int(Int64(limit)))
@@ -457,14 +427,14 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     }
 
     public func upload(id: String) async throws -> UploadRecord? {
-        try r { c in try c.query("SELECT \(Self.uploadColumns) FROM uploads WHERE upload_id = ?", [.text(id)]).first.map(Self.upload) }
+        try await r { c in try c.query("SELECT \(Self.uploadColumns) FROM uploads WHERE upload_id = ?", [.text(id)]).first.map(Self.upload) }
     }
 
     public func putPart(_ p: PartRecord) async throws -> PartRecord? {
         try await w { c in
             guard try !c.query("SELECT 1 FROM uploads WHERE upload_id = ?", [.text(p.uploadID)]).isEmpty else {
-                try Self.garbage(c, [p.blob])
-                try Self.committed(c, [p.blob])
+                try self.garbage(c, [p.blob])
+                try self.committed(c, [p.blob])
                 throw StoreError.notFound("upload")
             }
             let old = try c.query(
@@ -472,19 +442,23 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
                 [.text(p.uploadID), .int(Int64(p.partNumber))]
             ).first.map(Self.part)
             try c.query(
-                "INSERT OR REPLACE INTO parts VALUES (?, ?, ?, ?, ?, ?, ?)",
+                """
+                INSERT INTO parts(upload_id, part_number, size, etag, blob, checksum, modified_ms) VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(upload_id, part_number) DO UPDATE SET size = excluded.size, etag = excluded.etag,
+                    blob = excluded.blob, checksum = excluded.checksum, modified_ms = excluded.modified_ms
+                """,
                 [
                     .text(p.uploadID), .int(Int64(p.partNumber)), .int(p.size), .text(p.etag), .text(p.blob),
                     p.checksum.map { .text($0) } ?? .null, Self.ms(p.lastModified),
                 ])
-            try Self.committed(c, [p.blob])
-            if let old, old.blob != p.blob { try Self.garbage(c, [old.blob]) }
+            try self.committed(c, [p.blob])
+            if let old, old.blob != p.blob { try self.garbage(c, [old.blob]) }
             return old
         }
     }
 
     public func parts(uploadID: String, after: Int, limit: Int) async throws -> [PartRecord] {
-        try r { c in
+        try await r { c in
             try c.query(
                 "SELECT upload_id, part_number, size, etag, blob, checksum, modified_ms FROM parts WHERE upload_id = ? AND part_number > ? ORDER BY part_number LIMIT ?",
                 [.text(uploadID), .int(Int64(after)), .int(Int64(limit))]
@@ -498,8 +472,8 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
                 throw StoreError.notFound("upload")
             }
             let allBlobs = try c.query("SELECT blob FROM parts WHERE upload_id = ?", [.text(uploadID)]).compactMap { $0[0].text }
-            let old = try Self.replaceObject(c, object)
-            try Self.garbage(c, allBlobs.filter { !object.storage.blobs.contains($0) })
+            let old = try self.replaceObject(c, object)
+            try self.garbage(c, allBlobs.filter { !object.storage.blobs.contains($0) })
             try c.query("DELETE FROM parts WHERE upload_id = ?", [.text(uploadID)])
             try c.query("DELETE FROM uploads WHERE upload_id = ?", [.text(uploadID)])
             return old
@@ -512,19 +486,23 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
                 throw StoreError.notFound("upload")
             }
             let blobs = try c.query("SELECT blob FROM parts WHERE upload_id = ?", [.text(uploadID)]).compactMap { $0[0].text }
-            try Self.garbage(c, blobs)
+            try self.garbage(c, blobs)
             try c.query("DELETE FROM parts WHERE upload_id = ?", [.text(uploadID)])
             try c.query("DELETE FROM uploads WHERE upload_id = ?", [.text(uploadID)])
         }
     }
 
     public func uploads(bucketID: Int64, prefix: String, keyMarker: String, uploadIDMarker: String, limit: Int) async throws -> [UploadRecord] {
-        try r { c in
+        try await r { c in
             var sql = "SELECT \(Self.uploadColumns) FROM uploads WHERE bucket_id = ? AND (key > ? OR (key = ? AND upload_id > ?))"
             var args: [SQLValue] = [.int(bucketID), .text(keyMarker), .text(keyMarker), .text(uploadIDMarker)]
             if !prefix.isEmpty {
-                sql += " AND key >= ? AND key < ?"
-                args += [.text(prefix), .text(ListAccumulator.successor(of: prefix))]
+                sql += " AND key >= ?"
+                args.append(.text(prefix))
+                if let end = ListAccumulator.successor(of: prefix) {
+                    sql += " AND key < ?"
+                    args.append(.text(end))
+                }
             }
             sql += " ORDER BY key, upload_id LIMIT ?"
             args.append(.int(Int64(limit)))
@@ -536,13 +514,21 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
 
     public func journalNewBlob(_ blob: String) async throws {
         try await w { c in
-            try c.query("INSERT OR REPLACE INTO blob_journal(blob, kind, created_ms) VALUES (?, 'new', ?)", [.text(blob), Self.ms(Date())])
+            try c.query(
+                """
+                INSERT INTO blob_journal(blob, kind, created_ms, node_id) VALUES (?, 'new', ?, ?)
+                ON CONFLICT(blob) DO UPDATE SET kind = 'new', node_id = excluded.node_id
+                """,
+                [.text(blob), Self.ms(Date()), .text(self.nodeID)])
         }
     }
 
-    public func journal() async throws -> [JournalEntry] {
-        try r { c in
-            try c.query("SELECT blob, kind FROM blob_journal ORDER BY created_ms").compactMap {
+    public func journal(before: Date?) async throws -> [JournalEntry] {
+        let cutoff = before.map(Self.ms) ?? .int(Int64.max)
+        return try await r { c in
+            try c.query(
+                "SELECT blob, kind FROM blob_journal WHERE node_id = ? AND created_ms < ? ORDER BY created_ms", [.text(self.nodeID), cutoff]
+            ).compactMap {
                 guard let b = $0[0].text, let k = $0[1].text.flatMap(JournalEntry.Kind.init(rawValue:)) else { return nil }
                 return JournalEntry(blob: b, kind: k)
             }
@@ -553,10 +539,13 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
         try await w { c in for b in blobs { try c.query("DELETE FROM blob_journal WHERE blob = ?", [.text(b)]) } }
     }
 
+    /// Where the metadata lives (`sqlite PATH`, `postgres HOSTS/DB`).
+    public var location: String { backend.location }
+
     public func counts() async throws -> (buckets: Int, objects: Int, bytes: Int64) {
-        try r { c in
+        try await r { c in
             let b = try c.query("SELECT count(*) FROM buckets")[0][0].int ?? 0
-            let o = try c.query("SELECT count(*), coalesce(sum(size), 0) FROM objects")[0]
+            let o = try c.query("SELECT count(*), CAST(coalesce(sum(size), 0) AS BIGINT) FROM objects")[0]
             return (Int(b), Int(o[0].int ?? 0), o[1].int ?? 0)
         }
     }

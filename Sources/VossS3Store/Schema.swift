@@ -1,0 +1,148 @@
+/// The metadata schema as numbered steps, the same numbers for both databases. A step is applied
+/// once, in its own transaction, recorded in `schema_version`; on PostgreSQL the transaction first
+/// takes an advisory lock, so two nodes starting at once never apply a step twice.
+/// `docs/operations.md` lists the resulting tables and indexes.
+public enum SQLSchema {
+    /// The schema this build reads and writes.
+    public static let current = 2
+
+    /// `pg_advisory_xact_lock` key for schema changes ("VOSSSCHM").
+    public static let lockKey: Int64 = 0x564F_5353_5343_484D
+
+    public struct Step: Sendable {
+        public var version: Int
+        public var statements: [String]
+    }
+
+    public static func steps(_ d: SQLDialect) -> [Step] {
+        switch d {
+        case .sqlite: sqliteSteps
+        case .postgres: postgresSteps
+        }
+    }
+
+    /// Applies every step newer than the database. `transaction` must run its argument in one
+    /// transaction and commit it. Returns the versions applied. A database newer than this build is
+    /// refused rather than misread.
+    @discardableResult
+    public static func migrate(
+        _ d: SQLDialect, transaction: (_ body: (any SQLSession) throws -> Void) throws -> Void
+    ) throws -> [Int] {
+        var applied: [Int] = []
+        for step in steps(d) {
+            try transaction { s in
+                if d == .postgres { try s.query("SELECT pg_advisory_xact_lock(?)", [.int(lockKey)]) }
+                try s.query("CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)")
+                let have = try s.query("SELECT max(version) FROM schema_version").first?.first?.int ?? 0
+                if have > current {
+                    throw StoreError.internalError(
+                        "the metadata schema is version \(have), newer than this VOSS understands (\(current)): upgrade VOSS on this node")
+                }
+                guard have < step.version else { return }
+                for sql in step.statements { try s.query(sql) }
+                try s.query("INSERT INTO schema_version(version) VALUES (?)", [.int(Int64(step.version))])
+                applied.append(step.version)
+            }
+        }
+        return applied
+    }
+
+    static let sqliteSteps: [Step] = [
+        Step(version: 1, statements: [
+            "CREATE TABLE tenants(id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_ms INTEGER NOT NULL)",
+            """
+            CREATE TABLE users(id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id), name TEXT NOT NULL,
+                role TEXT NOT NULL, created_ms INTEGER NOT NULL, UNIQUE(tenant_id, name))
+            """,
+            """
+            CREATE TABLE access_keys(access_key TEXT PRIMARY KEY, secret TEXT NOT NULL,
+                user_id TEXT NOT NULL REFERENCES users(id), created_ms INTEGER NOT NULL)
+            """,
+            "CREATE INDEX access_keys_user ON access_keys(user_id)",
+            """
+            CREATE TABLE buckets(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, tenant_id TEXT NOT NULL,
+                owner_id TEXT NOT NULL, created_ms INTEGER NOT NULL, region TEXT NOT NULL, policy TEXT NOT NULL, tags TEXT)
+            """,
+            "CREATE INDEX buckets_tenant ON buckets(tenant_id, name)",
+            """
+            CREATE TABLE objects(bucket_id INTEGER NOT NULL, key TEXT NOT NULL, size INTEGER NOT NULL,
+                etag TEXT NOT NULL, modified_ms INTEGER NOT NULL, headers TEXT NOT NULL, checksum TEXT,
+                policy TEXT NOT NULL, tags TEXT NOT NULL, storage TEXT NOT NULL, owner_id TEXT NOT NULL,
+                PRIMARY KEY(bucket_id, key)) WITHOUT ROWID
+            """,
+            """
+            CREATE TABLE uploads(upload_id TEXT PRIMARY KEY, bucket_id INTEGER NOT NULL, key TEXT NOT NULL,
+                initiated_ms INTEGER NOT NULL, headers TEXT NOT NULL, policy TEXT NOT NULL, tags TEXT NOT NULL,
+                checksum_algorithm TEXT, checksum_type TEXT, owner_id TEXT NOT NULL)
+            """,
+            "CREATE INDEX uploads_key ON uploads(bucket_id, key, upload_id)",
+            """
+            CREATE TABLE parts(upload_id TEXT NOT NULL, part_number INTEGER NOT NULL, size INTEGER NOT NULL,
+                etag TEXT NOT NULL, blob TEXT NOT NULL, checksum TEXT, modified_ms INTEGER NOT NULL,
+                PRIMARY KEY(upload_id, part_number)) WITHOUT ROWID
+            """,
+            "CREATE TABLE blob_journal(blob TEXT PRIMARY KEY, kind TEXT NOT NULL, created_ms INTEGER NOT NULL)",
+        ]),
+        // 2: the listing reads the checksum algorithm without parsing JSON; the blob journal names the
+        // node whose disk holds the blob (several nodes share one PostgreSQL database).
+        Step(version: 2, statements: [
+            "ALTER TABLE objects ADD COLUMN checksum_algorithm TEXT",
+            "UPDATE objects SET checksum_algorithm = json_extract(checksum, '$.algorithm') WHERE checksum IS NOT NULL",
+            "ALTER TABLE blob_journal ADD COLUMN node_id TEXT NOT NULL DEFAULT ''",
+            """
+            CREATE TABLE migration_tasks(id TEXT PRIMARY KEY, node_id TEXT NOT NULL, status TEXT NOT NULL,
+                started_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL, state TEXT NOT NULL)
+            """,
+        ]),
+    ]
+
+    /// Keys and names are `COLLATE "C"`: S3 lists in byte order, whatever the database's locale.
+    static let postgresSteps: [Step] = [
+        Step(version: 1, statements: [
+            "CREATE TABLE tenants(id TEXT PRIMARY KEY, name TEXT COLLATE \"C\" NOT NULL UNIQUE, created_ms BIGINT NOT NULL)",
+            """
+            CREATE TABLE users(id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id),
+                name TEXT COLLATE "C" NOT NULL, role TEXT NOT NULL, created_ms BIGINT NOT NULL, UNIQUE(tenant_id, name))
+            """,
+            """
+            CREATE TABLE access_keys(access_key TEXT PRIMARY KEY, secret TEXT NOT NULL,
+                user_id TEXT NOT NULL REFERENCES users(id), created_ms BIGINT NOT NULL)
+            """,
+            "CREATE INDEX access_keys_user ON access_keys(user_id)",
+            """
+            CREATE TABLE buckets(id BIGSERIAL PRIMARY KEY, name TEXT COLLATE "C" NOT NULL UNIQUE, tenant_id TEXT NOT NULL,
+                owner_id TEXT NOT NULL, created_ms BIGINT NOT NULL, region TEXT NOT NULL, policy TEXT NOT NULL, tags TEXT)
+            """,
+            "CREATE INDEX buckets_tenant ON buckets(tenant_id, name)",
+            """
+            CREATE TABLE objects(bucket_id BIGINT NOT NULL, key TEXT COLLATE "C" NOT NULL, size BIGINT NOT NULL,
+                etag TEXT NOT NULL, modified_ms BIGINT NOT NULL, headers TEXT NOT NULL, checksum TEXT,
+                policy TEXT NOT NULL, tags TEXT NOT NULL, storage TEXT NOT NULL, owner_id TEXT NOT NULL,
+                PRIMARY KEY(bucket_id, key))
+            """,
+            """
+            CREATE TABLE uploads(upload_id TEXT COLLATE "C" PRIMARY KEY, bucket_id BIGINT NOT NULL,
+                key TEXT COLLATE "C" NOT NULL, initiated_ms BIGINT NOT NULL, headers TEXT NOT NULL, policy TEXT NOT NULL,
+                tags TEXT NOT NULL, checksum_algorithm TEXT, checksum_type TEXT, owner_id TEXT NOT NULL)
+            """,
+            "CREATE INDEX uploads_key ON uploads(bucket_id, key, upload_id)",
+            """
+            CREATE TABLE parts(upload_id TEXT NOT NULL, part_number BIGINT NOT NULL, size BIGINT NOT NULL,
+                etag TEXT NOT NULL, blob TEXT NOT NULL, checksum TEXT, modified_ms BIGINT NOT NULL,
+                PRIMARY KEY(upload_id, part_number))
+            """,
+            "CREATE TABLE blob_journal(blob TEXT PRIMARY KEY, kind TEXT NOT NULL, created_ms BIGINT NOT NULL)",
+        ]),
+        Step(version: 2, statements: [
+            "ALTER TABLE objects ADD COLUMN checksum_algorithm TEXT",
+            "UPDATE objects SET checksum_algorithm = checksum::json->>'algorithm' WHERE checksum IS NOT NULL",
+            "ALTER TABLE blob_journal ADD COLUMN node_id TEXT NOT NULL DEFAULT ''",
+            "CREATE INDEX blob_journal_node ON blob_journal(node_id, created_ms)",
+            // `ose migration`: one row per task; `state` is the task's JSON (phases, cursors, counts).
+            """
+            CREATE TABLE migration_tasks(id TEXT PRIMARY KEY, node_id TEXT NOT NULL, status TEXT NOT NULL,
+                started_ms BIGINT NOT NULL, updated_ms BIGINT NOT NULL, state TEXT NOT NULL)
+            """,
+        ]),
+    ]
+}
