@@ -40,8 +40,12 @@ test-integration:
 	python3 -m pytest -q Tests/integration
 
 # S3 end to end: boto3, AWS CLI, rclone, s3cmd against the gateway under a real keeper; crash test.
+# The whole suite twice: on the embedded store and on PostgreSQL (a server of its own in a temp dir);
+# then ose db / ose migration / failover against real PostgreSQL servers.
 test-e2e:
 	python3 -m pytest -q Tests/e2e
+	VOSS_TEST_DB=postgres python3 -m pytest -q Tests/e2e
+	python3 -m pytest -q -s Tests/postgres
 
 # The RPM in a container booting this machine's systemd (root + systemd-nspawn; skipped, saying so,
 # where the machine cannot run it).

@@ -32,6 +32,7 @@ class Postgres:
 
     def __init__(self, root=None, port=None, data=None):
         self.bin = pg_bin()
+        self.owns_root = root is None
         assert self.bin, "PostgreSQL server binaries not found (install postgresql)"
         self.root = root or tempfile.mkdtemp(prefix="voss-pg-")
         self.port = port or free_port()
@@ -102,4 +103,7 @@ class Postgres:
 
     def cleanup(self):
         self.stop("immediate")
-        shutil.rmtree(self.root, ignore_errors=True)
+        if self.owns_root:
+            shutil.rmtree(self.root, ignore_errors=True)
+        else:
+            shutil.rmtree(self.data, ignore_errors=True)

@@ -71,6 +71,14 @@ actor DatabaseManager {
             }
         }
         try await config.set(changes)
+        // Create (or upgrade) the schema now, so the database is ready before anything uses it.
+        if let b = try? await backend() {
+            do {
+                _ = try await b.read { s in try s.query("SELECT 1") }
+            } catch {
+                notes.append(Message("db.unreachable", "\(error)"))
+            }
+        }
         if await config.document["db.active"] == "postgres" { await storeSettingsChanged() }
         return await show(withSecret: false, notes: notes)
     }
