@@ -194,7 +194,9 @@ class Keeper:
         return body
 
     def worker(self, name):
-        return next(w for w in self.service()["workers"] if w["name"] == name)
+        """A worker's entry; optional fields the API omits while unset (pid, lastExit, …) read as None."""
+        w = next(w for w in self.service()["workers"] if w["name"] == name)
+        return {"pid": None, "lastExit": None, "lastExitAt": None, "uptimeSeconds": None, "status": None, **w}
 
     def wait_ready(self, timeout=20):
         return wait_for(lambda: self.service()["state"] == "ready" and self.service(), timeout, what="service ready")
