@@ -63,6 +63,7 @@ bench: build
 	@scripts/deps.sh test
 	python3 scripts/bench/supervise.py --bin $(REL)
 	python3 scripts/bench/s3.py --bin $(REL)
+	python3 scripts/bench/listing.py --bin $(REL)
 
 install: build
 	install -d $(DESTDIR)/usr/libexec/voss $(DESTDIR)/usr/bin $(DESTDIR)/usr/lib/systemd/system \

@@ -142,9 +142,14 @@ extension S3Server {
         var cursor = start
         var inclusive = false
         guard maxKeys > 0 else { return (acc, [:]) }
+        // With a delimiter most rows of a batch may roll up into one common prefix and be skipped:
+        // start with small batches and grow them while no skip happens, so a listing of 100 "folders"
+        // of 10,000 keys each reads a few hundred rows, not a million.
+        let full = min(1000, maxKeys + 1)
+        var limit = delimiter == nil ? full : min(full, 64)
         outer: while true {
             let batch = try await state.store.listObjects(
-                bucketID: bucketID, prefix: prefix, after: cursor, inclusive: inclusive, limit: min(1000, maxKeys + 1))
+                bucketID: bucketID, prefix: prefix, after: cursor, inclusive: inclusive, limit: limit)
             if batch.isEmpty { break }
             for s in batch {
                 switch acc.offer(s.key) {
@@ -160,7 +165,8 @@ extension S3Server {
                     break outer
                 }
             }
-            if batch.count < min(1000, maxKeys + 1) { break }
+            if batch.count < limit { break }
+            limit = min(full, limit * 2)
         }
         return (acc, summaries)
     }
