@@ -62,6 +62,13 @@ let package = Package(
             name: "VossS3Store",
             dependencies: ["VossS3Core", "VossChecksums", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings + [.enableUpcomingFeature("NonisolatedNonsendingByDefault")]),
+        .target(
+            name: "VossCluster",
+            dependencies: [
+                "VossBase", "VossConfig", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings),
         .target(name: "VossCLI", dependencies: ["VossBase", "VossWire", "VossConfig", "VossI18n"],
                 swiftSettings: swiftSettings),
 
@@ -164,6 +171,12 @@ let package = Package(
         // ---- Tests ---------------------------------------------------------------------------------------
         .testTarget(name: "VossWireTests", dependencies: ["VossWire"], swiftSettings: swiftSettings),
         .testTarget(name: "VossSupervisionTests", dependencies: ["VossSupervision"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "VossClusterTests",
+            dependencies: [
+                "VossCluster", "VossConfig", "VossBase", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ], swiftSettings: swiftSettings),
         .testTarget(name: "VossConfigTests", dependencies: ["VossConfig", "VossBase"], swiftSettings: swiftSettings),
         .testTarget(name: "VossSystemdTests", dependencies: ["VossSystemd"], swiftSettings: swiftSettings),
         .testTarget(name: "VossI18nTests", dependencies: ["VossI18n"], swiftSettings: swiftSettings),

@@ -1,0 +1,639 @@
+import VossBase
+import VossConfig
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Timing and size knobs of the membership protocol. The defaults suit a LAN; every duration is
+/// multiplied by Lifeguard's local health (`1 + lhm`) when this node itself is slow.
+public struct SwimSettings: Sendable, Equatable {
+    public var probeInterval: Duration = .milliseconds(500)
+    public var probeTimeout: Duration = .milliseconds(200)
+    /// Members asked to probe a target that did not answer us directly.
+    public var indirectChecks = 3
+    public var gossipInterval: Duration = .milliseconds(100)
+    public var gossipFanout = 3
+    /// Each update is sent `retransmitMult * ceil(log10(N + 1))` times.
+    public var retransmitMult = 4
+    /// Suspicion timeout: at least `suspicionMinMult * max(1, log10 N) * probeInterval`, at most
+    /// `suspicionMaxMult` times that; it shrinks from max to min as independent suspicions arrive.
+    public var suspicionMinMult = 4
+    public var suspicionMaxMult = 3
+    public var pushPullInterval: Duration = .seconds(10)
+    /// How often a push-pull is tried with a random failed member, so that the two sides of a healed
+    /// partition (or a node that came back under the same name) find each other again.
+    public var reconnectInterval: Duration = .seconds(5)
+    /// A config digest mismatch starts a push-pull with that peer at most this often.
+    public var digestSyncGap: Duration = .milliseconds(500)
+    /// How long failed and departed members stay listed.
+    public var forgetAfter: Duration = .seconds(3600)
+    /// Largest encoded packet before sealing (a datagram carries 29 more bytes of nonce, tag and
+    /// version; together they stay within 1400 bytes).
+    public var maxPacketBytes = 1371
+    public var maxLocalHealth = 8
+
+    public init() {}
+}
+
+/// What the protocol tells its shell to do.
+public enum SwimOutput: Equatable, Sendable {
+    /// Send one datagram.
+    case send(PeerAddress, Packet)
+    /// Open a TCP push-pull exchange with a peer: send `fullState(join:)`, merge its reply with
+    /// `receiveState`.
+    case pushPull(PeerAddress, join: Bool)
+    case event(ClusterEvent)
+}
+
+public enum ClusterEvent: Equatable, Sendable {
+    case joined(String)
+    case alive(String)
+    case suspect(String)
+    case failed(String)
+    case left(String)
+    /// Entries merged from other nodes (only the ones that were newer than ours).
+    case config([String: ConfigEntry])
+}
+
+/// One member as this node sees it.
+public struct Member: Equatable, Sendable {
+    public var name: String
+    public var address: PeerAddress
+    public var incarnation: UInt64
+    public var status: MemberStatus
+    public var meta: [String: String]?
+    /// When the status last changed (this node's clock).
+    public var since: Instant
+    /// When this node last received a message from that member.
+    public var lastContact: Instant?
+    /// The configuration digest it last told us.
+    public var digest: String?
+}
+
+/// SWIM membership (Das et al. 2002) with the Lifeguard extensions (Dadgar et al. 2017: local health,
+/// dynamic suspicion timeouts, nacks), piggy-backed dissemination with bounded retransmits and
+/// push-pull anti-entropy that also carries the cluster configuration.
+///
+/// Pure: inputs are received messages and clock ticks (`Instant`s), outputs are messages to send and
+/// events. Randomness comes from a seeded generator, so a simulation of many nodes is deterministic.
+public struct SwimNode: Sendable {
+    public let name: String
+    public private(set) var address: PeerAddress
+    public private(set) var incarnation: UInt64
+    public var meta: [String: String]?
+    public private(set) var members: [String: Member] = [:]
+    public private(set) var config: ConfigDocument
+    public private(set) var localHealth = 0
+    public private(set) var leaving = false
+    public let settings: SwimSettings
+
+    private var rng: SplitMix64
+    private var seq: UInt32 = 0
+    private var probeOrder: [String] = []
+    private var nextProbeAt: Instant
+    private var nextGossipAt: Instant
+    private var nextPushPullAt: Instant
+    private var nextReconnectAt: Instant
+    private var probe: PendingProbe?
+    private var relays: [UInt32: Relay] = [:]
+    private var suspicions: [String: Suspicion] = [:]
+    private var broadcasts: [String: Broadcast] = [:]
+    private var broadcastCounter: UInt64 = 0
+    private var lastDigestSync: [PeerAddress: Instant] = [:]
+    private var cachedDigest: String
+
+    struct PendingProbe: Sendable {
+        var seq: UInt32
+        var target: String
+        var indirectAt: Instant
+        var periodEnd: Instant
+        var indirectSent = false
+        var expectedNacks = 0
+        var nacks = 0
+    }
+
+    struct Relay: Sendable {
+        var origin: PeerAddress
+        var originSeq: UInt32
+        var deadline: Instant
+    }
+
+    struct Suspicion: Sendable {
+        var start: Instant
+        var confirmations: Set<String>
+        var k: Int
+        var min: Duration
+        var max: Duration
+
+        func timeout() -> Duration {
+            guard k >= 1 else { return min }
+            let c = Double(confirmations.count)
+            let frac = log(c + 1) / log(Double(k) + 1)
+            let span = (max - min).secondsDouble
+            let t = Swift.max(min.secondsDouble, max.secondsDouble - span * frac)
+            return .nanoseconds(Int64(t * 1e9))
+        }
+    }
+
+    struct Broadcast: Sendable {
+        var update: Update
+        var transmits: Int
+        var order: UInt64
+        /// Bytes it adds to a packet (computed once).
+        var cost: Int
+    }
+
+    public init(
+        name: String, address: PeerAddress, incarnation: UInt64 = 0, meta: [String: String]? = nil,
+        config: ConfigDocument = ConfigDocument(), settings: SwimSettings = SwimSettings(), seed: UInt64, now: Instant
+    ) {
+        self.name = name
+        self.address = address
+        self.incarnation = incarnation
+        self.meta = meta
+        self.settings = settings
+        self.rng = SplitMix64(seed: seed)
+        var filtered: [String: ConfigEntry] = [:]
+        for (k, e) in config.entries where !ConfigSchema.isNodeLocal(k) { filtered[k] = e }
+        self.config = ConfigDocument(entries: filtered)
+        self.cachedDigest = self.config.digest.hex
+        // Spread the first probe over one interval so that nodes started together do not probe in step.
+        var r = rng
+        let offset = Int64.random(in: 0...max(1, settings.probeInterval.nanosecondsClamped), using: &r)
+        rng = r
+        self.nextProbeAt = now + .nanoseconds(offset)
+        self.nextGossipAt = now + settings.gossipInterval
+        self.nextPushPullAt = now + settings.pushPullInterval
+        self.nextReconnectAt = now + settings.reconnectInterval
+        members[name] = Member(
+            name: name, address: address, incarnation: incarnation, status: .alive, meta: meta, since: now,
+            lastContact: now, digest: cachedDigest)
+    }
+
+    // MARK: queries
+
+    public var digest: String { cachedDigest }
+
+    /// Members other than this node that are alive or suspect (suspects still get probed and gossip).
+    public var reachableMembers: [Member] {
+        members.values.filter { $0.name != name && ($0.status == .alive || $0.status == .suspect) }
+            .sorted { $0.name < $1.name }
+    }
+
+    public var aliveCount: Int { members.values.filter { $0.status == .alive || $0.status == .suspect }.count }
+
+    /// Updates waiting to be disseminated (for tests and `cluster show`).
+    public var pendingBroadcasts: Int { broadcasts.count }
+
+    var retransmitLimit: Int {
+        settings.retransmitMult * Int(ceil(log10(Double(aliveCount + 1))))
+    }
+
+    var scale: Int64 { Int64(1 + localHealth) }
+
+    // MARK: commands
+
+    /// Contacts seeds with a joining push-pull.
+    public mutating func join(seeds: [PeerAddress]) -> [SwimOutput] {
+        leaving = false
+        return seeds.filter { $0 != address }.map { .pushPull($0, join: true) }
+    }
+
+    /// Announces a graceful leave to every reachable member (and queues it for gossip).
+    public mutating func leave(now: Instant) -> [SwimOutput] {
+        leaving = true
+        incarnation += 1
+        members[name]?.incarnation = incarnation
+        members[name]?.status = .left
+        let u = Update.left(node: name, incarnation: incarnation)
+        enqueue(u)
+        var out: [SwimOutput] = []
+        for m in reachableMembers {
+            out.append(.send(m.address, packet(.gossip, extra: [u])))
+        }
+        return out
+    }
+
+    /// Local configuration changes (`ose` on this node): merged, queued for gossip and sent to every
+    /// reachable member at once. Entries too large for a datagram go by push-pull.
+    public mutating func localConfig(_ entries: [String: ConfigEntry], now: Instant) -> [SwimOutput] {
+        var fresh: [Update] = []
+        for key in entries.keys.sorted() where !ConfigSchema.isNodeLocal(key) {
+            let e = entries[key]!
+            let before = config.entries[key]
+            _ = config.merge([key: e])
+            if config.entries[key] == before { continue }
+            let u = Update.config(key: key, entry: e)
+            enqueue(u)
+            fresh.append(u)
+        }
+        cachedDigest = config.digest.hex
+        members[name]?.digest = cachedDigest
+        guard !fresh.isEmpty else { return [] }
+        var out: [SwimOutput] = []
+        let fits = fresh.filter { encodedSize(basePacket(.gossip, updates: [$0])) <= settings.maxPacketBytes }
+        let tooLarge = fresh.count != fits.count
+        for m in reachableMembers {
+            if tooLarge {
+                out.append(.pushPull(m.address, join: false))
+                lastDigestSync[m.address] = now
+            } else {
+                out.append(.send(m.address, packet(.gossip, extra: fits)))
+            }
+        }
+        return out
+    }
+
+    // MARK: time
+
+    public mutating func tick(now: Instant) -> [SwimOutput] {
+        var out: [SwimOutput] = []
+        if leaving { return out }
+
+        // The current probe: indirect probes after the timeout, suspicion at the end of the period.
+        if var p = probe {
+            if !p.indirectSent && now >= p.indirectAt {
+                p.indirectSent = true
+                let helpers = randomMembers(count: settings.indirectChecks, excluding: [p.target]) { $0.status == .alive }
+                if let target = members[p.target] {
+                    for h in helpers {
+                        out.append(.send(h.address, packet(.pingReq(seq: p.seq, target: p.target, address: target.address))))
+                    }
+                }
+                p.expectedNacks = helpers.count
+                probe = p
+            }
+            if now >= p.periodEnd {
+                probe = nil
+                // Lifeguard: a failed probe may be our own fault; missing nacks say so even more.
+                adjustHealth(+1)
+                if p.expectedNacks > 0 && p.nacks < p.expectedNacks { adjustHealth(+1) }
+                if let m = members[p.target], m.status == .alive {
+                    out += apply(.suspect(node: p.target, incarnation: m.incarnation, from: name), now: now)
+                }
+            }
+        }
+        if probe == nil && now >= nextProbeAt {
+            if let target = nextProbeTarget() {
+                seq &+= 1
+                let period = Duration.nanoseconds(settings.probeInterval.nanosecondsClamped * scale)
+                probe = PendingProbe(
+                    seq: seq, target: target.name,
+                    indirectAt: now + .nanoseconds(settings.probeTimeout.nanosecondsClamped * scale), periodEnd: now + period)
+                out.append(.send(target.address, packet(.ping(seq: seq, target: target.name))))
+                nextProbeAt = now + period
+            } else {
+                nextProbeAt = now + settings.probeInterval
+            }
+        }
+
+        // Relays whose target stayed silent: nack, so the asker knows we are fine.
+        for (s, r) in relays where now >= r.deadline {
+            relays[s] = nil
+            out.append(.send(r.origin, packet(.nack(seq: r.originSeq))))
+        }
+
+        // Suspicions that ran out.
+        for (n, s) in suspicions.sorted(by: { $0.key < $1.key }) where now >= s.start + s.timeout() {
+            suspicions[n] = nil
+            if let m = members[n], m.status == .suspect {
+                out += apply(.dead(node: n, incarnation: m.incarnation, from: name), now: now)
+            }
+        }
+
+        // Gossip round.
+        if now >= nextGossipAt {
+            nextGossipAt = now + settings.gossipInterval
+            if !broadcasts.isEmpty {
+                for m in randomMembers(count: settings.gossipFanout, excluding: [], where: { _ in true }) {
+                    let p = packet(.gossip)
+                    if p.updates.isEmpty { break }
+                    out.append(.send(m.address, p))
+                }
+            }
+        }
+
+        // Anti-entropy.
+        if now >= nextPushPullAt {
+            let n = Double(max(1, aliveCount))
+            let factor = n > 32 ? ceil(log2(n) - log2(32)) + 1 : 1
+            nextPushPullAt = now + .nanoseconds(Int64(Double(settings.pushPullInterval.nanosecondsClamped) * factor))
+            if let m = randomMembers(count: 1, excluding: [], where: { $0.status == .alive }).first {
+                lastDigestSync[m.address] = now
+                out.append(.pushPull(m.address, join: false))
+            }
+        }
+
+        // Failed members: try one now and then (partitions heal; a restarted node refutes its death).
+        if now >= nextReconnectAt {
+            nextReconnectAt = now + settings.reconnectInterval
+            var dead = members.values.filter { $0.status == .dead }.map(\.address).sorted()
+            dead.shuffle(using: &rng)
+            if let a = dead.first { out.append(.pushPull(a, join: false)) }
+        }
+
+        // Forget long-gone members.
+        for (n, m) in members where n != name && (m.status == .dead || m.status == .left) && now - m.since > settings.forgetAfter {
+            members[n] = nil
+            broadcasts["m:" + n] = nil
+        }
+        return out
+    }
+
+    /// When the shell should call `tick` next at the latest.
+    public func nextDeadline() -> Instant {
+        var d = min(nextGossipAt, nextProbeAt, nextPushPullAt, nextReconnectAt)
+        if let p = probe { d = min(d, p.indirectSent ? p.periodEnd : p.indirectAt) }
+        for r in relays.values { d = min(d, r.deadline) }
+        for s in suspicions.values { d = min(d, s.start + s.timeout()) }
+        return d
+    }
+
+    // MARK: messages
+
+    public mutating func receive(_ p: Packet, now: Instant) -> [SwimOutput] {
+        guard p.from != name else { return [] }
+        var out: [SwimOutput] = []
+        if members[p.from] != nil {
+            members[p.from]?.lastContact = now
+            members[p.from]?.digest = p.digest
+        }
+        for u in p.updates { out += apply(u, now: now) }
+        if leaving { return out }
+        switch p.body {
+        case .ping(let s, let target):
+            if target == name { out.append(.send(p.address, packet(.ack(seq: s)))) }
+        case .ack(let s):
+            if let pr = probe, pr.seq == s {
+                probe = nil
+                adjustHealth(-1)
+            } else if let r = relays.removeValue(forKey: s) {
+                out.append(.send(r.origin, packet(.ack(seq: r.originSeq))))
+            }
+        case .pingReq(let s, let target, let addr):
+            seq &+= 1
+            relays[seq] = Relay(origin: p.address, originSeq: s, deadline: now + settings.probeTimeout)
+            out.append(.send(addr, packet(.ping(seq: seq, target: target))))
+        case .nack(let s):
+            if probe?.seq == s { probe?.nacks += 1 }
+        case .gossip:
+            break
+        }
+        // A different configuration: reconcile over TCP (rate-limited per peer).
+        if p.digest != cachedDigest, members[p.from]?.status == .alive {
+            if let last = lastDigestSync[p.address], now - last < settings.digestSyncGap {
+            } else {
+                lastDigestSync[p.address] = now
+                out.append(.pushPull(p.address, join: false))
+            }
+        }
+        return out
+    }
+
+    /// This node's side of a push-pull exchange.
+    public func fullState(join: Bool) -> FullState {
+        FullState(
+            from: name, address: address, join: join,
+            members: members.values.sorted { $0.name < $1.name }.map {
+                MemberState(name: $0.name, address: $0.address, incarnation: $0.incarnation, status: $0.status, meta: $0.meta)
+            },
+            config: config.entries)
+    }
+
+    /// Merges the other side of a push-pull exchange (request or reply).
+    public mutating func receiveState(_ s: FullState, now: Instant) -> [SwimOutput] {
+        var out: [SwimOutput] = []
+        for m in s.members {
+            switch m.status {
+            case .alive: out += apply(.alive(node: m.name, incarnation: m.incarnation, address: m.address, meta: m.meta), now: now)
+            case .suspect: out += apply(.suspect(node: m.name, incarnation: m.incarnation, from: s.from), now: now)
+            case .dead: out += apply(.dead(node: m.name, incarnation: m.incarnation, from: s.from), now: now)
+            case .left: out += apply(.left(node: m.name, incarnation: m.incarnation), now: now)
+            }
+        }
+        var incoming: [String: ConfigEntry] = [:]
+        for (k, e) in s.config where !ConfigSchema.isNodeLocal(k) { incoming[k] = e }
+        let before = config.entries
+        _ = config.merge(incoming)
+        // Entries we took over are reported (a newer stamp for the same value too, and a tombstone of
+        // a key we never had, so the store keeps the same stamps as everyone else).
+        var taken: [String: ConfigEntry] = [:]
+        for (k, e) in incoming where config.entries[k] == e && before[k] != e { taken[k] = e }
+        if !taken.isEmpty {
+            cachedDigest = config.digest.hex
+            members[name]?.digest = cachedDigest
+            out.append(.event(.config(taken)))
+        }
+        if members[s.from] != nil {
+            members[s.from]?.lastContact = now
+            members[s.from]?.digest = config.digest.hex
+        }
+        return out
+    }
+
+    // MARK: state changes
+
+    mutating func apply(_ u: Update, now: Instant) -> [SwimOutput] {
+        switch u {
+        case .alive(let n, let inc, let addr, let meta):
+            if n == name {
+                // Someone carries an incarnation of ours that is not older: outbid it.
+                if inc > incarnation || (inc == incarnation && addr != address) { return refute(inc, now: now) }
+                return []
+            }
+            if var m = members[n] {
+                guard inc > m.incarnation else { return [] }
+                let wasDown = m.status != .alive
+                m.incarnation = inc
+                m.address = addr
+                m.meta = meta
+                if m.status != .alive { m.since = now }
+                m.status = .alive
+                members[n] = m
+                suspicions[n] = nil
+                enqueue(u)
+                return wasDown ? [.event(.alive(n))] : []
+            }
+            members[n] = Member(
+                name: n, address: addr, incarnation: inc, status: .alive, meta: meta, since: now, lastContact: nil, digest: nil)
+            // A random place in the current probe round (memberlist does the same): nodes that learn of
+            // members in the same order must not probe them in the same order.
+            probeOrder.insert(n, at: Int.random(in: 0...probeOrder.count, using: &rng))
+            enqueue(u)
+            return [.event(.joined(n))]
+
+        case .suspect(let n, let inc, let from):
+            if n == name {
+                if leaving { return [] }
+                guard inc >= incarnation else { return [] }
+                adjustHealth(+1)
+                return refute(inc, now: now)
+            }
+            guard var m = members[n], inc >= m.incarnation else { return [] }
+            switch m.status {
+            case .alive:
+                m.status = .suspect
+                m.incarnation = inc
+                m.since = now
+                members[n] = m
+                suspicions[n] = newSuspicion(now: now, from: from)
+                enqueue(u)
+                return [.event(.suspect(n))]
+            case .suspect:
+                if inc > m.incarnation {
+                    members[n]?.incarnation = inc
+                    suspicions[n] = newSuspicion(now: now, from: from)
+                    enqueue(u)
+                } else if from != name, var s = suspicions[n], !s.confirmations.contains(from) {
+                    // Lifeguard: independent suspicions shorten the timeout; pass them on.
+                    s.confirmations.insert(from)
+                    suspicions[n] = s
+                    enqueue(u)
+                }
+                return []
+            case .dead, .left:
+                return []
+            }
+
+        case .dead(let n, let inc, _):
+            if n == name {
+                if leaving { return [] }
+                guard inc >= incarnation else { return [] }
+                return refute(inc, now: now)
+            }
+            guard var m = members[n], inc >= m.incarnation, m.status != .dead, m.status != .left else { return [] }
+            m.status = .dead
+            m.incarnation = inc
+            m.since = now
+            members[n] = m
+            suspicions[n] = nil
+            enqueue(u)
+            return [.event(.failed(n))]
+
+        case .left(let n, let inc):
+            if n == name {
+                if leaving { return [] }
+                guard inc >= incarnation else { return [] }
+                return refute(inc, now: now)
+            }
+            guard var m = members[n], inc >= m.incarnation, m.status != .left else { return [] }
+            m.status = .left
+            m.incarnation = inc
+            m.since = now
+            members[n] = m
+            suspicions[n] = nil
+            enqueue(u)
+            return [.event(.left(n))]
+
+        case .config(let key, let entry):
+            guard !ConfigSchema.isNodeLocal(key) else { return [] }
+            let before = config.entries[key]
+            _ = config.merge([key: entry])
+            guard config.entries[key] != before else { return [] }
+            cachedDigest = config.digest.hex
+            members[name]?.digest = cachedDigest
+            enqueue(u)
+            return [.event(.config([key: entry]))]
+        }
+    }
+
+    private mutating func refute(_ inc: UInt64, now: Instant) -> [SwimOutput] {
+        incarnation = max(incarnation, inc) + 1
+        members[name]?.incarnation = incarnation
+        members[name]?.status = .alive
+        enqueue(.alive(node: name, incarnation: incarnation, address: address, meta: meta))
+        return []
+    }
+
+    private func newSuspicion(now: Instant, from: String) -> Suspicion {
+        let n = Double(max(1, aliveCount))
+        let nodeScale = max(1, log10(n))
+        let minT = settings.probeInterval.secondsDouble * Double(settings.suspicionMinMult) * nodeScale
+        let maxT = minT * Double(settings.suspicionMaxMult)
+        let k = min(settings.suspicionMinMult - 2, max(0, aliveCount - 2))
+        return Suspicion(
+            start: now, confirmations: from == name ? [] : [from], k: k, min: .nanoseconds(Int64(minT * 1e9)),
+            max: .nanoseconds(Int64(maxT * 1e9)))
+    }
+
+    private mutating func adjustHealth(_ delta: Int) {
+        localHealth = min(settings.maxLocalHealth, max(0, localHealth + delta))
+    }
+
+    // MARK: dissemination
+
+    private mutating func enqueue(_ u: Update) {
+        broadcastCounter += 1
+        let cost = encodedSize(basePacket(.gossip, updates: [u])) - encodedSize(basePacket(.gossip)) + 1
+        broadcasts[u.identity] = Broadcast(update: u, transmits: 0, order: broadcastCounter, cost: cost)
+    }
+
+    private func basePacket(_ body: Packet.Body, updates: [Update] = []) -> Packet {
+        Packet(from: name, address: address, digest: cachedDigest, body: body, updates: updates)
+    }
+
+    /// A packet with as many queued updates as fit (least-sent first), counting their transmissions.
+    private mutating func packet(_ body: Packet.Body, extra: [Update] = []) -> Packet {
+        var p = basePacket(body, updates: extra)
+        let limit = retransmitLimit
+        let queued = broadcasts.values.sorted { ($0.transmits, $0.order) < ($1.transmits, $1.order) }
+        let extraIDs = Set(extra.map(\.identity))
+        var size = encodedSize(p)
+        for b in queued {
+            let id = b.update.identity
+            if extraIDs.contains(id) {
+                bump(id, limit: limit)
+                continue
+            }
+            let cost = b.cost
+            if size + cost > settings.maxPacketBytes {
+                if cost > settings.maxPacketBytes / 2 { broadcasts[id] = nil }  // only push-pull can carry it
+                continue
+            }
+            p.updates.append(b.update)
+            size += cost
+            bump(id, limit: limit)
+        }
+        return p
+    }
+
+    private mutating func bump(_ id: String, limit: Int) {
+        guard var b = broadcasts[id] else { return }
+        b.transmits += 1
+        broadcasts[id] = b.transmits >= max(1, limit) ? nil : b
+    }
+
+    // MARK: choosing members
+
+    private mutating func nextProbeTarget() -> Member? {
+        for _ in 0..<2 {
+            while !probeOrder.isEmpty {
+                let n = probeOrder.removeLast()
+                if let m = members[n], n != name, m.status == .alive || m.status == .suspect { return m }
+            }
+            // A new round: every reachable member once, in a fresh random order.
+            var order = reachableMembers.map(\.name)
+            order.shuffle(using: &rng)
+            probeOrder = order
+            if order.isEmpty { return nil }
+        }
+        return nil
+    }
+
+    private mutating func randomMembers(count: Int, excluding: Set<String>, where pred: (Member) -> Bool) -> [Member] {
+        var pool = reachableMembers.filter { !excluding.contains($0.name) && pred($0) }
+        pool.shuffle(using: &rng)
+        return Array(pool.prefix(count))
+    }
+}
+
+/// The size a packet takes encoded (JSON), before sealing.
+func encodedSize(_ p: Packet) -> Int { (try? GossipCodec.encoder.encode(p).count) ?? Int.max }
