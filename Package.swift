@@ -134,7 +134,7 @@ let package = Package(
             name: "VossKeeperKit",
             dependencies: nio + [
                 "VossBase", "VossWire", "VossIPC", "VossSupervision", "VossConfig", "VossSystemd", "VossPosix", "VossHTTP",
-                "VossCertificates", "VossS3Store", "VossSQLite", "VossPostgres",
+                "VossCertificates", "VossS3Store", "VossSQLite", "VossPostgres", "VossCluster",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],

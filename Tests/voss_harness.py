@@ -19,10 +19,21 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ.get("VOSS_BIN_DIR", os.path.join(ROOT, ".build", "debug"))
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_port(udp=False):
+    """A port free for TCP (and, with udp=True, for UDP too: gossip binds both)."""
+    for _ in range(100):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if not udp:
+            return port
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+                u.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no free port")
 
 
 def wait_for(predicate, timeout, interval=0.02, what="condition"):
@@ -94,9 +105,11 @@ class NotifySocket:
 class Keeper:
     """A voss-keeper in --dev mode under a fresh data directory, with its own ports."""
 
-    def __init__(self, tmp, extra_workers=(), i18n=True, s3=False, watchdog_usec=None, env=None):
+    def __init__(self, tmp, extra_workers=(), i18n=True, s3=False, watchdog_usec=None, env=None, name="itest"):
         self.dir = str(tmp)
+        self.name = name
         self.control_port = free_port()
+        self.gossip_port = free_port(udp=True)
         self.i18n_port = free_port()
         self.test_port = free_port()
         self.s3_port = free_port()
@@ -128,11 +141,12 @@ class Keeper:
             w.setdefault("arguments", [])
             workers.append(w)
         node = {
-            "formatVersion": 2, "nodeName": "itest", "dev": True,
+            "formatVersion": 2, "nodeName": name, "dev": True,
             "paths": {"etc": self.etc, "lib": os.path.join(self.dir, "lib"), "log": os.path.join(self.dir, "log"),
                       "run": os.path.join(self.dir, "run"), "libexec": BIN,
                       "i18n": os.path.join(ROOT, "etc", "voss", "i18n")},
             "control": {"address": "127.0.0.1", "port": self.control_port},
+            "gossip": {"address": "127.0.0.1", "port": self.gossip_port},
             "workers": workers,
         }
         with open(os.path.join(self.etc, "node.json"), "w") as f:

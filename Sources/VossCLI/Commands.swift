@@ -124,6 +124,24 @@ public enum CommandTable {
             examples: ["ose key create --tenant acme --user alice"]),
         CommandSpec(["key", "list"], summary: "cmd.key.list", options: [tenant, user]),
         CommandSpec(["key", "delete"], summary: "cmd.key.delete", options: [OptionSpec("--key", "ACCESS-KEY", required: true, help: "opt.access_key")]),
+        CommandSpec(["cluster", "show"], summary: "cmd.cluster.show"),
+        CommandSpec(
+            ["cluster", "token"], summary: "cmd.cluster.token", options: [OptionSpec("--label", "LABEL", help: "opt.cluster_label")],
+            examples: ["ose cluster token", "ose cluster token --label prod-eu"]),
+        CommandSpec(
+            ["cluster", "join"], summary: "cmd.cluster.join",
+            options: [OptionSpec("--seed", "HOST:PORT", help: "opt.cluster_seed"), OptionSpec("--token", "TOKEN", required: true, help: "opt.cluster_token")],
+            examples: ["ose cluster join --seed 10.0.0.11:7946 --token voss1.eyJ…"]),
+        CommandSpec(["cluster", "leave"], summary: "cmd.cluster.leave"),
+        CommandSpec(
+            ["config", "export"], summary: "cmd.config.export",
+            options: [OptionSpec("--file", "FILE", required: true, help: "opt.config_file"), secret, secretFile, force],
+            examples: ["ose config export --file /root/voss-config.enc", "ose config export --file voss.enc --secret-file /root/export.pw"],
+            takesSecret: true),
+        CommandSpec(
+            ["config", "import"], summary: "cmd.config.import",
+            options: [OptionSpec("--file", "FILE", required: true, help: "opt.config_file"), secret, secretFile],
+            examples: ["ose config import --file /root/voss-config.enc"], takesSecret: true),
     ]
 
     /// Options every command accepts.

@@ -118,6 +118,26 @@ public enum Render {
         return out
     }
 
+    /// `ose cluster show`: this node, then every member it knows.
+    public static func cluster(_ c: ClusterView, _ t: Translator) -> String {
+        var out = "[\(t("section.cluster"))]\n"
+        out += "    \(t("label.cluster_label")): \(c.label)\n"
+        out += "    \(t("label.cluster_node")): \(c.node) (\(c.address))\n"
+        out += "    \(t("label.config_version")): \(c.configDigest)\n"
+        if let e = c.listenError { out += "    " + t("cluster.not_listening", e) + "\n" }
+        if let e = c.joinError { out += "    " + t("cluster.join_problem", e) + "\n" }
+        if c.refusedMessages > 0 { out += "    " + t("cluster.refused_count", String(c.refusedMessages)) + "\n" }
+        let header = [t("col.name"), t("col.address"), t("col.state"), t("col.incarnation"), t("col.last_contact"), t("col.config")]
+        var rows: [[String]] = []
+        for m in c.members {
+            let contact = m.isSelf ? "-" : m.lastContactMs.map { $0 < 1000 ? "\($0)ms" : "\($0 / 1000)s" } ?? "-"
+            let cfg = m.configInSync.map { $0 ? t("cluster.in_sync") : t("cluster.differs") } ?? "?"
+            rows.append([m.name + (m.isSelf ? " *" : ""), m.address, m.status, String(m.incarnation), contact, cfg])
+        }
+        out += TextTable(header: header, rows: rows).render() + "\n"
+        return out
+    }
+
     /// SPEC.md §4 `ose migration show`.
     public static func migration(_ m: MigrationInfo, _ t: Translator) -> String {
         // 2019-10-10T08:14:18.041+0000, as the original prints it.

@@ -81,6 +81,18 @@ public struct NodeConfig: Codable, Equatable, Sendable {
     public var paths: Paths
     public var control: Endpoint
     public var workers: [Worker]
+    /// Where gossip listens (UDP and TCP on one port). Unset: 0.0.0.0:7946 installed, 127.0.0.1:7946
+    /// in `--dev`.
+    public var gossip: Endpoint?
+    /// The address other nodes reach this one at, when `gossip.address` is a wildcard (default: the
+    /// first non-loopback IPv4 address of the host).
+    public var gossipAdvertise: String?
+
+    public static let defaultGossipPort = 7946
+
+    public var gossipEndpoint: Endpoint {
+        gossip ?? Endpoint(address: dev ? "127.0.0.1" : "0.0.0.0", port: Self.defaultGossipPort)
+    }
 
     /// The installed layout (DESIGN.md §11).
     public static func installed(nodeName: String) -> NodeConfig {
@@ -140,6 +152,8 @@ public struct NodeConfig: Codable, Equatable, Sendable {
     public var tokenPath: String { paths.etc + "/token" }
     public var configPath: String { paths.etc + "/config.json" }
     public var clusterKeyPath: String { paths.etc + "/cluster.key" }
+    /// The cluster this node belongs to (label, seeds, last known members); absent on a lone node.
+    public var clusterFilePath: String { paths.etc + "/cluster.json" }
 
     public func worker(named name: String) -> Worker? { workers.first { $0.name == name } }
 
@@ -151,6 +165,9 @@ public struct NodeConfig: Codable, Equatable, Sendable {
         }
         var seenNames = Set<String>()
         var seenPorts = Set<Int>([control.port])
+        if !(1...65535).contains(gossipEndpoint.port) {
+            issues.append(ConfigIssue(key: "node.gossip.port", Message("value.port", String(gossipEndpoint.port))))
+        }
         for w in workers {
             if !seenNames.insert(w.name).inserted {
                 issues.append(ConfigIssue(key: "node.workers", Message("node.duplicate_worker", w.name)))

@@ -16,9 +16,10 @@ public actor ConfigStore {
     public private(set) var document: ConfigDocument
     private var clock: HybridClock
     private let path: String
-    private let box: SecretBox
+    private var box: SecretBox
     private let logger = Logger(label: "voss.config")
     private var observers: [@Sendable (ConfigDocument, [String]) async -> Void] = []
+    private var localObservers: [@Sendable ([String: ConfigEntry]) async -> Void] = []
 
     public init(path: String, node: String, box: SecretBox) throws {
         self.path = path
@@ -48,6 +49,10 @@ public actor ConfigStore {
     /// Called after every change with the new document and the keys that changed.
     public func observe(_ f: @escaping @Sendable (ConfigDocument, [String]) async -> Void) { observers.append(f) }
 
+    /// Called after a change made on this node (not one merged from elsewhere) with the new entries,
+    /// stamps included: gossip sends them to the other nodes.
+    public func observeLocal(_ f: @escaping @Sendable ([String: ConfigEntry]) async -> Void) { localObservers.append(f) }
+
     /// Validates and writes several entries at once (all or nothing). `nil` deletes.
     @discardableResult
     public func set(_ changes: [(key: String, value: String?)]) async throws -> [String] {
@@ -68,7 +73,32 @@ public actor ConfigStore {
         try save(next)
         document = next
         await notify(changed)
+        var entries: [String: ConfigEntry] = [:]
+        for k in changed { entries[k] = next.entries[k] }
+        for o in localObservers { await o(entries) }
         return changed
+    }
+
+    /// Joining a cluster: every cluster-wide entry becomes the cluster's (stamps kept, so all nodes
+    /// agree); this node's own cluster-wide settings (its self-signed certificate, say) are dropped.
+    /// Node-local entries stay.
+    public func adopt(_ cluster: [String: ConfigEntry]) async throws {
+        var entries: [String: ConfigEntry] = [:]
+        for (k, e) in document.entries where ConfigSchema.isNodeLocal(k) { entries[k] = e }
+        for (k, e) in cluster where !ConfigSchema.isNodeLocal(k) { entries[k] = e }
+        let next = ConfigDocument(entries: entries)
+        let wall = Int64(Date().timeIntervalSince1970 * 1000)
+        if let newest = cluster.values.map(\.stamp).max() { clock.observe(newest, wallMillis: wall) }
+        let changed = Set(document.entries.keys).union(entries.keys).filter { document.entries[$0] != entries[$0] }.sorted()
+        try save(next)
+        document = next
+        if !changed.isEmpty { await notify(changed) }
+    }
+
+    /// A new cluster key (joining a cluster): secrets are sealed with it from now on.
+    public func rekey(_ newBox: SecretBox) throws {
+        box = newBox
+        try save(document)
     }
 
     /// Merges entries from another node (gossip, import); returns the keys whose value changed.

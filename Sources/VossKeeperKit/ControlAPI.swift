@@ -3,6 +3,7 @@ import Logging
 import NIOHTTP1
 import VossBase
 import VossCertificates
+import VossCluster
 import VossConfig
 import VossHTTP
 import VossPosix
@@ -17,6 +18,7 @@ struct ControlAPI: Sendable {
     let info: VersionInfo
     let admin: AdminForwarder
     let db: DatabaseManager
+    let gossip: GossipService
     let logger = Logger(label: "voss.control")
 
     func handle(_ request: HTTPRequest) async -> HTTPResponse {
@@ -94,6 +96,60 @@ struct ControlAPI: Sendable {
                 return json(try await db.showMigration())
             case (.POST, 1, "migration"):
                 return json(try await db.startMigration(force: try decode(MigrationStartRequest.self, request).force))
+            case (.GET, 1, "cluster"):
+                return json(await gossip.show())
+            case (.GET, 2, "cluster") where r1 == "token":
+                let label = request.query["label"].flatMap { $0.isEmpty ? nil : $0 }
+                let token = try await gossip.token(label: label)
+                let decoded = JoinToken.decode(token)
+                return json(ClusterToken(token: token, label: decoded?.label ?? "", seeds: decoded?.seeds.map(\.description) ?? []))
+            case (.POST, 2, "cluster") where r1 == "join":
+                let body = try decode(ClusterJoinRequest.self, request)
+                guard let token = JoinToken.decode(body.token) else {
+                    throw ValidationFailure(issues: [ConfigIssue(key: "cluster.token", Message("cluster.bad_token"))])
+                }
+                var seed: PeerAddress?
+                if let s = body.seed, !s.isEmpty {
+                    guard let p = PeerAddress(parsing: s) else {
+                        throw ValidationFailure(issues: [ConfigIssue(key: "cluster.seed", Message("value.host_port", s))])
+                    }
+                    seed = p
+                }
+                return json(try await gossip.join(seed: seed, token: token))
+            case (.POST, 2, "cluster") where r1 == "leave":
+                return json(await gossip.leave())
+            case (.POST, 2, "config") where r1 == "export":
+                let body = try decode(ConfigExportRequest.self, request)
+                let issues = Validators.password("config.secret", body.secret, force: body.force ?? false)
+                if !issues.isEmpty { throw ValidationFailure(issues: issues, hint: Message("password.hint_force")) }
+                var entries: [String: ConfigEntry] = [:]
+                for (k, e) in await config.document.entries where !ConfigSchema.isNodeLocal(k) && e.value != nil { entries[k] = e }
+                let file = try ConfigArchive.seal(
+                    ConfigArchive.Contents(exportedBy: node.nodeName, exportedAt: Date(), entries: entries), secret: body.secret)
+                logger.notice("configuration exported", metadata: ["entries": "\(entries.count)"])
+                return json(ConfigExportResponse(file: Data(file).base64EncodedString(), entries: entries.count))
+            case (.POST, 2, "config") where r1 == "import":
+                let body = try decode(ConfigImportRequest.self, request)
+                guard let bytes = Data(base64Encoded: body.file) else { throw KeeperError(Message("config.not_archive")) }
+                let contents: ConfigArchive.Contents
+                do {
+                    contents = try ConfigArchive.open(Array(bytes), secret: body.secret)
+                } catch {
+                    switch error {
+                    case .notAnArchive: throw KeeperError(Message("config.not_archive"))
+                    case .unsupported(let what): throw KeeperError(Message("config.unsupported_archive", what))
+                    case .wrongSecretOrTampered: throw KeeperError(Message("config.wrong_secret"))
+                    }
+                }
+                // Set (with fresh stamps, so the import wins over what the cluster has now and is
+                // gossiped to every node), validated all or nothing.
+                let changes = contents.entries.keys.sorted().compactMap { k -> (key: String, value: String?)? in
+                    guard !ConfigSchema.isNodeLocal(k), let v = contents.entries[k]?.value else { return nil }
+                    return (k, v)
+                }
+                let changed = try await config.set(changes)
+                logger.notice("configuration imported", metadata: ["entries": "\(changes.count)", "changed": "\(changed.count)", "from": "\(contents.exportedBy)"])
+                return json(ConfigImportResponse(entries: changes.count, changed: changed, exportedBy: contents.exportedBy, exportedAt: contents.exportedAt))
             case (.GET, 1, "cert"):
                 return json(try await certInfo(withSecret: withSecret))
             case (.POST, 2, "cert") where r1 == "generate":

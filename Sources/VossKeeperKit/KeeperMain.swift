@@ -24,6 +24,9 @@ public struct KeeperOptions: Equatable, Sendable {
     public var s3HTTPPort: Int?
     public var i18nDir: String?
     public var libexec: String?
+    public var gossipAddress: String?
+    public var gossipPort: Int?
+    public var gossipAdvertise: String?
     public var showHelp = false
     public var showVersion = false
 
@@ -44,6 +47,11 @@ public struct KeeperOptions: Equatable, Sendable {
           --i18n-port PORT        i18n service port (default 8091)
           --s3-port PORT          S3 HTTPS port (default 443; --dev: 9443)
           --s3-http-port PORT     S3 plain HTTP port (default 80; --dev: 9080)
+          --gossip-address ADDR   where cluster gossip listens, UDP and TCP (default 0.0.0.0;
+                                  --dev: 127.0.0.1)
+          --gossip-port PORT      gossip port (default 7946)
+          --gossip-advertise ADDR the address other nodes use for this one (default: the gossip
+                                  address, or the first non-loopback IPv4 address when it is 0.0.0.0)
           --i18n-dir DIR          translation bundles (default /etc/voss/i18n; --dev: ./etc/voss/i18n)
           --libexec DIR           where worker executables are (default /usr/libexec/voss;
                                   --dev: the directory of voss-keeper)
@@ -80,6 +88,9 @@ public struct KeeperOptions: Equatable, Sendable {
             case "--s3-http-port": o.s3HTTPPort = try port()
             case "--i18n-dir": o.i18nDir = try value()
             case "--libexec": o.libexec = try value()
+            case "--gossip-address": o.gossipAddress = try value()
+            case "--gossip-port": o.gossipPort = try port()
+            case "--gossip-advertise": o.gossipAdvertise = try value()
             case "-h", "--help": o.showHelp = true
             case "--version": o.showVersion = true
             default: throw KeeperError(Message("keeper.unknown_option", args[i]))
@@ -112,6 +123,13 @@ public struct KeeperOptions: Equatable, Sendable {
         if let controlPort { n.control.port = controlPort }
         if let libexec { n.paths.libexec = Files.absolute(libexec) }
         if let i18nDir { n.paths.i18n = Files.absolute(i18nDir) }
+        if gossipAddress != nil || gossipPort != nil {
+            var g = n.gossipEndpoint
+            if let gossipAddress { g.address = gossipAddress }
+            if let gossipPort { g.port = gossipPort }
+            n.gossip = g
+        }
+        if let gossipAdvertise { n.gossipAdvertise = gossipAdvertise }
         if let i18nPort, let wi = n.workers.firstIndex(where: { $0.name == "i18n" }),
             let li = n.workers[wi].listeners.firstIndex(where: { $0.tcp != nil })
         {
@@ -196,8 +214,23 @@ public enum KeeperMain {
         let config: ConfigStore
         var state = NodeState()
         do {
-            box = try SecretBox.loadOrCreate(path: node.clusterKeyPath)
+            var b = try SecretBox.loadOrCreate(path: node.clusterKeyPath)
             token = try TokenStore.loadOrCreate(path: node.tokenPath)
+            let pending = node.clusterKeyPath + ".next"
+            if Files.exists(pending) {
+                // A join stopped between re-sealing the configuration with the cluster's key and
+                // installing that key: whichever key opens config.json is the right one.
+                if (try? ConfigStore(path: node.configPath, node: node.nodeName, box: b)) == nil {
+                    b = try SecretBox.loadOrCreate(path: pending)
+                    _ = try ConfigStore(path: node.configPath, node: node.nodeName, box: b)
+                    guard rename(pending, node.clusterKeyPath) == 0 else {
+                        throw KeeperError(Message("keeper.rename_failed", pending, String(cString: strerror(errno))))
+                    }
+                } else {
+                    unlink(pending)
+                }
+            }
+            box = b
             config = try ConfigStore(path: node.configPath, node: node.nodeName, box: box)
             if let bytes = try Files.read(node.statePath) {
                 state = try JSONDecoder().decode(NodeState.self, from: Data(bytes))
@@ -229,10 +262,15 @@ public enum KeeperMain {
         let adminPool = NIOThreadPool(numberOfThreads: 2)
         adminPool.start()
         let db = DatabaseManager(config: config, supervisor: supervisor, node: node)
+        let gossip = await GossipService(node: node, config: config, box: box, group: group)
+        await gossip.onKeyChange { newBox in
+            let key = newBox.derivedKey("voss s3 secrets").withUnsafeBytes { Data($0).base64EncodedString() }
+            await supervisor.setExtraSlice("s3", ["s3.secret_key": key])
+        }
         let api = ControlAPI(
             token: token, config: config, supervisor: supervisor, node: node, info: info,
             admin: AdminForwarder(socket: node.worker(named: "s3").flatMap { $0.enabled ? $0.listeners.first { $0.name == "admin" }?.unix : nil }, pool: adminPool),
-            db: db)
+            db: db, gossip: gossip)
         let control = HTTPServer(group: group, configuration: .init(maxBodySize: 16 << 20, serverName: "voss-keeper")) {
             await api.handle($0)
         }
@@ -244,6 +282,8 @@ public enum KeeperMain {
             fail(1, msg.english)
         }
         await config.observe { doc, _ in await supervisor.configChanged(doc) }
+        await config.observeLocal { entries in await gossip.localChanged(entries) }
+        await gossip.start()
 
         logger.notice(
             "voss-keeper \(VossVersion.current) starting",
@@ -274,6 +314,7 @@ public enum KeeperMain {
         Task { await db.resume() }
         let sig = await withCheckedContinuation { c in stop.withLock { $0 = c } }
         logger.notice("received \(sig == SIGINT ? "SIGINT" : "SIGTERM"); stopping workers")
+        await gossip.stop()
         await supervisor.shutdown()
         await control.drain(grace: .seconds(2))
         signals.cancel()

@@ -37,7 +37,7 @@ public actor Supervisor {
     private let logger = Logger(label: "voss.supervisor")
     private let origin = ContinuousClock.now
     /// Per-worker values the keeper adds to the configuration slice (derived keys).
-    private let extraSlices: [String: [String: String]]
+    private var extraSlices: [String: [String: String]]
     private var readySent = false
     private var lastStatusText = ""
     private var nextPetAt: Instant = .zero
@@ -194,6 +194,13 @@ public actor Supervisor {
     }
 
     public var nodeState: NodeState { state }
+
+    /// New keeper-supplied values for one worker (a new cluster key after `ose cluster join`): the
+    /// worker is restarted so it starts over with them.
+    public func setExtraSlice(_ worker: String, _ values: [String: String]) {
+        extraSlices[worker] = values
+        restartIfRunning(worker)
+    }
 
     // MARK: configuration
 

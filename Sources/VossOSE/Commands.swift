@@ -131,6 +131,58 @@ extension OSE {
             let k = p.value("--key")!
             let (_, raw): (Deleted, [UInt8]) = try request("DELETE", "/v1/keys/" + Self.percentEncode(k))
             json ? emitJSON(raw) : print(t("key.deleted", k))
+        case ["cluster", "show"]:
+            let (c, raw): (ClusterView, [UInt8]) = try request("GET", "/v1/cluster")
+            json ? emitJSON(raw) : print(Render.cluster(c, t), terminator: "")
+        case ["cluster", "token"]:
+            let q = p.value("--label").map { "?label=" + Self.percentEncode($0) } ?? ""
+            let (c, raw): (ClusterToken, [UInt8]) = try request("GET", "/v1/cluster/token" + q)
+            json ? emitJSON(raw) : print(c.token)
+        case ["cluster", "join"]:
+            let (c, raw): (ClusterView, [UInt8]) = try request(
+                "POST", "/v1/cluster/join", ClusterJoinRequest(seed: p.value("--seed"), token: p.value("--token")!))
+            if json { emitJSON(raw) } else {
+                print(t("cluster.joined", c.label, String(c.members.count)))
+                print(Render.cluster(c, t), terminator: "")
+            }
+        case ["cluster", "leave"]:
+            let (c, raw): (ClusterView, [UInt8]) = try request("POST", "/v1/cluster/leave", [String: String]())
+            json ? emitJSON(raw) : print(t("cluster.left", c.node))
+        case ["config", "export"]:
+            let path = p.value("--file")!
+            let secret = try secret(p, confirm: true)
+            let (x, _): (ConfigExportResponse, [UInt8]) = try request(
+                "POST", "/v1/config/export", ConfigExportRequest(secret: secret, force: p.flag("--force")))
+            guard let bytes = Data(base64Encoded: x.file) else {
+                throw OSEFailure(code: .error, message: Message("api.bad_body", "file"))
+            }
+            do {
+                try Files.writeAtomically(Array(bytes), to: path, mode: 0o600)
+            } catch {
+                throw OSEFailure(code: .error, message: Message("error.file_unwritable", path, error.reason))
+            }
+            if json {
+                emitJSON(Array(#"{"file":"\#(path)","entries":\#(x.entries)}"#.utf8))
+            } else {
+                print(t("config.exported", String(x.entries), path))
+            }
+        case ["config", "import"]:
+            let path = p.value("--file")!
+            let bytes: [UInt8]
+            do {
+                guard let b = try Files.read(path, limit: 64 << 20) else {
+                    throw OSEFailure(code: .error, message: Message("error.file_missing", path))
+                }
+                bytes = b
+            } catch let e as OSEFailure {
+                throw e
+            } catch {
+                throw OSEFailure(code: .error, message: Message("error.file_unreadable", path, (error as? PosixError)?.reason ?? "\(error)"))
+            }
+            let secret = try secret(p, confirm: false)
+            let (x, raw): (ConfigImportResponse, [UInt8]) = try request(
+                "POST", "/v1/config/import", ConfigImportRequest(file: Data(bytes).base64EncodedString(), secret: secret))
+            json ? emitJSON(raw) : print(t("config.imported", String(x.entries), x.exportedBy, String(x.changed.count)))
         default:
             throw OSEFailure(code: .usage, message: Message("usage.unknown_command", p.command.name))
         }

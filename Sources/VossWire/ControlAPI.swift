@@ -459,3 +459,137 @@ public struct MigrationInfo: Codable, Sendable, Equatable {
         self.error = error
     }
 }
+
+// MARK: cluster (`ose cluster`) and configuration files (`ose config export|import`)
+
+/// The control API's view of the cluster (`ose cluster show`).
+public struct ClusterView: Codable, Sendable, Equatable {
+    public struct Member: Codable, Sendable, Equatable {
+        public var name: String
+        public var address: String
+        public var status: String
+        public var incarnation: UInt64
+        /// Milliseconds since this node last heard from it.
+        public var lastContactMs: Int64?
+        /// Whether its configuration digest equals this node's (nil: not known yet).
+        public var configInSync: Bool?
+        public var isSelf: Bool
+
+        public init(
+            name: String, address: String, status: String, incarnation: UInt64, lastContactMs: Int64?, configInSync: Bool?,
+            isSelf: Bool
+        ) {
+            self.name = name
+            self.address = address
+            self.status = status
+            self.incarnation = incarnation
+            self.lastContactMs = lastContactMs
+            self.configInSync = configInSync
+            self.isSelf = isSelf
+        }
+    }
+
+    public var node: String
+    public var label: String
+    public var address: String
+    public var listening: Bool
+    public var listenError: String?
+    public var joinError: String?
+    public var configDigest: String
+    public var localHealth: Int
+    public var refusedMessages: Int
+    public var bytesSent: Int
+    public var bytesReceived: Int
+    public var members: [Member]
+
+    public init(
+        node: String, label: String, address: String, listening: Bool, listenError: String?, joinError: String?,
+        configDigest: String, localHealth: Int, refusedMessages: Int, bytesSent: Int, bytesReceived: Int, members: [Member]
+    ) {
+        self.node = node
+        self.label = label
+        self.address = address
+        self.listening = listening
+        self.listenError = listenError
+        self.joinError = joinError
+        self.configDigest = configDigest
+        self.localHealth = localHealth
+        self.refusedMessages = refusedMessages
+        self.bytesSent = bytesSent
+        self.bytesReceived = bytesReceived
+        self.members = members
+    }
+}
+
+/// `POST /v1/cluster/join`.
+public struct ClusterJoinRequest: Codable, Sendable, Equatable {
+    /// `HOST:PORT` of a member's gossip port; the token's seeds are tried after it.
+    public var seed: String?
+    public var token: String
+
+    public init(seed: String?, token: String) {
+        self.seed = seed
+        self.token = token
+    }
+}
+
+/// `GET /v1/cluster/token[?label=L]`.
+public struct ClusterToken: Codable, Sendable, Equatable {
+    public var token: String
+    public var label: String
+    public var seeds: [String]
+
+    public init(token: String, label: String, seeds: [String]) {
+        self.token = token
+        self.label = label
+        self.seeds = seeds
+    }
+}
+
+/// `POST /v1/config/export`: the keeper seals the configuration with a key derived from `secret`.
+public struct ConfigExportRequest: Codable, Sendable, Equatable {
+    public var secret: String
+    /// Accept a secret that fails the password policy.
+    public var force: Bool?
+    public init(secret: String, force: Bool? = nil) {
+        self.secret = secret
+        self.force = force
+    }
+}
+
+public struct ConfigExportResponse: Codable, Sendable, Equatable {
+    /// The archive, base64.
+    public var file: String
+    public var entries: Int
+
+    public init(file: String, entries: Int) {
+        self.file = file
+        self.entries = entries
+    }
+}
+
+/// `POST /v1/config/import`.
+public struct ConfigImportRequest: Codable, Sendable, Equatable {
+    public var file: String
+    public var secret: String
+
+    public init(file: String, secret: String) {
+        self.file = file
+        self.secret = secret
+    }
+}
+
+public struct ConfigImportResponse: Codable, Sendable, Equatable {
+    public var entries: Int
+    /// Keys whose value this import changed.
+    public var changed: [String]
+    public var exportedBy: String
+    public var exportedAt: Date
+
+    public init(entries: Int, changed: [String], exportedBy: String, exportedAt: Date) {
+        self.entries = entries
+        self.changed = changed
+        self.exportedBy = exportedBy
+        self.exportedAt = exportedAt
+    }
+}
