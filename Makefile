@@ -8,7 +8,7 @@ RELEASE_FLAGS := -c release --static-swift-stdlib
 REL        := .build/release
 LINKS      := voss-keeper voss-i18n voss-s3 ose
 
-.PHONY: all deps build build-debug run test test-unit test-integration test-e2e test-systemd bench install rpm clean i18n-check
+.PHONY: all deps build build-debug run test test-unit test-integration test-e2e test-systemd bench bench-gossip install rpm clean i18n-check
 
 all: build
 
@@ -64,6 +64,10 @@ bench: build
 	python3 scripts/bench/supervise.py --bin $(REL)
 	python3 scripts/bench/s3.py --bin $(REL)
 	python3 scripts/bench/listing.py --bin $(REL)
+
+# Gossip: propagation of a setting, failure detection and idle cost for 5, 10, 25 and 50 keepers.
+bench-gossip: build
+	python3 scripts/bench/gossip.py --bin $(REL)
 
 install: build
 	install -d $(DESTDIR)/usr/libexec/voss $(DESTDIR)/usr/bin $(DESTDIR)/usr/lib/systemd/system \

@@ -139,13 +139,19 @@ public struct FullState: Codable, Equatable, Sendable {
     /// The sender is joining (the receiver answers even though it does not know the sender yet).
     public var join: Bool
     public var members: [MemberState]
+    /// The sender's configuration digest. The entries are left out when the other side is known to
+    /// have the same digest (the certificate alone is kilobytes; idle clusters should not ship it).
+    public var digest: String?
     public var config: [String: ConfigEntry]
 
-    public init(from: String, address: PeerAddress, join: Bool, members: [MemberState], config: [String: ConfigEntry]) {
+    public init(
+        from: String, address: PeerAddress, join: Bool, members: [MemberState], digest: String? = nil, config: [String: ConfigEntry]
+    ) {
         self.from = from
         self.address = address
         self.join = join
         self.members = members
+        self.digest = digest
         self.config = config
     }
 }

@@ -398,14 +398,28 @@ public struct SwimNode: Sendable {
         return out
     }
 
-    /// This node's side of a push-pull exchange.
-    public func fullState(join: Bool) -> FullState {
+    /// This node's side of a push-pull exchange, with every configuration entry unless `peerDigest`
+    /// says the other side has them all already.
+    public func fullState(join: Bool, peerDigest: String? = nil) -> FullState {
         FullState(
             from: name, address: address, join: join,
             members: members.values.sorted { $0.name < $1.name }.map {
                 MemberState(name: $0.name, address: $0.address, incarnation: $0.incarnation, status: $0.status, meta: $0.meta)
             },
-            config: config.entries)
+            digest: cachedDigest, config: peerDigest == cachedDigest ? [:] : config.entries)
+    }
+
+    /// The request of a push-pull this node starts (`SwimOutput.pushPull`): entries only when the
+    /// peer's last known digest differs from ours (or is unknown, or this is a join).
+    public func pushPullRequest(to peer: PeerAddress, join: Bool) -> FullState {
+        let known = join ? nil : members.values.first { $0.address == peer && $0.name != name }?.digest
+        return fullState(join: join, peerDigest: known)
+    }
+
+    /// The answer to a push-pull request (after `receiveState(request)`): entries only when the two
+    /// digests still differ.
+    public func pushPullReply(to request: FullState) -> FullState {
+        fullState(join: false, peerDigest: request.digest)
     }
 
     /// Merges the other side of a push-pull exchange (request or reply).
@@ -434,7 +448,7 @@ public struct SwimNode: Sendable {
         }
         if members[s.from] != nil {
             members[s.from]?.lastContact = now
-            members[s.from]?.digest = config.digest.hex
+            if let d = s.digest { members[s.from]?.digest = d }
         }
         return out
     }

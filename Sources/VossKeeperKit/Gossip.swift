@@ -184,7 +184,7 @@ public actor GossipService {
             return Self.refusal
         }
         dispatch(core.receiveState(state, now: now()))
-        let reply = codec.sealState(core.fullState(join: false))
+        let reply = codec.sealState(core.pushPullReply(to: state))
         bytesSent += reply.count
         return reply
     }
@@ -217,7 +217,7 @@ public actor GossipService {
             case .pushPull(let to, let join):
                 guard udp != nil, !exchanging.contains(to), let address = resolve(to) else { continue }
                 exchanging.insert(to)
-                let request = codec.sealState(core.fullState(join: join))
+                let request = codec.sealState(core.pushPullRequest(to: to, join: join))
                 bytesSent += request.count
                 let codec = self.codec
                 Task { [self] in

@@ -83,7 +83,7 @@ struct Network {
             case .pushPull(let addr, let join):
                 exchanges += 1
                 guard let j = index(of: addr), j < nodes.count, let n = nodes[i] else { continue }
-                enqueue(from: i, to: j, .request(n.fullState(join: join)))
+                enqueue(from: i, to: j, .request(n.pushPullRequest(to: addr, join: join)))
             case .event(let e):
                 events.append((now, i, e))
             }
@@ -102,7 +102,7 @@ struct Network {
             let out = n.receiveState(s, now: now)
             nodes[m.to] = n
             handle(out, from: m.to)
-            enqueue(from: m.to, to: m.from, .reply(n.fullState(join: false)))
+            enqueue(from: m.to, to: m.from, .reply(n.pushPullReply(to: s)))
         case .reply(let s):
             let out = n.receiveState(s, now: now)
             nodes[m.to] = n
@@ -363,6 +363,31 @@ func entry(_ value: String, wall: Int64, node: String) -> ConfigEntry {
         for o in later {
             if case .send(_, let p) = o { #expect(encodedSize(p) <= n.settings.maxPacketBytes) }
         }
+    }
+
+    @Test func pushPullShipsTheConfigurationOnlyWhenDigestsDiffer() {
+        var x = SwimNode(name: "a", address: a, seed: 1, now: .zero)
+        var y = SwimNode(name: "b", address: b, seed: 2, now: .zero)
+        _ = x.localConfig(["s3.domain": entry("one.example", wall: 1, node: "a")], now: .zero)
+        // A join always carries the entries; the answer carries them while the digests differ.
+        let hello = x.pushPullRequest(to: b, join: true)
+        #expect(hello.config.count == 1)
+        _ = y.receiveState(hello, now: .zero)
+        #expect(y.digest == x.digest)
+        let reply = y.pushPullReply(to: hello)
+        #expect(reply.config.isEmpty && reply.digest == x.digest)
+        _ = x.receiveState(reply, now: .zero)
+        // Idle: nothing but membership.
+        #expect(x.pushPullRequest(to: b, join: false).config.isEmpty)
+        // After a change only one side has, the entries travel again.
+        _ = y.localConfig(["s3.region": entry("eu-1", wall: 2, node: "b")], now: .zero)
+        let req = x.pushPullRequest(to: b, join: false)
+        #expect(req.config.isEmpty)  // x does not know yet that y changed
+        _ = y.receiveState(req, now: .zero)
+        let answer = y.pushPullReply(to: req)
+        #expect(answer.config.count == 2)
+        _ = x.receiveState(answer, now: .zero)
+        #expect(x.digest == y.digest)
     }
 
     @Test func peerAddressesParse() {
