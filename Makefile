@@ -6,7 +6,7 @@ VERSION    := $(shell sed -n 's/.*static let current = "\(.*\)"/\1/p' Sources/Vo
 RPM_RELEASE ?= 1
 RELEASE_FLAGS := -c release --static-swift-stdlib
 REL        := .build/release
-LINKS      := voss-keeper voss-i18n voss-s3 ose
+LINKS      := voss-keeper voss-i18n voss-s3 voss-vip ose
 
 .PHONY: all deps build build-debug run test test-unit test-integration test-e2e test-systemd bench bench-gossip install rpm clean i18n-check
 
@@ -76,6 +76,7 @@ install: build
 	ln -sfn voss $(DESTDIR)/usr/libexec/voss/voss-keeper
 	ln -sfn voss $(DESTDIR)/usr/libexec/voss/voss-i18n
 	ln -sfn voss $(DESTDIR)/usr/libexec/voss/voss-s3
+	ln -sfn voss $(DESTDIR)/usr/libexec/voss/voss-vip
 	ln -sfn ../libexec/voss/voss $(DESTDIR)/usr/bin/ose
 	install -m 0644 systemd/voss-keeper.service $(DESTDIR)/usr/lib/systemd/system/voss-keeper.service
 	cp -R etc/voss/i18n $(DESTDIR)/etc/voss/

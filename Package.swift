@@ -69,6 +69,7 @@ let package = Package(
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings),
+        .target(name: "VossVIPCore", dependencies: ["VossBase"], swiftSettings: swiftSettings),
         .target(name: "VossCLI", dependencies: ["VossBase", "VossWire", "VossConfig", "VossI18n"],
                 swiftSettings: swiftSettings),
 
@@ -116,7 +117,7 @@ let package = Package(
             name: "VossS3Gateway",
             dependencies: nio + [
                 "VossBase", "VossWire", "VossWorkerKit", "VossHTTP", "VossPosix", "VossS3Core", "VossS3Store", "VossSQLite",
-                "VossPostgres", "VossConfig", "VossSigV4", "VossChecksums", "VossBlobStore",
+                "VossPostgres", "VossConfig", "VossSigV4", "VossChecksums", "VossBlobStore", "VossVIPCore",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -134,7 +135,7 @@ let package = Package(
             name: "VossKeeperKit",
             dependencies: nio + [
                 "VossBase", "VossWire", "VossIPC", "VossSupervision", "VossConfig", "VossSystemd", "VossPosix", "VossHTTP",
-                "VossCertificates", "VossS3Store", "VossSQLite", "VossPostgres", "VossCluster",
+                "VossCertificates", "VossS3Store", "VossSQLite", "VossPostgres", "VossCluster", "VossVIPCore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -149,6 +150,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
 
+        .target(
+            name: "VossVIPServer",
+            dependencies: nio + [
+                "VossBase", "VossVIPCore", "VossWire", "VossWorkerKit", .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
+
         // ---- Executables ---------------------------------------------------------------------------------
         .executableTarget(name: "voss-keeper", dependencies: ["VossKeeperKit"], swiftSettings: swiftSettings),
         .executableTarget(name: "voss-i18n", dependencies: ["VossI18nServer", "VossWorkerKit"], swiftSettings: swiftSettings),
@@ -157,8 +165,10 @@ let package = Package(
             swiftSettings: swiftSettings),
         .executableTarget(name: "ose", dependencies: ["VossOSE"], swiftSettings: swiftSettings),
         .executableTarget(name: "voss-s3", dependencies: ["VossS3Gateway", "VossWorkerKit"], swiftSettings: swiftSettings),
+        .executableTarget(name: "voss-vip", dependencies: ["VossVIPServer", "VossWorkerKit"], swiftSettings: swiftSettings),
         .executableTarget(
-            name: "voss", dependencies: ["VossKeeperKit", "VossI18nServer", "VossWorkerKit", "VossOSE", "VossS3Gateway"],
+            name: "voss",
+            dependencies: ["VossKeeperKit", "VossI18nServer", "VossWorkerKit", "VossOSE", "VossS3Gateway", "VossVIPServer"],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "voss-test-worker",
@@ -177,6 +187,7 @@ let package = Package(
                 "VossCluster", "VossConfig", "VossBase", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ], swiftSettings: swiftSettings),
+        .testTarget(name: "VossVIPCoreTests", dependencies: ["VossVIPCore", "VossBase"], swiftSettings: swiftSettings),
         .testTarget(name: "VossConfigTests", dependencies: ["VossConfig", "VossBase"], swiftSettings: swiftSettings),
         .testTarget(name: "VossSystemdTests", dependencies: ["VossSystemd"], swiftSettings: swiftSettings),
         .testTarget(name: "VossI18nTests", dependencies: ["VossI18n"], swiftSettings: swiftSettings),

@@ -141,7 +141,7 @@ class Keeper:
             w.setdefault("arguments", [])
             workers.append(w)
         node = {
-            "formatVersion": 2, "nodeName": name, "dev": True,
+            "formatVersion": 3, "nodeName": name, "dev": True,
             "paths": {"etc": self.etc, "lib": os.path.join(self.dir, "lib"), "log": os.path.join(self.dir, "log"),
                       "run": os.path.join(self.dir, "run"), "libexec": BIN,
                       "i18n": os.path.join(ROOT, "etc", "voss", "i18n")},

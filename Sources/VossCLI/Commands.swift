@@ -124,6 +124,21 @@ public enum CommandTable {
             examples: ["ose key create --tenant acme --user alice"]),
         CommandSpec(["key", "list"], summary: "cmd.key.list", options: [tenant, user]),
         CommandSpec(["key", "delete"], summary: "cmd.key.delete", options: [OptionSpec("--key", "ACCESS-KEY", required: true, help: "opt.access_key")]),
+        CommandSpec(
+            ["vip", "set"], summary: "cmd.vip.set",
+            options: [
+                OptionSpec("--address", "IP", required: true, help: "opt.vip_address"),
+                OptionSpec("--port", "PORT", required: true, help: "opt.vip_port"),
+                OptionSpec("--interface", "IF", help: "opt.vip_interface"), OptionSpec("--own", help: "opt.vip_own"),
+                OptionSpec("--target", "https|http", help: "opt.vip_target"),
+                OptionSpec("--proxy-protocol", help: "opt.vip_proxy_protocol"),
+            ],
+            examples: [
+                "ose vip set --address 10.0.0.100 --port 443", "ose vip set --address 10.0.0.100 --port 80 --target http",
+                "ose vip set --address 10.0.0.100 --port 443 --interface eth0 --own",
+            ]),
+        CommandSpec(["vip", "show"], summary: "cmd.vip.show"),
+        CommandSpec(["vip", "disable"], summary: "cmd.vip.disable"),
         CommandSpec(["cluster", "show"], summary: "cmd.cluster.show"),
         CommandSpec(
             ["cluster", "token"], summary: "cmd.cluster.token", options: [OptionSpec("--label", "LABEL", help: "opt.cluster_label")],

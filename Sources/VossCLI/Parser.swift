@@ -88,9 +88,25 @@ public enum Parser {
         let knownGroup = CommandTable.groups.contains(words.first ?? "")
 
         for (name, value) in rest {
+            func take(_ opt: OptionSpec, _ spec: CommandSpec) throws(UsageError) {
+                if opt.isFlag {
+                    if value != nil { throw UsageError(Message("usage.flag_takes_no_value", opt.name), path: spec.path) }
+                    flags.insert(opt.name)
+                } else {
+                    guard let value else { throw UsageError(Message("usage.needs_value", opt.name), path: spec.path) }
+                    if values[opt.name] != nil { throw UsageError(Message("usage.repeated", opt.name), path: spec.path) }
+                    values[opt.name] = value
+                }
+            }
             func need() throws(UsageError) -> String {
                 guard let value else { throw UsageError(Message("usage.needs_value", name), path: words) }
                 return value
+            }
+            // A command's own option wins over a global one of the same name (`ose vip set --port` is
+            // the virtual port; the keeper's port is then taken from VOSS_HOME or the default).
+            if let spec, let opt = spec.options.first(where: { $0.name == name || $0.aliases.contains(name) }), name != "-h", name != "--help" {
+                try take(opt, spec)
+                continue
             }
             switch name {
             case "-h", "--help": wantsHelp = true
@@ -111,14 +127,7 @@ public enum Parser {
                 guard let opt = spec.options.first(where: { $0.name == name || $0.aliases.contains(name) }) else {
                     throw UsageError(Message("usage.unknown_option", name, spec.name), path: spec.path)
                 }
-                if opt.isFlag {
-                    if value != nil { throw UsageError(Message("usage.flag_takes_no_value", opt.name), path: spec.path) }
-                    flags.insert(opt.name)
-                } else {
-                    guard let value else { throw UsageError(Message("usage.needs_value", opt.name), path: spec.path) }
-                    if values[opt.name] != nil { throw UsageError(Message("usage.repeated", opt.name), path: spec.path) }
-                    values[opt.name] = value
-                }
+                try take(opt, spec)
             }
         }
         if wantsVersion { return .version(global: global) }
@@ -139,6 +148,9 @@ public enum Parser {
 
     /// Whether `name` is an option that consumes the next word, given the command words seen so far.
     static func optionTakesValue(_ name: String, words: [String]) -> Bool {
+        if let spec = CommandTable.find(words), let o = spec.options.first(where: { $0.name == name || $0.aliases.contains(name) }) {
+            return !o.isFlag
+        }
         if let g = CommandTable.global.first(where: { $0.name == name || $0.aliases.contains(name) }) { return !g.isFlag }
         // The command may not be complete yet (`ose --k x args set`): look in every command.
         let candidates = CommandTable.commands.filter { words.isEmpty || Array($0.path.prefix(words.count)) == words }

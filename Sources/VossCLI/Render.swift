@@ -118,6 +118,20 @@ public enum Render {
         return out
     }
 
+    /// `ose vip show`: the virtual address, who holds it, and the gateways behind it.
+    public static func vip(_ v: VIPInfo, _ t: Translator) -> String {
+        var out = "[\(t("section.vip"))]\n"
+        guard v.enabled, let a = v.address, let p = v.port else { return out + "    " + t("vip.disabled") + "\n" }
+        out += "    \(t("label.vip_address")): \(a.contains(":") ? "[\(a)]" : a):\(p) -> \(v.target)\(v.proxyProtocol ? " (PROXY v2)" : "")\n"
+        if v.own {
+            out += "    \(t("label.vip_owner")): \(v.owner ?? t("vip.no_owner")) (\(v.interface ?? "?"))\n"
+        }
+        if let w = v.worker { out += "    \(t("label.vip_worker")): \(w)\n" }
+        let rows = v.backends.map { b in [b.name, b.address, b.state, b.active.map(String.init) ?? "-", b.total.map(String.init) ?? "-"] }
+        out += TextTable(header: [t("col.name"), t("col.address"), t("col.state"), t("col.active"), t("col.total")], rows: rows).render() + "\n"
+        return out
+    }
+
     /// `ose cluster show`: this node, then every member it knows.
     public static func cluster(_ c: ClusterView, _ t: Translator) -> String {
         var out = "[\(t("section.cluster"))]\n"

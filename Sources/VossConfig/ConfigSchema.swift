@@ -52,6 +52,13 @@ public enum ConfigSchema {
         KeySpec("db.active", nodeLocal: true) { k, v in Validators.oneOf(k, v, ["embedded", "postgres"]) },
         // The migration task this node runs; while set the gateway is in maintenance mode.
         KeySpec("db.migrating", nodeLocal: true),
+        // The virtual-IP translator (`ose vip`): one virtual address for the whole cluster.
+        KeySpec("vip.address") { k, v in Validators.ipAddress(k, v) },
+        KeySpec("vip.port") { k, v in Validators.port(k, v) },
+        KeySpec("vip.interface") { k, v in Validators.interfaceName(k, v) },
+        KeySpec("vip.own") { k, v in Validators.oneOf(k, v, ["on", "off"]) },
+        KeySpec("vip.target") { k, v in Validators.oneOf(k, v, ["https", "http"]) },
+        KeySpec("vip.proxy_protocol") { k, v in Validators.oneOf(k, v, ["on", "off"]) },
     ]
 
     /// Service arguments VOSS itself reads (`ose args set --k KEY --v VALUE`).

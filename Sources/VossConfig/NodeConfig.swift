@@ -73,9 +73,10 @@ public struct NodeConfig: Codable, Equatable, Sendable {
         }
     }
 
-    /// 2 since the S3 gateway became a default worker; older files get the new default workers added.
+    /// 2 since the S3 gateway became a default worker, 3 since the virtual-IP translator did; older
+    /// files get the new default workers added.
     public var formatVersion: Int?
-    public static let currentFormat = 2
+    public static let currentFormat = 3
     public var nodeName: String
     public var dev: Bool
     public var paths: Paths
@@ -130,6 +131,8 @@ public struct NodeConfig: Codable, Equatable, Sendable {
                     Listener(name: "http", tcp: Endpoint(address: "0.0.0.0", port: httpPort), optional: true),
                     Listener(name: "admin", unix: paths.run + "/s3-admin.sock"),
                 ]),
+            // Binds the virtual address itself (cluster configuration, `ose vip set`); idle until then.
+            Worker(name: "vip", executable: "voss-vip", listeners: []),
         ]
     }
 

@@ -47,6 +47,18 @@ public enum Validators {
         return []
     }
 
+    /// An IPv4 or IPv6 address (no host names: a virtual address must be one).
+    public static func ipAddress(_ key: String, _ value: String) -> [ConfigIssue] {
+        IPAddressBytes.parse(value) == nil || value.contains("%") ? [ConfigIssue(key: key, Message("value.ip_address", value))] : []
+    }
+
+    /// A network interface name as Linux allows it (1–15 characters, no `/`, no blanks).
+    public static func interfaceName(_ key: String, _ value: String) -> [ConfigIssue] {
+        let ok = (1...15).contains(value.utf8.count) && value != "." && value != ".."
+            && value.unicodeScalars.allSatisfy { $0.isASCII && $0.value > 32 && $0 != "/" && $0 != ":" }
+        return ok ? [] : [ConfigIssue(key: key, Message("value.interface", value))]
+    }
+
     public static func oneOf(_ key: String, _ value: String, _ choices: [String]) -> [ConfigIssue] {
         choices.contains(value) ? [] : [ConfigIssue(key: key, Message("value.one_of", choices.joined(separator: ", ")))]
     }

@@ -19,6 +19,7 @@ struct ControlAPI: Sendable {
     let admin: AdminForwarder
     let db: DatabaseManager
     let gossip: GossipService
+    let vip: VIPManager
     let logger = Logger(label: "voss.control")
 
     func handle(_ request: HTTPRequest) async -> HTTPResponse {
@@ -96,6 +97,28 @@ struct ControlAPI: Sendable {
                 return json(try await db.showMigration())
             case (.POST, 1, "migration"):
                 return json(try await db.startMigration(force: try decode(MigrationStartRequest.self, request).force))
+            case (.GET, 1, "vip"):
+                return json(await vip.show())
+            case (.PUT, 1, "vip"):
+                let body = try decode(VIPSetRequest.self, request)
+                if let t = body.target, !["http", "https"].contains(t) {
+                    throw ValidationFailure(issues: [ConfigIssue(key: "vip.target", Message("value.one_of", "https, http"))])
+                }
+                if body.own == true && (body.interface ?? "").isEmpty {
+                    throw ValidationFailure(issues: [ConfigIssue(key: "vip.interface", Message("vip.own_needs_interface"))])
+                }
+                try await config.set([
+                    ("vip.address", body.address), ("vip.port", String(body.port)), ("vip.interface", body.interface.flatMap { $0.isEmpty ? nil : $0 }),
+                    ("vip.own", body.own == true ? "on" : nil), ("vip.target", body.target ?? "https"),
+                    ("vip.proxy_protocol", body.proxyProtocol == true ? "on" : nil),
+                ])
+                await vip.refresh()
+                return json(await vip.show())
+            case (.DELETE, 1, "vip"):
+                try await config.set(
+                    ["vip.address", "vip.port", "vip.interface", "vip.own", "vip.target", "vip.proxy_protocol"].map { ($0, nil) })
+                await vip.refresh()
+                return json(await vip.show())
             case (.GET, 1, "cluster"):
                 return json(await gossip.show())
             case (.GET, 2, "cluster") where r1 == "token":

@@ -53,6 +53,7 @@ public actor GossipService {
     private var onKeyChange: (@Sendable (SecretBox) async -> Void)?
     private var bytesSent = 0
     private var bytesReceived = 0
+    private var membershipObservers: [@Sendable () async -> Void] = []
 
     public init(node: NodeConfig, config: ConfigStore, box: SecretBox, group: any EventLoopGroup) async {
         self.node = node
@@ -67,8 +68,24 @@ public actor GossipService {
         label = file?.label ?? Self.defaultLabel
         codec = GossipCodec(clusterKey: box.key, label: label)
         core = SwimNode(
-            name: node.nodeName, address: advertise, incarnation: Self.freshIncarnation(), config: await config.document,
-            seed: UInt64.random(in: 0...UInt64.max), now: .zero)
+            name: node.nodeName, address: advertise, incarnation: Self.freshIncarnation(), meta: Self.meta(node, host: advertise.host),
+            config: await config.document, seed: UInt64.random(in: 0...UInt64.max), now: .zero)
+    }
+
+    /// What other nodes learn about this one with its membership: where its S3 gateway listens (the
+    /// virtual-IP translators' backends) and whether it may hold the virtual address.
+    static func meta(_ node: NodeConfig, host: String) -> [String: String] {
+        var m: [String: String] = [:]
+        if let s3 = node.worker(named: "s3"), s3.enabled {
+            for l in s3.listeners {
+                guard let tcp = l.tcp else { continue }
+                let h = tcp.address == "0.0.0.0" || tcp.address == "::" ? host : tcp.address
+                if l.name == "https" { m["s3"] = PeerAddress(host: h, port: tcp.port).description }
+                if l.name == "http" { m["s3http"] = PeerAddress(host: h, port: tcp.port).description }
+            }
+        }
+        if Capabilities.hasNetAdmin() { m["netadmin"] = "1" }
+        return m
     }
 
     /// A restarted node starts with an incarnation above any it had before (the wall clock in ms), so
@@ -88,6 +105,12 @@ public actor GossipService {
     }
 
     func now() -> Instant { Instant(nanoseconds: (ContinuousClock.now - origin).nanosecondsClamped) }
+
+    /// Called after any change of membership (joined, suspect, failed, alive again, left).
+    public func onMembershipChange(_ f: @escaping @Sendable () async -> Void) { membershipObservers.append(f) }
+
+    /// Every member this node knows, itself included.
+    public var memberSnapshot: [Member] { core.members.values.sorted { $0.name < $1.name } }
 
     /// Called with the new cluster key after this node joined another cluster.
     public func onKeyChange(_ f: @escaping @Sendable (SecretBox) async -> Void) { onKeyChange = f }
@@ -270,6 +293,7 @@ public actor GossipService {
         case .left(let n): logger.notice("member left", metadata: ["member": "\(n)"])
         }
         saveClusterFile()
+        for o in membershipObservers { Task { await o() } }
     }
 
     private func saveClusterFile() {
@@ -421,6 +445,7 @@ public actor GossipService {
         label = Self.defaultLabel
         codec = GossipCodec(clusterKey: box.key, label: label)
         logger.notice("left the cluster")
+        for o in membershipObservers { Task { await o() } }
         return show()
     }
 
@@ -534,5 +559,16 @@ final class FrameReader: ChannelInboundHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
+    }
+}
+
+enum Capabilities {
+    /// Whether this process may add addresses to interfaces (CAP_NET_ADMIN, bit 12 of CapEff).
+    static func hasNetAdmin() -> Bool {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("CapEff:") }),
+            let bits = UInt64(line.dropFirst("CapEff:".count).trimmingCharacters(in: .whitespaces), radix: 16)
+        else { return false }
+        return bits & (1 << 12) != 0
     }
 }

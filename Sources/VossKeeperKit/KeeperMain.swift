@@ -263,6 +263,8 @@ public enum KeeperMain {
         adminPool.start()
         let db = DatabaseManager(config: config, supervisor: supervisor, node: node)
         let gossip = await GossipService(node: node, config: config, box: box, group: group)
+        let vip = VIPManager(config: config, gossip: gossip, supervisor: supervisor)
+        await gossip.onMembershipChange { await vip.refresh() }
         await gossip.onKeyChange { newBox in
             let key = newBox.derivedKey("voss s3 secrets").withUnsafeBytes { Data($0).base64EncodedString() }
             await supervisor.setExtraSlice("s3", ["s3.secret_key": key])
@@ -270,7 +272,7 @@ public enum KeeperMain {
         let api = ControlAPI(
             token: token, config: config, supervisor: supervisor, node: node, info: info,
             admin: AdminForwarder(socket: node.worker(named: "s3").flatMap { $0.enabled ? $0.listeners.first { $0.name == "admin" }?.unix : nil }, pool: adminPool),
-            db: db, gossip: gossip)
+            db: db, gossip: gossip, vip: vip)
         let control = HTTPServer(group: group, configuration: .init(maxBodySize: 16 << 20, serverName: "voss-keeper")) {
             await api.handle($0)
         }
@@ -283,7 +285,11 @@ public enum KeeperMain {
         }
         await config.observe { doc, _ in await supervisor.configChanged(doc) }
         await config.observeLocal { entries in await gossip.localChanged(entries) }
+        await config.observe { _, keys in
+            if keys.contains(where: { $0.hasPrefix("vip.") }) { await vip.refresh() }
+        }
         await gossip.start()
+        await vip.refresh()
 
         logger.notice(
             "voss-keeper \(VossVersion.current) starting",

@@ -195,6 +195,13 @@ public actor Supervisor {
 
     public var nodeState: NodeState { state }
 
+    /// Keeper-supplied values that the worker takes by reload (the virtual-IP translator's backends).
+    public func updateExtraSlice(_ worker: String, _ values: [String: String]) {
+        guard extraSlices[worker] != values else { return }
+        extraSlices[worker] = values
+        pushConfig(force: false)
+    }
+
     /// New keeper-supplied values for one worker (a new cluster key after `ose cluster join`): the
     /// worker is restarted so it starts over with them.
     public func setExtraSlice(_ worker: String, _ values: [String: String]) {

@@ -131,6 +131,22 @@ extension OSE {
             let k = p.value("--key")!
             let (_, raw): (Deleted, [UInt8]) = try request("DELETE", "/v1/keys/" + Self.percentEncode(k))
             json ? emitJSON(raw) : print(t("key.deleted", k))
+        case ["vip", "set"]:
+            guard let port = Int(p.value("--port")!), (1...65535).contains(port) else {
+                throw OSEFailure(code: .usage, message: Message("value.port", p.value("--port")!))
+            }
+            let (v, raw): (VIPInfo, [UInt8]) = try request(
+                "PUT", "/v1/vip",
+                VIPSetRequest(
+                    address: p.value("--address")!, port: port, interface: p.value("--interface"), own: p.flag("--own"),
+                    target: p.value("--target"), proxyProtocol: p.flag("--proxy-protocol")))
+            json ? emitJSON(raw) : print(Render.vip(v, t), terminator: "")
+        case ["vip", "show"]:
+            let (v, raw): (VIPInfo, [UInt8]) = try request("GET", "/v1/vip")
+            json ? emitJSON(raw) : print(Render.vip(v, t), terminator: "")
+        case ["vip", "disable"]:
+            let (v, raw): (VIPInfo, [UInt8]) = try request("DELETE", "/v1/vip")
+            json ? emitJSON(raw) : print(Render.vip(v, t), terminator: "")
         case ["cluster", "show"]:
             let (c, raw): (ClusterView, [UInt8]) = try request("GET", "/v1/cluster")
             json ? emitJSON(raw) : print(Render.cluster(c, t), terminator: "")

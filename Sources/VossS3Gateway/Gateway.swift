@@ -36,6 +36,7 @@ public final class S3Worker: WorkerApp {
         if let r = c.values["s3.region"], !r.isEmpty { s.region = r }
         // Maintenance while `ose migration` moves this node's metadata: reads served, writes 503.
         s.maintenance = c.values["service.maintenance"] == "true" || !(c.values["db.migrating"] ?? "").isEmpty
+        s.acceptProxyProtocol = c.values["vip.proxy_protocol"] == "on"
         return s
     }
 
@@ -148,6 +149,10 @@ public final class S3Worker: WorkerApp {
             .childChannelOption(.allowRemoteHalfClosure, value: false)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    let origin = ClientOrigin()
+                    if st.settings.withLock({ $0.acceptProxyProtocol }) {
+                        try channel.pipeline.syncOperations.addHandler(ProxyHeaderDecoder(origin: origin))
+                    }
                     if tls {
                         guard let ctx = self.tlsContext.withLock({ $0 }) else { throw ChannelError.ioOnClosedChannel }
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: ctx))
@@ -161,7 +166,7 @@ public final class S3Worker: WorkerApp {
                     connections.add(channel)
                     channel.closeFuture.whenComplete { _ in connections.remove(channel) }
                     let loop = ConnectionLoop(eventLoop: channel.eventLoop)
-                    Task { await loop.run(server, async) }
+                    Task { await loop.run(server, async, origin) }
                 }
             }
             .withBoundSocket(fd).get()
@@ -236,7 +241,7 @@ actor ConnectionLoop {
 
     nonisolated var unownedExecutor: UnownedSerialExecutor { eventLoop.executor.asUnownedSerialExecutor() }
 
-    func run(_ server: S3Server, _ conn: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>) async {
-        await server.serve(conn)
+    func run(_ server: S3Server, _ conn: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, _ origin: ClientOrigin) async {
+        await server.serve(conn, origin: origin)
     }
 }

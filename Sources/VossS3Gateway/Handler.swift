@@ -66,16 +66,18 @@ struct S3Server: Sendable {
     let connections: ConnectionSet
     let draining: @Sendable () -> Bool
 
-    func serve(_ conn: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>) async {
+    func serve(_ conn: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, origin: ClientOrigin) async {
         state.counters.connections.add(1, ordering: .relaxed)
         state.counters.open.add(1, ordering: .relaxed)
         defer { state.counters.open.add(-1, ordering: .relaxed) }
         let channel = conn.channel
-        let remote = channel.remoteAddress?.description ?? "?"
+        var remote = channel.remoteAddress?.description ?? "?"
         do {
             try await conn.executeThenClose { inbound, _ in
                 let reader = PartReader(inbound.makeAsyncIterator())
                 while let head = try await reader.nextHead() {
+                    // Behind the virtual-IP translator, the client is the one its PROXY header names.
+                    if let real = origin.address { remote = real }
                     connections.setBusy(channel, true)
                     let keep = await handle(head, reader: reader, channel: channel, remote: remote)
                     connections.setBusy(channel, false)
@@ -98,6 +100,8 @@ struct S3Server: Sendable {
     func handle(_ head: HTTPRequestHead, reader: PartReader, channel: any Channel, remote: String) async -> Bool {
         state.counters.requests.add(1, ordering: .relaxed)
         let id = Self.requestID()
+        // One line per request at debug level (`ose service restart --debug`): who asked for what.
+        state.logger.debug("request", metadata: ["request": "\(id)", "client": "\(remote)", "method": "\(head.method.rawValue)", "uri": "\(head.uri)"])
         let settings = state.current
         let uri = head.uri
         let qIndex = uri.firstIndex(of: "?")
@@ -208,15 +212,15 @@ struct S3Server: Sendable {
         case let e as StoreError:
             switch e {
             case .unavailable(let why), .readOnly(let why):
-                state.logger.warning("metadata store unavailable", metadata: ["request": "\(ctx.id)", "why": "\(why)"])
+                state.logger.warning("metadata store unavailable", metadata: ["request": "\(ctx.id)", "client": "\(ctx.remote)", "why": "\(why)"])
                 return S3Error("ServiceUnavailable", status: 503, message: "The metadata store is unavailable (\(why)); retry later.")
             case .notFound(let what): return S3Error("NoSuchKey", message: "\(what) does not exist.")
             default:
-                state.logger.error("metadata store error", metadata: ["request": "\(ctx.id)", "error": "\(e)"])
+                state.logger.error("metadata store error", metadata: ["request": "\(ctx.id)", "client": "\(ctx.remote)", "error": "\(e)"])
                 return .internalError
             }
         default:
-            state.logger.error("request failed", metadata: ["request": "\(ctx.id)", "op": "\(ctx.operation.rawValue)", "error": "\(error)"])
+            state.logger.error("request failed", metadata: ["request": "\(ctx.id)", "client": "\(ctx.remote)", "op": "\(ctx.operation.rawValue)", "error": "\(error)"])
             return .internalError
         }
     }

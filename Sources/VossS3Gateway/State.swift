@@ -17,6 +17,9 @@ struct GatewaySettings: Sendable, Equatable {
     /// Maintenance mode: reads are served, writes get 503 with Retry-After.
     var maintenance = false
     var maxPutSize: Int64 = 5 << 30
+    /// Connections may start with a PROXY protocol v2 header (from the virtual-IP translator); the
+    /// address in it is logged as the client's.
+    var acceptProxyProtocol = false
 }
 
 /// Everything a request handler needs, shared by all connections.

@@ -593,3 +593,73 @@ public struct ConfigImportResponse: Codable, Sendable, Equatable {
         self.exportedAt = exportedAt
     }
 }
+
+// MARK: virtual IP (`ose vip`)
+
+/// `PUT /v1/vip`.
+public struct VIPSetRequest: Codable, Sendable, Equatable {
+    public var address: String
+    public var port: Int
+    public var interface: String?
+    public var own: Bool?
+    /// `https` (default) or `http`: which gateway port the translator relays to.
+    public var target: String?
+    public var proxyProtocol: Bool?
+
+    public init(address: String, port: Int, interface: String?, own: Bool?, target: String?, proxyProtocol: Bool?) {
+        self.address = address
+        self.port = port
+        self.interface = interface
+        self.own = own
+        self.target = target
+        self.proxyProtocol = proxyProtocol
+    }
+}
+
+/// `GET /v1/vip`: the settings, who holds the address, and the backends with their load on this node.
+public struct VIPInfo: Codable, Sendable, Equatable {
+    public struct BackendView: Codable, Sendable, Equatable {
+        public var name: String
+        public var address: String
+        public var state: String
+        /// Connections through this node's translator: open now, and since it started.
+        public var active: Int64?
+        public var total: Int64?
+
+        public init(name: String, address: String, state: String, active: Int64?, total: Int64?) {
+            self.name = name
+            self.address = address
+            self.state = state
+            self.active = active
+            self.total = total
+        }
+    }
+
+    public var enabled: Bool
+    public var address: String?
+    public var port: Int?
+    public var interface: String?
+    public var own: Bool
+    public var target: String
+    public var proxyProtocol: Bool
+    /// The member that holds (with `own`) the address, chosen from the live members.
+    public var owner: String?
+    public var worker: String?
+    public var backends: [BackendView]
+
+    public init(
+        enabled: Bool, address: String?, port: Int?, interface: String?, own: Bool, target: String, proxyProtocol: Bool,
+        owner: String?, worker: String?, backends: [BackendView]
+    ) {
+        self.enabled = enabled
+        self.address = address
+        self.port = port
+        self.interface = interface
+        self.own = own
+        self.target = target
+        self.proxyProtocol = proxyProtocol
+        self.owner = owner
+        self.worker = worker
+        self.backends = backends
+    }
+}

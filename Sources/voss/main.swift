@@ -1,5 +1,5 @@
-// The multi-call binary shipped in the RPM: /usr/libexec/voss/voss, with voss-keeper, voss-i18n, voss-s3
-// (later voss-vip) and /usr/bin/ose as symbolic links to it. It runs the program its name (or
+// The multi-call binary shipped in the RPM: /usr/libexec/voss/voss, with voss-keeper, voss-i18n, voss-s3,
+// voss-vip and /usr/bin/ose as symbolic links to it. It runs the program its name (or
 // its first argument: `voss keeper ...`) names. One static binary instead of five keeps the package
 // small: each program alone links the whole Swift runtime and Foundation.
 import Foundation
@@ -7,6 +7,7 @@ import VossI18nServer
 import VossKeeperKit
 import VossOSE
 import VossS3Gateway
+import VossVIPServer
 import VossWorkerKit
 
 var args = Array(CommandLine.arguments)
@@ -23,12 +24,14 @@ case "voss-i18n":
     await WorkerRuntime.main(name: "i18n", app: I18nWorker())
 case "voss-s3":
     await WorkerRuntime.main(name: "s3", app: S3Worker())
+case "voss-vip":
+    await WorkerRuntime.main(name: "vip", app: VIPWorker())
 case "ose":
     exit(OSEMain.run(arguments: rest, environment: ProcessInfo.processInfo.environment))
 default:
     FileHandle.standardError.write(Data("""
-        usage: voss keeper|i18n|s3|ose [ARGS...]
-        (or call it through its links: voss-keeper, voss-i18n, voss-s3, ose)
+        usage: voss keeper|i18n|s3|vip|ose [ARGS...]
+        (or call it through its links: voss-keeper, voss-i18n, voss-s3, voss-vip, ose)
 
         """.utf8))
     exit(2)

@@ -70,7 +70,7 @@ class Node:
         self.control = free_port()
         self.gossip = free_port()
         node = {
-            "formatVersion": 2, "nodeName": self.name, "dev": True,
+            "formatVersion": 3, "nodeName": self.name, "dev": True,
             "paths": {"etc": self.etc, "lib": os.path.join(self.dir, "lib"), "log": os.path.join(self.dir, "log"),
                       "run": os.path.join(self.dir, "run"), "libexec": bin_dir},
             "control": {"address": "127.0.0.1", "port": self.control},

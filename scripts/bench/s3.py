@@ -107,7 +107,7 @@ def start_voss(bin_dir, tmp, port):
     etc = os.path.join(d, "etc")
     os.makedirs(etc)
     control = free_port()
-    node = {"formatVersion": 2, "nodeName": "bench", "dev": True,
+    node = {"formatVersion": 3, "nodeName": "bench", "dev": True,
             "paths": {"etc": etc, "lib": d + "/lib", "log": d + "/log", "run": d + "/run", "libexec": bin_dir},
             "control": {"address": "127.0.0.1", "port": control},
             "workers": [{"name": "s3", "executable": "voss-s3", "enabled": True, "arguments": [], "listeners": [

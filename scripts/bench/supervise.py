@@ -140,7 +140,7 @@ def bench_keeper(bin_dir, rounds, clients, spacing, stops):
     port, control = free_port(), free_port()
     etc = os.path.join(d, "etc")
     os.makedirs(etc)
-    node = {"nodeName": "bench", "dev": True,
+    node = {"formatVersion": 3, "nodeName": "bench", "dev": True,
             "paths": {"etc": etc, "lib": d + "/lib", "log": d + "/log", "run": d + "/run", "libexec": bin_dir},
             "control": {"address": "127.0.0.1", "port": control},
             "workers": [{"name": "test", "executable": "voss-test-worker", "enabled": True, "arguments": [],

@@ -1,0 +1,4 @@
+import VossVIPServer
+import VossWorkerKit
+
+await WorkerRuntime.main(name: "vip", app: VIPWorker())
