@@ -105,7 +105,8 @@ class NotifySocket:
 class Keeper:
     """A voss-keeper in --dev mode under a fresh data directory, with its own ports."""
 
-    def __init__(self, tmp, extra_workers=(), i18n=True, s3=False, watchdog_usec=None, env=None, name="itest"):
+    def __init__(self, tmp, extra_workers=(), i18n=True, s3=False, watchdog_usec=None, env=None, name="itest", vip=False,
+                 objects_dir=None):
         self.dir = str(tmp)
         self.name = name
         self.control_port = free_port()
@@ -134,6 +135,8 @@ class Keeper:
                     {"name": "admin", "unix": os.path.join(self.dir, "run", "s3-admin.sock")},
                 ],
             })
+        if vip:
+            workers.append({"name": "vip", "executable": "voss-vip", "enabled": True, "arguments": [], "listeners": []})
         for w in extra_workers:
             w = dict(w)
             w.setdefault("listeners", [{"name": "http", "tcp": {"address": "127.0.0.1", "port": self.test_port}}])
@@ -144,7 +147,8 @@ class Keeper:
             "formatVersion": 3, "nodeName": name, "dev": True,
             "paths": {"etc": self.etc, "lib": os.path.join(self.dir, "lib"), "log": os.path.join(self.dir, "log"),
                       "run": os.path.join(self.dir, "run"), "libexec": BIN,
-                      "i18n": os.path.join(ROOT, "etc", "voss", "i18n")},
+                      "i18n": os.path.join(ROOT, "etc", "voss", "i18n"),
+                      **({"objects": objects_dir} if objects_dir else {})},
             "control": {"address": "127.0.0.1", "port": self.control_port},
             "gossip": {"address": "127.0.0.1", "port": self.gossip_port},
             "workers": workers,

@@ -376,5 +376,6 @@ public enum EnglishCatalog {
         "vip.disabled": "No virtual address is set (ose vip set).",
         "vip.no_owner": "nobody (no live member may hold it)",
         "vip.own_needs_interface": "--own needs --interface: the interface the address is added to.",
+        "vip.cannot_hold": "This node should hold the address but cannot: {0} (the keeper needs CAP_NET_ADMIN and the interface must exist).",
     ]
 }

@@ -10,10 +10,15 @@ public final class LocalBlobStore: Sendable {
     public let root: String
     let tmp: String
 
-    public init(root: String) throws {
+    /// `node`: this node's name. Its uploads in progress live in `ROOT/.tmp/NODE`, so several nodes can
+    /// share one object directory (an NFS or CephFS mount) without cleaning up each other's uploads;
+    /// rename into place stays within one file system.
+    public init(root: String, node: String) throws {
         self.root = root
-        tmp = root + "/.tmp"
+        let safe = node.isEmpty || node.contains("/") || node.hasPrefix(".") ? "node" : node
+        tmp = root + "/.tmp/" + safe
         try Files.makeDirectory(root, mode: 0o750)
+        try Files.makeDirectory(root + "/.tmp", mode: 0o750)
         try Files.makeDirectory(tmp, mode: 0o750)
     }
 

@@ -124,7 +124,8 @@ public enum Render {
         guard v.enabled, let a = v.address, let p = v.port else { return out + "    " + t("vip.disabled") + "\n" }
         out += "    \(t("label.vip_address")): \(a.contains(":") ? "[\(a)]" : a):\(p) -> \(v.target)\(v.proxyProtocol ? " (PROXY v2)" : "")\n"
         if v.own {
-            out += "    \(t("label.vip_owner")): \(v.owner ?? t("vip.no_owner")) (\(v.interface ?? "?"))\n"
+            out += "    \(t("label.vip_owner")): \(v.owner ?? t("vip.no_owner")) (\(v.interface ?? "?"))\(v.holding ? " *" : "")\n"
+            if let e = v.ownershipError { out += "    " + t("vip.cannot_hold", e) + "\n" }
         }
         if let w = v.worker { out += "    \(t("label.vip_worker")): \(w)\n" }
         let rows = v.backends.map { b in [b.name, b.address, b.state, b.active.map(String.init) ?? "-", b.total.map(String.init) ?? "-"] }

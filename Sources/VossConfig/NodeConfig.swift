@@ -16,6 +16,9 @@ public struct NodeConfig: Codable, Equatable, Sendable {
         public var libexec: String
         /// The translation bundles the i18n worker serves (`/etc/voss/i18n` installed).
         public var i18n: String?
+        /// Object bytes of the local platform (default `LIB/objects`). The nodes of a cluster must
+        /// share it (one NFS/CephFS mount) so every gateway can serve every object.
+        public var objects: String?
     }
 
     public struct Endpoint: Codable, Equatable, Sendable {

@@ -17,6 +17,7 @@ public enum WorkerSlices {
         out["node.dev"] = node.dev ? "true" : "false"
         out["paths.etc"] = node.paths.etc
         out["paths.lib"] = node.paths.lib
+        if let objects = node.paths.objects { out["paths.objects"] = objects }
         out["paths.log"] = node.paths.log
         out["paths.run"] = node.paths.run
         if let i18n = node.paths.i18n { out["paths.i18n"] = i18n }

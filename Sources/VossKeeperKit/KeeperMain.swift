@@ -27,6 +27,7 @@ public struct KeeperOptions: Equatable, Sendable {
     public var gossipAddress: String?
     public var gossipPort: Int?
     public var gossipAdvertise: String?
+    public var objectsDir: String?
     public var showHelp = false
     public var showVersion = false
 
@@ -52,6 +53,8 @@ public struct KeeperOptions: Equatable, Sendable {
           --gossip-port PORT      gossip port (default 7946)
           --gossip-advertise ADDR the address other nodes use for this one (default: the gossip
                                   address, or the first non-loopback IPv4 address when it is 0.0.0.0)
+          --objects-dir DIR       where object bytes go (default DATA/objects); the nodes of a cluster
+                                  must share it (an NFS or CephFS mount)
           --i18n-dir DIR          translation bundles (default /etc/voss/i18n; --dev: ./etc/voss/i18n)
           --libexec DIR           where worker executables are (default /usr/libexec/voss;
                                   --dev: the directory of voss-keeper)
@@ -91,6 +94,7 @@ public struct KeeperOptions: Equatable, Sendable {
             case "--gossip-address": o.gossipAddress = try value()
             case "--gossip-port": o.gossipPort = try port()
             case "--gossip-advertise": o.gossipAdvertise = try value()
+            case "--objects-dir": o.objectsDir = try value()
             case "-h", "--help": o.showHelp = true
             case "--version": o.showVersion = true
             default: throw KeeperError(Message("keeper.unknown_option", args[i]))
@@ -130,6 +134,7 @@ public struct KeeperOptions: Equatable, Sendable {
             n.gossip = g
         }
         if let gossipAdvertise { n.gossipAdvertise = gossipAdvertise }
+        if let objectsDir { n.paths.objects = Files.absolute(objectsDir) }
         if let i18nPort, let wi = n.workers.firstIndex(where: { $0.name == "i18n" }),
             let li = n.workers[wi].listeners.firstIndex(where: { $0.tcp != nil })
         {
@@ -263,7 +268,7 @@ public enum KeeperMain {
         adminPool.start()
         let db = DatabaseManager(config: config, supervisor: supervisor, node: node)
         let gossip = await GossipService(node: node, config: config, box: box, group: group)
-        let vip = VIPManager(config: config, gossip: gossip, supervisor: supervisor)
+        let vip = VIPManager(config: config, gossip: gossip, supervisor: supervisor, nodeName: node.nodeName)
         await gossip.onMembershipChange { await vip.refresh() }
         await gossip.onKeyChange { newBox in
             let key = newBox.derivedKey("voss s3 secrets").withUnsafeBytes { Data($0).base64EncodedString() }
@@ -320,6 +325,7 @@ public enum KeeperMain {
         Task { await db.resume() }
         let sig = await withCheckedContinuation { c in stop.withLock { $0 = c } }
         logger.notice("received \(sig == SIGINT ? "SIGINT" : "SIGTERM"); stopping workers")
+        await vip.release()
         await gossip.stop()
         await supervisor.shutdown()
         await control.drain(grace: .seconds(2))

@@ -3,6 +3,7 @@ import Logging
 import VossBase
 import VossCluster
 import VossConfig
+import VossPosix
 import VossVIPCore
 import VossWire
 
@@ -14,14 +15,25 @@ actor VIPManager {
     let config: ConfigStore
     let gossip: GossipService
     let supervisor: Supervisor
+    let nodeName: String
     let logger = Logger(label: "voss.vip")
     private(set) var backends: [Backend] = []
     private(set) var owner: String?
+    /// The address this node put on an interface (ownership), to take it off again.
+    private var held: Held?
+    private var ownershipError: String?
 
-    init(config: ConfigStore, gossip: GossipService, supervisor: Supervisor) {
+    struct Held: Equatable {
+        var address: String
+        var bytes: [UInt8]
+        var interface: String
+    }
+
+    init(config: ConfigStore, gossip: GossipService, supervisor: Supervisor, nodeName: String) {
         self.config = config
         self.gossip = gossip
         self.supervisor = supervisor
+        self.nodeName = nodeName
     }
 
     func refresh() async {
@@ -39,11 +51,64 @@ actor VIPManager {
         }
         let json = String(decoding: (try? JSONEncoder().encode(next)) ?? Data("[]".utf8), as: UTF8.self)
         await supervisor.updateExtraSlice("vip", ["vip.backends": json])
+        // Ownership: among the live members that may hold it (suspects are out at once, so a dead
+        // holder is replaced as soon as one member suspects it, not only when it is declared failed).
         if doc["vip.own"] == "on", let address = doc["vip.address"] {
             owner = VIPOwnership.owner(of: address, among: live.filter { $0.meta?["netadmin"] == "1" }.map(\.name))
         } else {
             owner = nil
         }
+        var want: Held?
+        if owner == nodeName, let address = doc["vip.address"], let iface = doc["vip.interface"], let bytes = IPAddressBytes.parse(address) {
+            want = Held(address: address, bytes: bytes, interface: iface)
+        }
+        await hold(want)
+    }
+
+    /// Puts the address on (or takes it off) this node's interface.
+    private func hold(_ want: Held?) async {
+        if let h = held, h != want {
+            do {
+                try NetInterface.remove(h.bytes, interface: h.interface)
+                logger.notice("released the virtual address", metadata: ["address": "\(h.address)", "interface": "\(h.interface)"])
+            } catch {
+                logger.error("cannot remove the virtual address", metadata: ["address": "\(h.address)", "error": "\(error)"])
+            }
+            held = nil
+        }
+        guard let w = want else {
+            ownershipError = nil
+            return
+        }
+        if held == w {
+            // Still ours: make sure nobody took it off behind our back.
+            if NetInterface.holds(w.bytes, interface: w.interface) { return }
+        }
+        do {
+            try NetInterface.add(w.bytes, interface: w.interface)
+            held = w
+            ownershipError = nil
+            logger.notice("holding the virtual address", metadata: ["address": "\(w.address)", "interface": "\(w.interface)"])
+        } catch {
+            ownershipError = "\(error)"
+            logger.error("cannot add the virtual address", metadata: ["address": "\(w.address)", "interface": "\(w.interface)", "error": "\(error)"])
+            return
+        }
+        // Gratuitous ARP now and twice more (a lost broadcast must not strand clients on the old holder).
+        for delay in [0, 300, 1000] {
+            if delay > 0 { try? await Task.sleep(for: .milliseconds(delay)) }
+            guard held == w else { return }
+            do {
+                try NetInterface.announce(w.bytes, interface: w.interface)
+            } catch {
+                logger.warning("gratuitous ARP failed", metadata: ["address": "\(w.address)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// The keeper is stopping: the address goes with it (another member takes it over).
+    func release() async {
+        await hold(nil)
     }
 
     func show() async -> VIPInfo {
@@ -61,6 +126,7 @@ actor VIPManager {
         return VIPInfo(
             enabled: doc["vip.address"] != nil, address: doc["vip.address"], port: doc["vip.port"].flatMap { Int($0) },
             interface: doc["vip.interface"], own: doc["vip.own"] == "on", target: doc["vip.target"] ?? "https",
-            proxyProtocol: doc["vip.proxy_protocol"] == "on", owner: owner, worker: counters?.status, backends: views)
+            proxyProtocol: doc["vip.proxy_protocol"] == "on", owner: owner, holding: held != nil, ownershipError: ownershipError,
+            worker: counters?.status, backends: views)
     }
 }

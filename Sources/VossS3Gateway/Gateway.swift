@@ -56,7 +56,8 @@ public final class S3Worker: WorkerApp {
         else { throw WorkerStartError("the keeper sent no data directory or secrets key (paths.lib, s3.secret_key)") }
         io.start()
         let store = try Self.openStore(c, lib: lib, secretKey: SymmetricKey(data: keyData), logger: context.logger)
-        let blobs = try LocalBlobStore(root: lib + "/objects")
+        // Object bytes: the node's own directory, or one every node of a cluster shares (paths.objects).
+        let blobs = try LocalBlobStore(root: c.values["paths.objects"] ?? lib + "/objects", node: c.values["node.name"] ?? "node")
         let st = GatewayState(store: store, blobs: blobs, io: io, settings: Self.settings(c), logger: context.logger)
         state.withLock { $0 = st }
         // Normally before serving; if the database is down, in the background once it is back (only

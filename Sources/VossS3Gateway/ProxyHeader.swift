@@ -30,6 +30,9 @@ final class ProxyHeaderDecoder: ChannelInboundHandler, RemovableChannelHandler {
         let bytes = Array(buffer!.readableBytesView.prefix(16 + 512))
         switch ProxyProtocolV2.parse(bytes) {
         case .needMore:
+            // Nothing went downstream, so nobody there asks for more: ask ourselves (the async channel
+            // reads on demand).
+            context.read()
             return
         case .absent:
             forward(context, skipping: 0)
@@ -45,7 +48,11 @@ final class ProxyHeaderDecoder: ChannelInboundHandler, RemovableChannelHandler {
         var b = buffer!
         buffer = nil
         b.moveReaderIndex(forwardBy: n)
-        if b.readableBytes > 0 { context.fireChannelRead(wrapInboundOut(b)) }
+        if b.readableBytes > 0 {
+            context.fireChannelRead(wrapInboundOut(b))
+        } else {
+            context.read()  // the header came alone: the request is still to come
+        }
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
     }
 }

@@ -126,13 +126,16 @@ public final class VIPWorker: WorkerApp {
             // Several keepers on one host (tests, one-machine demos) serve the same virtual port.
             .serverChannelOption(ChannelOptions.Types.SocketOption(level: .socket, name: .init(rawValue: SO_REUSEPORT)), value: 1)
             .serverChannelOption(.backlog, value: 1024)
-            .childChannelOption(.autoRead, value: false)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { [self] ch in
                 accepted.add(1, ordering: .relaxed)
-                ch.eventLoop.execute { self.connect(ch, tried: [], attempt: 1) }
-                return ch.eventLoop.makeSucceededVoidFuture()
+                return ch.eventLoop.makeCompletedFuture {
+                    // What the client sends before the backend connection is up waits here. The backend
+                    // is dialled once the client channel is active (not before: a fast connect could
+                    // otherwise complete while the client is still being registered).
+                    try ch.pipeline.syncOperations.addHandler(Staging { self.connect($0, tried: [], attempt: 1) })
+                }
             }
             .bind(host: address, port: port).get()
     }
@@ -162,14 +165,24 @@ public final class VIPWorker: WorkerApp {
                     do {
                         try server.pipeline.syncOperations.addHandler(
                             Relay(peer: client, pair: pair, side: .server) { [self] in table.withLock { $0.closed(b.name) } })
-                        try client.pipeline.syncOperations.addHandler(Relay(peer: server, pair: pair, side: .client, onClose: nil))
+                        // Hand over from the staging handler: what it holds goes first, then the relay.
+                        let staging = try client.pipeline.syncOperations.handler(type: Staging.self)
+                        for chunk in staging.held { server.write(chunk, promise: nil) }
+                        server.flush()
+                        let relay = Relay(peer: server, pair: pair, side: .client, onClose: nil)
+                        try client.pipeline.syncOperations.addHandler(relay)
+                        client.pipeline.syncOperations.removeHandler(staging, promise: nil)
+                        if !client.isActive {
+                            server.close(promise: nil)
+                        } else if staging.inputClosed {
+                            relay.clientInputClosed(client)
+                        }
+                        if staging.paused { client.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in } }
                     } catch {
                         server.close(promise: nil)
                         client.close(promise: nil)
                         return
                     }
-                    server.flush()
-                    client.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in client.read() }
                 case .failure(let error):
                     connectFailures.add(1, ordering: .relaxed)
                     table.withLock { $0.connectFailed(b.name, now: now()) }
@@ -226,6 +239,46 @@ public final class VIPWorker: WorkerApp {
     }
 }
 
+/// Holds what a new client sends until its backend connection is up (and stops reading beyond
+/// 256 KiB, so a client cannot make the translator buffer without bound).
+final class Staging: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    let onActive: (any Channel) -> Void
+    private(set) var held: [ByteBuffer] = []
+    private var bytes = 0
+    private(set) var inputClosed = false
+    private(set) var paused = false
+
+    init(onActive: @escaping (any Channel) -> Void) { self.onActive = onActive }
+
+    func channelActive(context: ChannelHandlerContext) {
+        context.fireChannelActive()
+        onActive(context.channel)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let b = unwrapInboundIn(data)
+        bytes += b.readableBytes
+        held.append(b)
+        if bytes > 256 << 10 && !paused {
+            paused = true
+            context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let e = event as? ChannelEvent, e == .inputClosed {
+            inputClosed = true
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}
+
 /// Which halves of a relayed connection pair have ended; both channels are on one event loop.
 final class PairState {
     var clientInputClosed = false
@@ -274,19 +327,26 @@ final class Relay: ChannelInboundHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let e = event as? ChannelEvent, e == .inputClosed {
-            switch side {
-            case .client: pair.clientInputClosed = true
-            case .server: pair.serverInputClosed = true
-            }
-            if pair.clientInputClosed && pair.serverInputClosed {
-                context.close(promise: nil)
-                peer.close(promise: nil)
-            } else {
-                peer.close(mode: .output, promise: nil)
-            }
+            inputEnded(context.channel)
             return
         }
         context.fireUserInboundEventTriggered(event)
+    }
+
+    /// The client had already shut down its sending side before the relay took over.
+    func clientInputClosed(_ own: any Channel) { inputEnded(own) }
+
+    private func inputEnded(_ channel: any Channel) {
+        switch side {
+        case .client: pair.clientInputClosed = true
+        case .server: pair.serverInputClosed = true
+        }
+        if pair.clientInputClosed && pair.serverInputClosed {
+            channel.close(promise: nil)
+            peer.close(promise: nil)
+        } else {
+            peer.close(mode: .output, promise: nil)
+        }
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -644,13 +644,19 @@ public struct VIPInfo: Codable, Sendable, Equatable {
     public var proxyProtocol: Bool
     /// The member that holds (with `own`) the address, chosen from the live members.
     public var owner: String?
+    /// This node has the address on its interface.
+    public var holding: Bool
+    /// Why this node, the owner, could not put the address on its interface.
+    public var ownershipError: String?
     public var worker: String?
     public var backends: [BackendView]
 
     public init(
         enabled: Bool, address: String?, port: Int?, interface: String?, own: Bool, target: String, proxyProtocol: Bool,
-        owner: String?, worker: String?, backends: [BackendView]
+        owner: String?, holding: Bool, ownershipError: String?, worker: String?, backends: [BackendView]
     ) {
+        self.holding = holding
+        self.ownershipError = ownershipError
         self.enabled = enabled
         self.address = address
         self.port = port
