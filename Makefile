@@ -36,8 +36,11 @@ test: build-debug
 test-unit:
 	$(SWIFT) test --skip-build
 
+# Real processes on loopback; then the virtual address moving between nodes in network namespaces
+# (root and `ip netns`; skipped, saying why, elsewhere).
 test-integration:
 	python3 -m pytest -q Tests/integration
+	python3 -m pytest -q -rs Tests/netns
 
 # S3 end to end: boto3, AWS CLI, rclone, s3cmd against the gateway under a real keeper; crash test.
 # The whole suite twice: on the embedded store and on PostgreSQL (a server of its own in a temp dir);

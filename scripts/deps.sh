@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a make target needs on a Debian/Ubuntu machine (apt) that has Swift 6.
 #   scripts/deps.sh build   libsystemd-dev, pkg-config (what `swift build` links against)
-#   scripts/deps.sh test    + procps, openssl, systemd (systemd-analyze), systemd-container, rpm, sqlite3,
+#   scripts/deps.sh test    + procps, openssl, systemd (systemd-analyze), iproute2 (ip netns), systemd-container, rpm, sqlite3,
 #                             rclone, s3cmd, postgresql (the tests start their own servers); Python: pytest, requests, boto3/botocore[crt], awscli
 #   scripts/deps.sh bench   + runit (the reference supervisor), wrk, nginx (the S3 reference), taskset
 #   scripts/deps.sh rpm     + rpm (rpmbuild)
@@ -15,7 +15,7 @@ want_deb() { for p in "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | g
 want_deb pkg-config libsystemd-dev libsqlite3-dev
 case "$what" in
   build) ;;
-  test) want_deb procps openssl systemd curl systemd-container rpm sqlite3 rclone s3cmd postgresql ;;
+  test) want_deb procps openssl systemd curl iproute2 systemd-container rpm sqlite3 rclone s3cmd postgresql ;;
   bench) want_deb procps runit wrk curl nginx-light util-linux ;;
   rpm) want_deb rpm ;;
   *) echo "usage: $0 build|test|bench|rpm" >&2; exit 2 ;;

@@ -62,6 +62,13 @@ actor VIPManager {
         if owner == nodeName, let address = doc["vip.address"], let iface = doc["vip.interface"], let bytes = IPAddressBytes.parse(address) {
             want = Held(address: address, bytes: bytes, interface: iface)
         }
+        // A keeper that died holding the address (kill -9, then restarted by systemd) finds it still on
+        // the interface: unless it is the owner again, it takes it off.
+        if want == nil, held == nil, doc["vip.own"] == "on", let address = doc["vip.address"], let iface = doc["vip.interface"],
+            let bytes = IPAddressBytes.parse(address), NetInterface.holds(bytes, interface: iface)
+        {
+            held = Held(address: address, bytes: bytes, interface: iface)
+        }
         await hold(want)
     }
 
