@@ -188,6 +188,14 @@ let package = Package(
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ], swiftSettings: swiftSettings),
         .testTarget(name: "VossVIPCoreTests", dependencies: ["VossVIPCore", "VossBase"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "VossVIPServerTests",
+            dependencies: ["VossVIPServer", "VossVIPCore", .product(name: "NIOEmbedded", package: "swift-nio")],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "VossS3GatewayTests",
+            dependencies: ["VossS3Gateway", "VossVIPCore", .product(name: "NIOEmbedded", package: "swift-nio")],
+            swiftSettings: swiftSettings),
         .testTarget(name: "VossConfigTests", dependencies: ["VossConfig", "VossBase"], swiftSettings: swiftSettings),
         .testTarget(name: "VossSystemdTests", dependencies: ["VossSystemd"], swiftSettings: swiftSettings),
         .testTarget(name: "VossI18nTests", dependencies: ["VossI18n"], swiftSettings: swiftSettings),

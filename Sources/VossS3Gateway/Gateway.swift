@@ -147,7 +147,9 @@ public final class S3Worker: WorkerApp {
         })
         let channel = try await ServerBootstrap(group: group)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.allowRemoteHalfClosure, value: false)
+            // A client that shuts down its sending side after the request still gets the answer (the
+            // virtual-IP translator passes such half-closes on).
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let origin = ClientOrigin()

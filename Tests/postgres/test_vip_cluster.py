@@ -143,6 +143,21 @@ def test_vip_settings_are_validated_and_can_be_disabled(three):
     wait_for(lambda: "backends" in (three[2].worker("vip").get("status") or ""), 10, what="translator on node 3")
     out = n1.ose("vip", "show", check=True).stdout
     assert f"127.0.0.1:{port}" in out and "n3" in out
+    # Every new connection is relayed (a connect that raced the client's registration once lost
+    # requests), and a client that shuts down its sending side still gets the whole answer.
+    import socket
+    for i in range(300):
+        c = socket.create_connection(("127.0.0.1", port), timeout=3)
+        c.sendall(b"GET /nobucket/x HTTP/1.1\r\nHost: a\r\n\r\n")
+        assert c.recv(12) == b"HTTP/1.1 404", i  # NoSuchBucket, from whichever gateway
+        c.close()
+    c = socket.create_connection(("127.0.0.1", port), timeout=3)
+    c.sendall(b"GET /nobucket/x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+    c.shutdown(socket.SHUT_WR)
+    answer = b""
+    while chunk := c.recv(4096):
+        answer += chunk
+    assert answer.startswith(b"HTTP/1.1 404") and answer.endswith(b"</Error>"), answer[-80:]
     n1.ose("vip", "disable", check=True)
     for k in three:
         wait_for(lambda: "idle" in (k.worker("vip").get("status") or ""), 10, what=f"{k.name} translator idle")
