@@ -3,7 +3,7 @@
 #   scripts/deps.sh build   libsystemd-dev, pkg-config (what `swift build` links against)
 #   scripts/deps.sh test    + procps, openssl, systemd (systemd-analyze), iproute2 (ip netns), systemd-container, rpm, sqlite3,
 #                             rclone, s3cmd, postgresql (the tests start their own servers); Python: pytest, requests, boto3/botocore[crt], awscli
-#   scripts/deps.sh bench   + runit (the reference supervisor), wrk, nginx (the S3 reference), taskset
+#   scripts/deps.sh bench   + runit (the reference supervisor), wrk, nginx (the S3 reference), haproxy (the VIP reference), taskset
 #   scripts/deps.sh rpm     + rpm (rpmbuild)
 # Already-present packages are left alone; nothing is installed when everything is there.
 set -euo pipefail
@@ -16,7 +16,7 @@ want_deb pkg-config libsystemd-dev libsqlite3-dev
 case "$what" in
   build) ;;
   test) want_deb procps openssl systemd curl iproute2 systemd-container rpm sqlite3 rclone s3cmd postgresql ;;
-  bench) want_deb procps runit wrk curl nginx-light util-linux ;;
+  bench) want_deb procps runit wrk curl nginx-light haproxy util-linux ;;
   rpm) want_deb rpm ;;
   *) echo "usage: $0 build|test|bench|rpm" >&2; exit 2 ;;
 esac

@@ -128,6 +128,7 @@ public final class VIPWorker: WorkerApp {
             .serverChannelOption(.backlog, value: 1024)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16 << 10, maximum: 256 << 10))
             .childChannelInitializer { [self] ch in
                 accepted.add(1, ordering: .relaxed)
                 return ch.eventLoop.makeCompletedFuture {
@@ -153,6 +154,7 @@ public final class VIPWorker: WorkerApp {
             .connectTimeout(.seconds(1))
             .channelOption(.allowRemoteHalfClosure, value: true)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16 << 10, maximum: 256 << 10))
             .connect(host: b.host, port: b.port)
             .whenComplete { [self] result in
                 switch result {
