@@ -109,7 +109,16 @@ public enum SigV2 {
             return .failure(AuthFailure("InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."))
         }
         let expected = signature(secret: s, stringToSign: stringToSign(r, dateOrExpires: dateField, virtualHostBucket: virtualHostBucket))
-        guard SigV4.signaturesEqual(expected, given) else {
+        // A bucket addressed path-style without a trailing slash (`/bucket?list-type=2`): botocore
+        // signs it as `/bucket/`, other clients as sent. Either names the same resource.
+        var bucketOnly = r
+        bucketOnly.rawPath += "/"
+        let isBucketPath = virtualHostBucket == nil && r.rawPath.count > 1 && !r.rawPath.dropFirst().contains("/")
+        guard SigV4.signaturesEqual(expected, given)
+            || (isBucketPath
+                && SigV4.signaturesEqual(
+                    signature(secret: s, stringToSign: stringToSign(bucketOnly, dateOrExpires: dateField, virtualHostBucket: nil)), given))
+        else {
             return .failure(AuthFailure("SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method."))
         }
         return .success(accessKey)

@@ -274,6 +274,26 @@ extension Result where Failure == AuthFailure {
         #expect(SigV2.verify(r, virtualHostBucket: nil, now: before) { _ in secret }.failureCode == "SignatureDoesNotMatch")
     }
 
+    @Test func aPathStyleBucketVerifiesWithOrWithoutATrailingSlash() {
+        // boto3's presigned ListObjectsV2 URL: path /bucket, signed as /bucket/.
+        let expires = "1175139620"
+        for signedAs in ["/big/", "/big"] {
+            let sig = SigV2.signature(secret: secret, stringToSign: "GET\n\n\n\(expires)\n\(signedAs)")
+            let r = SignedRequest(
+                method: "GET", rawPath: "/big",
+                rawQuery: "list-type=2&encoding-type=url&AWSAccessKeyId=\(akid)&Signature=\(SigV4.uriEncode(Array(sig.utf8), encodeSlash: true))&Expires=\(expires)",
+                headers: [("Host", "127.0.0.1:9080")])
+            #expect(SigV2.verify(r, virtualHostBucket: nil, now: Date(timeIntervalSince1970: 1_175_139_000)) { _ in secret } == .success(akid))
+        }
+        // Not for object keys: /big/key signed as /big/key/ is another resource.
+        let sig = SigV2.signature(secret: secret, stringToSign: "GET\n\n\n\(expires)\n/big/key/")
+        let r = SignedRequest(
+            method: "GET", rawPath: "/big/key",
+            rawQuery: "AWSAccessKeyId=\(akid)&Signature=\(SigV4.uriEncode(Array(sig.utf8), encodeSlash: true))&Expires=\(expires)",
+            headers: [("Host", "127.0.0.1:9080")])
+        #expect(SigV2.verify(r, virtualHostBucket: nil, now: Date(timeIntervalSince1970: 1_175_139_000)) { _ in secret }.failureCode == "SignatureDoesNotMatch")
+    }
+
     @Test func subresourcesAreSignedSortedAndDecoded() {
         #expect(SigV2.canonicalResource(rawPath: "/b/k", rawQuery: "uploadId=a%2Fb&partNumber=2&x-id=Put", virtualHostBucket: nil)
             == "/b/k?partNumber=2&uploadId=a/b")
