@@ -43,19 +43,34 @@ public struct ListAccumulator: Sendable {
             truncated = true
             return .done
         }
-        if let delimiter {
-            let rest = key.utf8.dropFirst(prefix.utf8.count)
-            if let r = String(Substring(rest)).firstRange(of: delimiter) {
-                let restString = String(Substring(rest))
-                let cp = prefix + String(restString[..<r.upperBound])
-                entries.append(.commonPrefix(cp))
-                // No successor: every remaining key belongs to this common prefix.
-                guard let next = Self.successor(of: cp) else { return .done }
-                return .skip(toAtLeast: next)
-            }
+        if let delimiter, let cp = Self.commonPrefix(of: key, prefix: prefix, delimiter: delimiter) {
+            entries.append(.commonPrefix(cp))
+            // No successor: every remaining key belongs to this common prefix.
+            guard let next = Self.successor(of: cp) else { return .done }
+            return .skip(toAtLeast: next)
         }
         entries.append(.key(key))
         return .next
+    }
+
+    /// The common prefix `key` rolls up into: the prefix and the rest of the key up to and including
+    /// the first delimiter after it; `nil` when there is no delimiter after the prefix (or the key
+    /// does not start with the prefix).
+    public static func commonPrefix(of key: String, prefix: String, delimiter: String) -> String? {
+        guard !delimiter.isEmpty, key.utf8.starts(with: prefix.utf8) else { return nil }
+        let rest = String(Substring(key.utf8.dropFirst(prefix.utf8.count)))
+        guard let r = rest.firstRange(of: delimiter) else { return nil }
+        return prefix + String(rest[..<r.upperBound])
+    }
+
+    /// Where a listing with a delimiter resumes after `marker` (a continuation token, marker or
+    /// start-after): when the marker lies in a group (or is its common prefix), every later key of
+    /// that group rolls up into a common prefix that is not after the marker, so the listing resumes
+    /// past the whole group — at the successor of that prefix, inclusive. `nil`: resume right after
+    /// the marker. `.some(nil)`: nothing can follow.
+    public static func resumePoint(after marker: String, prefix: String, delimiter: String?) -> String?? {
+        guard let delimiter, let cp = commonPrefix(of: marker, prefix: prefix, delimiter: delimiter) else { return nil }
+        return .some(successor(of: cp))
     }
 
     /// The smallest string greater than every string starting with `p` in byte (= code point) order,

@@ -142,10 +142,37 @@ extension S3Server {
         var cursor = start
         var inclusive = false
         guard maxKeys > 0 else { return (acc, [:]) }
+        if !start.isEmpty, let resume = ListAccumulator.resumePoint(after: start, prefix: prefix, delimiter: acc.delimiter) {
+            guard let r = resume else { return (acc, [:]) }
+            cursor = r
+            inclusive = true
+        }
         // With a delimiter most rows of a batch may roll up into one common prefix and be skipped:
         // start with small batches and grow them while no skip happens, so a listing of 100 "folders"
         // of 10,000 keys each reads a few hundred rows, not a million.
         let full = min(1000, maxKeys + 1)
+        // PostgreSQL: the heads of the groups in one query per page.
+        if let delimiter, !delimiter.isEmpty {
+            heads: while true {
+                guard let batch = try await state.store.listGroupHeads(
+                    bucketID: bucketID, prefix: prefix, delimiter: delimiter, after: cursor, inclusive: inclusive, limit: full)
+                else { break heads }
+                for s in batch {
+                    switch acc.offer(s.key) {
+                    case .next:
+                        summaries[s.key] = s
+                        cursor = s.key
+                        inclusive = false
+                    case .skip(let next):
+                        cursor = next
+                        inclusive = true
+                    case .done:
+                        return (acc, summaries)
+                    }
+                }
+                if batch.count < full { return (acc, summaries) }
+            }
+        }
         var limit = delimiter == nil ? full : min(full, 64)
         outer: while true {
             let batch = try await state.store.listObjects(

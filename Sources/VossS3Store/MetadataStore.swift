@@ -73,6 +73,12 @@ public protocol MetadataStore: Sendable {
     /// Objects with `prefix`, keys after `after` (or from `after` when `inclusive`), in byte order.
     func listObjects(bucketID: Int64, prefix: String, after: String, inclusive: Bool, limit: Int) async throws
         -> [ObjectSummary]
+    /// For a listing with a delimiter: the objects that head a group under `prefix` — every key with
+    /// no delimiter after the prefix, and the first key of each common prefix — in byte order, from
+    /// `after`, at most `limit`. One round trip for a page of many "folders" (a loose index scan);
+    /// `nil` where the store has no such query (the caller then walks with `listObjects`).
+    func listGroupHeads(bucketID: Int64, prefix: String, delimiter: String, after: String, inclusive: Bool, limit: Int)
+        async throws -> [ObjectSummary]?
 
     // Multipart uploads
     func createUpload(_ upload: UploadRecord) async throws

@@ -378,8 +378,7 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
     public func listObjects(bucketID: Int64, prefix: String, after: String, inclusive: Bool, limit: Int) async throws -> [ObjectSummary] {
         try await r { c in
             // Range scan on the primary key: key >= max(prefix, after) and below the prefix's successor.
-            let start = after > prefix ? after : prefix
-            let op = (after > prefix && !inclusive) ? ">" : ">="
+            let (start, op) = Self.rangeStart(prefix: prefix, after: after, inclusive: inclusive)
             var sql = "SELECT key, size, etag, modified_ms, owner_id, checksum_algorithm FROM objects WHERE bucket_id = ? AND key \(op) ?"
             var args: [SQLValue] = [.int(bucketID), .text(start)]
             if let end = ListAccumulator.successor(of: prefix), !prefix.isEmpty {
@@ -388,6 +387,58 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
             }
             sql += " ORDER BY key LIMIT ?"
             args.append(.int(Int64(limit)))
+            return try c.query(sql, args).map {
+                ObjectSummary(
+                    key: $0[0].text ?? "", size: $0[1].int ?? 0, etag: $0[2].text ?? "", lastModified: Self.date($0[3]),
+                    ownerID: $0[4].text ?? "", checksumAlgorithm: $0[5].text.flatMap { ChecksumAlgorithm(rawValue: $0) })
+            }
+        }
+    }
+
+    /// Where a listing starts: at `after` (exclusive unless `inclusive`) when it is not below the
+    /// prefix in byte order, else at the prefix. (`after == prefix` exclusive must skip the key equal
+    /// to the prefix: a continuation token can be exactly that key.)
+    static func rangeStart(prefix: String, after: String, inclusive: Bool) -> (String, String) {
+        if !after.utf8.lexicographicallyPrecedes(prefix.utf8) { return (after, inclusive ? ">=" : ">") }
+        return (prefix, ">=")
+    }
+
+    public func listGroupHeads(
+        bucketID: Int64, prefix: String, delimiter: String, after: String, inclusive: Bool, limit: Int
+    ) async throws -> [ObjectSummary]? {
+        // SQLite answers the per-group queries in microseconds in-process; PostgreSQL pays a round
+        // trip each, so it walks the groups in one recursive query instead.
+        guard backend.dialect == .postgres, !delimiter.isEmpty, limit > 0 else { return nil }
+        return try await r { c in
+            let (start, op) = Self.rangeStart(prefix: prefix, after: after, inclusive: inclusive)
+            let end = prefix.isEmpty ? nil : ListAccumulator.successor(of: prefix)
+            let p = Int64(prefix.unicodeScalars.count)
+            let dl = Int64(delimiter.unicodeScalars.count)
+            let below = end == nil ? "" : " AND o.key < ?"
+            // heads(k, n): the first key from `start`, then repeatedly the first key after the group
+            // of the previous one — past its common prefix (that prefix with its last character
+            // incremented), or just past the key when it has no delimiter after the prefix.
+            let sql = """
+                WITH RECURSIVE heads(k, n) AS (
+                  (SELECT o.key, 1 FROM objects o WHERE o.bucket_id = ? AND o.key \(op) ?\(below) ORDER BY o.key LIMIT 1)
+                  UNION ALL
+                  SELECT nxt.key, h.n + 1 FROM heads h
+                    CROSS JOIN LATERAL (SELECT CASE WHEN strpos(substr(h.k, ?::int + 1), ?) > 0
+                        THEN left(h.k, ?::int + strpos(substr(h.k, ?::int + 1), ?) + ?::int - 1) END AS cp) g
+                    CROSS JOIN LATERAL (SELECT o.key FROM objects o WHERE o.bucket_id = ?
+                        AND o.key >= CASE WHEN g.cp IS NULL THEN h.k || chr(1)
+                                          ELSE left(g.cp, -1) || chr(ascii(right(g.cp, 1)) + 1) END\(below)
+                        ORDER BY o.key LIMIT 1) nxt
+                  WHERE h.n < ?
+                )
+                SELECT o.key, o.size, o.etag, o.modified_ms, o.owner_id, o.checksum_algorithm
+                FROM heads h JOIN objects o ON o.bucket_id = ? AND o.key = h.k ORDER BY o.key
+                """
+            var args: [SQLValue] = [.int(bucketID), .text(start)]
+            if let end { args.append(.text(end)) }
+            args += [.int(p), .text(delimiter), .int(p), .int(p), .text(delimiter), .int(dl), .int(bucketID)]
+            if let end { args.append(.text(end)) }
+            args += [.int(Int64(limit)), .int(bucketID)]
             return try c.query(sql, args).map {
                 ObjectSummary(
                     key: $0[0].text ?? "", size: $0[1].int ?? 0, etag: $0[2].text ?? "", lastModified: Self.date($0[3]),

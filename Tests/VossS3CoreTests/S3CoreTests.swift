@@ -210,6 +210,21 @@ import Testing
         #expect(acc.truncated && acc.nextMarker == "b")
     }
 
+    @Test func resumingAfterAMarkerInsideAGroupSkipsTheGroup() {
+        // The token after a page that ended on the common prefix "photos/" is "photos/": resume past it.
+        #expect(ListAccumulator.resumePoint(after: "photos/", prefix: "", delimiter: "/") == .some("photos0"))
+        // A start-after inside a group skips the rest of the group too (it rolls up into "a/", which is
+        // not after the marker).
+        #expect(ListAccumulator.resumePoint(after: "a/b/c", prefix: "", delimiter: "/") == .some("a0"))
+        #expect(ListAccumulator.resumePoint(after: "p/a/b", prefix: "p/", delimiter: "/") == .some("p/a0"))
+        // Plain keys, other prefixes and no delimiter: resume right after the marker.
+        #expect(ListAccumulator.resumePoint(after: "c", prefix: "", delimiter: "/") == nil)
+        #expect(ListAccumulator.resumePoint(after: "q/a/b", prefix: "p/", delimiter: "/") == nil)
+        #expect(ListAccumulator.resumePoint(after: "a/b", prefix: "", delimiter: nil) == nil)
+        #expect(ListAccumulator.commonPrefix(of: "é-x-y", prefix: "é", delimiter: "-") == "é-")
+        #expect(ListAccumulator.commonPrefix(of: "ab", prefix: "a", delimiter: "b/") == nil)
+    }
+
     @Test func successor() {
         #expect(ListAccumulator.successor(of: "a/") == "a0")
         // Code point order, always valid UTF-8 (databases reject invalid text parameters).

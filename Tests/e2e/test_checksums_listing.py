@@ -176,3 +176,60 @@ def test_paginator_over_many_keys(s3, bucket):
     assert sum(p["KeyCount"] for p in pages) == 2100 and len(pages) == 3
     pages = list(s3.get_paginator("list_objects").paginate(Bucket=bucket, Prefix="many/", PaginationConfig={"PageSize": 700}))
     assert [len(p["Contents"]) for p in pages] == [700, 700, 700]
+
+
+def model_listing(keys, prefix, delimiter, start_after):
+    """S3's ListObjectsV2 over `keys` as one list of entries (keys and common prefixes), byte order."""
+    entries = []
+    for k in sorted(keys, key=lambda k: k.encode()):
+        if not k.startswith(prefix) or k.encode() <= start_after.encode():
+            continue
+        rest = k[len(prefix):]
+        if delimiter and delimiter in rest:
+            cp = prefix + rest[:rest.index(delimiter) + len(delimiter)]
+            if cp.encode() <= start_after.encode():
+                continue
+            if not entries or entries[-1] != ("p", cp):
+                entries.append(("p", cp))
+        else:
+            entries.append(("k", k))
+    return entries
+
+
+def test_delimiter_listings_match_a_model_page_by_page(voss, new_bucket):
+    """Random keys, prefixes, delimiters (also multi-character and non-ASCII), page sizes and
+    start-after points; every page walked with continuation tokens must equal the model's."""
+    import random
+    rng = random.Random(20261130)
+    s3 = voss.client()
+    b = new_bucket(s3)
+    parts = ["a", "b", "a/", "/", "é", "x/", "-", "ab", "é/", "z"]
+    keys = set()
+    while len(keys) < 160:
+        keys.add("".join(rng.choice(parts) for _ in range(rng.randint(1, 5))))
+    for k in keys:
+        s3.put_object(Bucket=b, Key=k, Body=b"")
+    for _ in range(40):
+        prefix = rng.choice(["", "a", "a/", "é", "b", "x/", "a/a"])
+        delimiter = rng.choice(["/", "a", "é/", "b/", "-"])
+        start_after = rng.choice(["", "", "a", "a/", "é", "b-", "a/a/"])
+        page = rng.choice([1, 2, 3, 7, 1000])
+        want = model_listing(keys, prefix, delimiter, start_after)
+        got, token = [], None
+        while True:
+            kw = {"Bucket": b, "Prefix": prefix, "Delimiter": delimiter, "MaxKeys": page}
+            if token:
+                kw["ContinuationToken"] = token
+            elif start_after:
+                kw["StartAfter"] = start_after
+            r = s3.list_objects_v2(**kw)
+            entries = [("k", o["Key"]) for o in r.get("Contents", [])] + [("p", p["Prefix"]) for p in r.get("CommonPrefixes", [])]
+            entries.sort(key=lambda e: e[1].encode())
+            assert len(entries) == r["KeyCount"] <= page
+            got += entries
+            if not r["IsTruncated"]:
+                break
+            assert r["NextContinuationToken"] != token, ("no progress", prefix, delimiter, start_after, page, got[-3:])
+            assert len(got) <= len(want), ("more entries than the model", prefix, delimiter, start_after, page, got[-3:])
+            token = r["NextContinuationToken"]
+        assert got == want, (prefix, delimiter, start_after, page)
