@@ -46,18 +46,7 @@ extension OSE {
                 print(Render.cert(c, t, now: Date()), terminator: "")
             }
         case ["cert", "import"]:
-            let path = p.value("--path")!
-            let bytes: [UInt8]
-            do {
-                guard let b = try Files.read(path, limit: 1 << 20) else {
-                    throw OSEFailure(code: .error, message: Message("error.file_missing", path))
-                }
-                bytes = b
-            } catch let e as OSEFailure {
-                throw e
-            } catch {
-                throw OSEFailure(code: .error, message: Message("error.file_unreadable", path, (error as? PosixError)?.reason ?? "\(error)"))
-            }
+            let bytes = try readInput(p.value("--path")!, limit: 1 << 20)
             let secret = try secret(p, confirm: false)
             let (c, raw): (CertInfo, [UInt8]) = try request(
                 "POST", "/v1/cert/import",
@@ -178,29 +167,36 @@ extension OSE {
                 throw OSEFailure(code: .error, message: Message("error.file_unwritable", path, error.reason))
             }
             if json {
-                emitJSON(Array(#"{"file":"\#(path)","entries":\#(x.entries)}"#.utf8))
+                struct Exported: Encodable {
+                    var file: String
+                    var entries: Int
+                }
+                emitJSON(Array((try? JSONEncoder().encode(Exported(file: path, entries: x.entries))) ?? Data()))
             } else {
                 print(t("config.exported", String(x.entries), path))
             }
         case ["config", "import"]:
-            let path = p.value("--file")!
-            let bytes: [UInt8]
-            do {
-                guard let b = try Files.read(path, limit: 64 << 20) else {
-                    throw OSEFailure(code: .error, message: Message("error.file_missing", path))
-                }
-                bytes = b
-            } catch let e as OSEFailure {
-                throw e
-            } catch {
-                throw OSEFailure(code: .error, message: Message("error.file_unreadable", path, (error as? PosixError)?.reason ?? "\(error)"))
-            }
+            let bytes = try readInput(p.value("--file")!, limit: 64 << 20)
             let secret = try secret(p, confirm: false)
             let (x, raw): (ConfigImportResponse, [UInt8]) = try request(
                 "POST", "/v1/config/import", ConfigImportRequest(file: Data(bytes).base64EncodedString(), secret: secret))
             json ? emitJSON(raw) : print(t("config.imported", String(x.entries), x.exportedBy, String(x.changed.count)))
         default:
             throw OSEFailure(code: .usage, message: Message("usage.unknown_command", p.command.name))
+        }
+    }
+
+    /// A file the command sends to the keeper (a keystore, an exported configuration).
+    func readInput(_ path: String, limit: Int) throws(OSEFailure) -> [UInt8] {
+        do {
+            guard let b = try Files.read(path, limit: limit) else {
+                throw OSEFailure(code: .error, message: Message("error.file_missing", path))
+            }
+            return b
+        } catch let e as OSEFailure {
+            throw e
+        } catch {
+            throw OSEFailure(code: .error, message: Message("error.file_unreadable", path, (error as? PosixError)?.reason ?? "\(error)"))
         }
     }
 

@@ -151,25 +151,27 @@ extension S3Server {
         // start with small batches and grow them while no skip happens, so a listing of 100 "folders"
         // of 10,000 keys each reads a few hundred rows, not a million.
         let full = min(1000, maxKeys + 1)
-        // PostgreSQL: the heads of the groups in one query per page.
+        /// Offers one row; false when the page is complete.
+        func take(_ s: ObjectSummary) -> Bool {
+            switch acc.offer(s.key) {
+            case .next:
+                summaries[s.key] = s
+                cursor = s.key
+                inclusive = false
+            case .skip(let next):
+                cursor = next
+                inclusive = true
+            case .done:
+                return false
+            }
+            return true
+        }
+        // PostgreSQL: the heads of the groups in one query per page (each head already starts a new group).
         if let delimiter, !delimiter.isEmpty {
-            heads: while true {
-                guard let batch = try await state.store.listGroupHeads(
-                    bucketID: bucketID, prefix: prefix, delimiter: delimiter, after: cursor, inclusive: inclusive, limit: full)
-                else { break heads }
-                for s in batch {
-                    switch acc.offer(s.key) {
-                    case .next:
-                        summaries[s.key] = s
-                        cursor = s.key
-                        inclusive = false
-                    case .skip(let next):
-                        cursor = next
-                        inclusive = true
-                    case .done:
-                        return (acc, summaries)
-                    }
-                }
+            while let batch = try await state.store.listGroupHeads(
+                bucketID: bucketID, prefix: prefix, delimiter: delimiter, after: cursor, inclusive: inclusive, limit: full)
+            {
+                for s in batch where !take(s) { return (acc, summaries) }
                 if batch.count < full { return (acc, summaries) }
             }
         }
@@ -179,18 +181,9 @@ extension S3Server {
                 bucketID: bucketID, prefix: prefix, after: cursor, inclusive: inclusive, limit: limit)
             if batch.isEmpty { break }
             for s in batch {
-                switch acc.offer(s.key) {
-                case .next:
-                    summaries[s.key] = s
-                    cursor = s.key
-                    inclusive = false
-                case .skip(let next):
-                    cursor = next
-                    inclusive = true
-                    continue outer
-                case .done:
-                    break outer
-                }
+                guard take(s) else { break outer }
+                // A skip: the rest of this batch belongs to the common prefix just taken.
+                if inclusive { continue outer }
             }
             if batch.count < limit { break }
             limit = min(full, limit * 2)

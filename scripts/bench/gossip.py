@@ -29,22 +29,11 @@ import tempfile
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "Tests"))
+from voss_harness import free_port as harness_free_port  # noqa: E402
+
 SERF_MEDIAN = {5: 0.17, 10: 0.28, 25: 0.42, 50: 0.53}
 LINE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)Z? \S+ \[voss\.(config|gossip)\] (.*)$")
-
-
-def free_port():
-    for _ in range(200):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        try:
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-                u.bind(("127.0.0.1", port))
-            return port
-        except OSError:
-            continue
-    raise RuntimeError("no free port")
 
 
 def parse_time(text):
@@ -67,8 +56,8 @@ class Node:
         self.dir = os.path.join(root, self.name)
         self.etc = os.path.join(self.dir, "etc")
         os.makedirs(self.etc)
-        self.control = free_port()
-        self.gossip = free_port()
+        self.control = harness_free_port()
+        self.gossip = harness_free_port(udp=True)
         node = {
             "formatVersion": 3, "nodeName": self.name, "dev": True,
             "paths": {"etc": self.etc, "lib": os.path.join(self.dir, "lib"), "log": os.path.join(self.dir, "log"),
@@ -158,6 +147,22 @@ def wait(pred, timeout, what, interval=0.05):
     raise RuntimeError("timed out waiting for " + what)
 
 
+def first_log_times(nodes, logger_name, needle, t0, timeout, interval):
+    """Per node, seconds from `t0` to the first new log line of `logger_name` containing `needle`."""
+    found = {}
+    deadline = time.monotonic() + timeout
+    while len(found) < len(nodes) and time.monotonic() < deadline:
+        time.sleep(interval)
+        for n in nodes:
+            if n.name in found:
+                continue
+            for ts, logger, text in n.new_lines():
+                if logger == logger_name and needle in text:
+                    found[n.name] = ts - t0
+                    break
+    return found
+
+
 def alive_everywhere(nodes):
     names = {n.name for n in nodes}
     for n in nodes:
@@ -198,16 +203,7 @@ def run_cluster(n_nodes, bin_dir, rounds, idle_seconds):
             st, body = origin.api("PUT", "/v1/args/" + key, {"value": str(r)})
             if st != 200:
                 raise RuntimeError(f"set failed: {body}")
-            applied = {}
-            deadline = time.monotonic() + 30
-            while len(applied) < n_nodes and time.monotonic() < deadline:
-                time.sleep(0.02)
-                for n in nodes:
-                    if n.name in applied:
-                        continue
-                    for ts, logger, text in n.new_lines():
-                        if logger == "config" and needle in text:
-                            applied[n.name] = ts - t0
+            applied = first_log_times(nodes, "config", needle, t0, timeout=30, interval=0.02)
             missing += n_nodes - len(applied)
             delays = list(applied.values())
             per_node += delays
@@ -236,17 +232,7 @@ def run_cluster(n_nodes, bin_dir, rounds, idle_seconds):
         victim.proc.send_signal(signal.SIGKILL)
         victim.proc.wait()
         t_kill = time.time()
-        detected = {}
-        needle = f"member failed member={victim.name}"
-        deadline = time.monotonic() + 60
-        while len(detected) < len(survivors) and time.monotonic() < deadline:
-            time.sleep(0.05)
-            for n in survivors:
-                if n.name in detected:
-                    continue
-                for ts, logger, text in n.new_lines():
-                    if logger == "gossip" and needle in text:
-                        detected[n.name] = ts - t_kill
+        detected = first_log_times(survivors, "gossip", f"member failed member={victim.name}", t_kill, timeout=60, interval=0.05)
         det = sorted(detected.values())
 
         return {

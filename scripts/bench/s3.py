@@ -102,7 +102,9 @@ http {{
     return p
 
 
-def start_voss(bin_dir, tmp, port):
+def start_voss(bin_dir, tmp, port, extra_workers=()):
+    """A keeper (pinned to CPU 0) with the gateway on `port` and a tenant key; returns the keeper
+    process, the key, the gateway's pid and an `ose` function."""
     d = os.path.join(tmp, "voss")
     etc = os.path.join(d, "etc")
     os.makedirs(etc)
@@ -110,9 +112,10 @@ def start_voss(bin_dir, tmp, port):
     node = {"formatVersion": 3, "nodeName": "bench", "dev": True,
             "paths": {"etc": etc, "lib": d + "/lib", "log": d + "/log", "run": d + "/run", "libexec": bin_dir},
             "control": {"address": "127.0.0.1", "port": control},
+            "gossip": {"address": "127.0.0.1", "port": free_port()},
             "workers": [{"name": "s3", "executable": "voss-s3", "enabled": True, "arguments": [], "listeners": [
                 {"name": "http", "tcp": {"address": "127.0.0.1", "port": port}},
-                {"name": "admin", "unix": d + "/run/s3-admin.sock"}]}]}
+                {"name": "admin", "unix": d + "/run/s3-admin.sock"}]}] + list(extra_workers)}
     json.dump(node, open(os.path.join(etc, "node.json"), "w"))
     env = dict(os.environ)
     env.pop("NOTIFY_SOCKET", None)
@@ -129,7 +132,7 @@ def start_voss(bin_dir, tmp, port):
     key = json.loads(ose("--json", "key", "create", "--tenant", "bench", "--user", "bench"))
     svc = json.loads(ose("--json", "service", "show"))
     pid = next(w["pid"] for w in svc["workers"] if w["name"] == "s3")
-    return p, key, pid
+    return p, key, pid, ose
 
 
 def rss_kib(pid):
@@ -194,7 +197,7 @@ def main():
             f.write(data)
     ng_port, voss_port = free_port(), free_port()
     nginx = start_nginx(root, ng_port, tmp)
-    voss, key, s3pid = start_voss(os.path.abspath(a.bin), tmp, voss_port)
+    voss, key, s3pid, _ = start_voss(os.path.abspath(a.bin), tmp, voss_port)
     results = {"config": {"seconds": a.seconds, "connections": a.connections, "server_cpu": 0, "client_cpu": 1}, "runs": []}
     try:
         s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{voss_port}", aws_access_key_id=key["accessKey"],

@@ -22,37 +22,13 @@ import boto3
 from botocore.config import Config
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import s3 as s3bench  # noqa: E402
 from s3 import KiB, MiB, free_port, wait_port, wrk  # noqa: E402
 
 
 def start_voss(bin_dir, tmp, s3_port, vip_port):
-    d = os.path.join(tmp, "voss")
-    etc = os.path.join(d, "etc")
-    os.makedirs(etc)
-    control = free_port()
-    node = {"formatVersion": 3, "nodeName": "bench", "dev": True,
-            "paths": {"etc": etc, "lib": d + "/lib", "log": d + "/log", "run": d + "/run", "libexec": bin_dir},
-            "control": {"address": "127.0.0.1", "port": control},
-            "gossip": {"address": "127.0.0.1", "port": free_port()},
-            "workers": [
-                {"name": "s3", "executable": "voss-s3", "enabled": True, "arguments": [], "listeners": [
-                    {"name": "http", "tcp": {"address": "127.0.0.1", "port": s3_port}},
-                    {"name": "admin", "unix": d + "/run/s3-admin.sock"}]},
-                {"name": "vip", "executable": "voss-vip", "enabled": True, "arguments": [], "listeners": []}]}
-    json.dump(node, open(os.path.join(etc, "node.json"), "w"))
-    env = dict(os.environ)
-    env.pop("NOTIFY_SOCKET", None)
-    p = subprocess.Popen(["taskset", "-c", "0", os.path.join(bin_dir, "voss-keeper"), "--dev", "--data-dir", d],
-                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_port(s3_port)
-    ose_env = dict(os.environ, VOSS_HOME=d)
-
-    def ose(*args):
-        return subprocess.run([os.path.join(bin_dir, "ose"), *args], env=ose_env, capture_output=True, text=True, check=True).stdout
-
-    ose("tenant", "create", "--name", "bench")
-    ose("user", "create", "--tenant", "bench", "--name", "bench")
-    key = json.loads(ose("--json", "key", "create", "--tenant", "bench", "--user", "bench"))
+    p, key, _, ose = s3bench.start_voss(
+        bin_dir, tmp, s3_port, extra_workers=[{"name": "vip", "executable": "voss-vip", "enabled": True, "arguments": [], "listeners": []}])
     ose("vip", "set", "--address", "127.0.0.1", "--port", str(vip_port), "--target", "http")
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
