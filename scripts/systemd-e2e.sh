@@ -55,7 +55,7 @@ pid_of() { ose --json service show | $PY -c "import json,sys; print([w['pid'] fo
 
 rpm -ivh --nodeps /e2e/voss.rpm
 check "rpm -i starts voss-keeper" waitfor 20 systemctl is-active --quiet voss-keeper
-check "systemd status line says ready" waitfor 20 sh -c 'systemctl show -p StatusText --value voss-keeper | grep -q "^ready: 2/2 workers running"'
+check "systemd status line says ready" waitfor 20 sh -c 'systemctl show -p StatusText --value voss-keeper | grep -q "^ready: 3/3 workers running"'
 check "ose service show works" ose service show
 check "ose speaks Chinese with LANG=zh_CN.UTF-8" sh -c 'LANG=zh_CN.UTF-8 ose service show | grep -q "运行中"'
 check "WatchdogSec is 30 s" sh -c '[ "$(systemctl show -p WatchdogUSec --value voss-keeper)" = 30s ]'
