@@ -52,23 +52,18 @@ public struct GossipCodec: Sendable {
         }
     }
 
-    public func sealPacket(_ p: Packet) -> [UInt8] { seal(Array(try! Self.encoder.encode(p))) }
+    public func sealPacket(_ p: Packet) -> [UInt8] { sealJSON(p) }
+    public func openPacket(_ bytes: [UInt8]) throws(Failure) -> Packet { try openJSON(bytes) }
+    public func sealState(_ s: FullState) -> [UInt8] { sealJSON(s) }
+    public func openState(_ bytes: [UInt8]) throws(Failure) -> FullState { try openJSON(bytes) }
 
-    public func openPacket(_ bytes: [UInt8]) throws(Failure) -> Packet {
+    // Encoding our own message types to JSON cannot fail.
+    func sealJSON<T: Encodable>(_ value: T) -> [UInt8] { seal(Array(try! Self.encoder.encode(value))) }
+
+    func openJSON<T: Decodable>(_ bytes: [UInt8]) throws(Failure) -> T {
         let plain = try open(bytes)
         do {
-            return try JSONDecoder().decode(Packet.self, from: Data(plain))
-        } catch {
-            throw .malformed("\(error)")
-        }
-    }
-
-    public func sealState(_ s: FullState) -> [UInt8] { seal(Array(try! Self.encoder.encode(s))) }
-
-    public func openState(_ bytes: [UInt8]) throws(Failure) -> FullState {
-        let plain = try open(bytes)
-        do {
-            return try JSONDecoder().decode(FullState.self, from: Data(plain))
+            return try JSONDecoder().decode(T.self, from: Data(plain))
         } catch {
             throw .malformed("\(error)")
         }

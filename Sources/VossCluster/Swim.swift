@@ -518,34 +518,11 @@ public struct SwimNode: Sendable {
             }
 
         case .dead(let n, let inc, _):
-            if n == name {
-                if leaving { return [] }
-                guard inc >= incarnation else { return [] }
-                return refute(inc, now: now)
-            }
-            guard var m = members[n], inc >= m.incarnation, m.status != .dead, m.status != .left else { return [] }
-            m.status = .dead
-            m.incarnation = inc
-            m.since = now
-            members[n] = m
-            suspicions[n] = nil
-            enqueue(u)
-            return [.event(.failed(n))]
+            // A failed member is not declared failed again, nor is one that left.
+            return markDown(n, inc, .dead, u, now: now, skipping: [.dead, .left], event: .failed(n))
 
         case .left(let n, let inc):
-            if n == name {
-                if leaving { return [] }
-                guard inc >= incarnation else { return [] }
-                return refute(inc, now: now)
-            }
-            guard var m = members[n], inc >= m.incarnation, m.status != .left else { return [] }
-            m.status = .left
-            m.incarnation = inc
-            m.since = now
-            members[n] = m
-            suspicions[n] = nil
-            enqueue(u)
-            return [.event(.left(n))]
+            return markDown(n, inc, .left, u, now: now, skipping: [.left], event: .left(n))
 
         case .config(let key, let entry):
             guard !ConfigSchema.isNodeLocal(key) else { return [] }
@@ -557,6 +534,27 @@ public struct SwimNode: Sendable {
             enqueue(u)
             return [.event(.config([key: entry]))]
         }
+    }
+
+    /// A member is gone (`dead` or `left`) at `inc`: refuted when it is this node, else recorded and
+    /// passed on unless the member is already in one of the `skipping` states.
+    private mutating func markDown(
+        _ n: String, _ inc: UInt64, _ status: MemberStatus, _ u: Update, now: Instant, skipping: Set<MemberStatus>,
+        event: ClusterEvent
+    ) -> [SwimOutput] {
+        if n == name {
+            if leaving { return [] }
+            guard inc >= incarnation else { return [] }
+            return refute(inc, now: now)
+        }
+        guard var m = members[n], inc >= m.incarnation, !skipping.contains(m.status) else { return [] }
+        m.status = status
+        m.incarnation = inc
+        m.since = now
+        members[n] = m
+        suspicions[n] = nil
+        enqueue(u)
+        return [.event(event)]
     }
 
     private mutating func refute(_ inc: UInt64, now: Instant) -> [SwimOutput] {
