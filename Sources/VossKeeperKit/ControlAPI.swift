@@ -112,12 +112,11 @@ struct ControlAPI: Sendable {
                     ("vip.own", body.own == true ? "on" : nil), ("vip.target", body.target ?? "https"),
                     ("vip.proxy_protocol", body.proxyProtocol == true ? "on" : nil),
                 ])
-                await vip.refresh()
+                // The configuration observer has recomputed backends and owner before `set` returned.
                 return json(await vip.show())
             case (.DELETE, 1, "vip"):
                 try await config.set(
                     ["vip.address", "vip.port", "vip.interface", "vip.own", "vip.target", "vip.proxy_protocol"].map { ($0, nil) })
-                await vip.refresh()
                 return json(await vip.show())
             case (.GET, 1, "cluster"):
                 return json(await gossip.show())

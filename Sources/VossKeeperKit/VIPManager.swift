@@ -36,10 +36,13 @@ actor VIPManager {
         self.nodeName = nodeName
     }
 
+    /// The membership metadata naming the gateway port the translator relays to.
+    static func metaKey(_ doc: ConfigDocument) -> String { doc["vip.target"] == "http" ? "s3http" : "s3" }
+
     func refresh() async {
         let doc = await config.document
         let members = await gossip.memberSnapshot
-        let metaKey = doc["vip.target"] == "http" ? "s3http" : "s3"
+        let metaKey = Self.metaKey(doc)
         let live = members.filter { $0.status == .alive }
         let next = live.compactMap { m -> Backend? in
             guard let a = m.meta?[metaKey].flatMap(PeerAddress.init(parsing:)) else { return nil }
@@ -122,7 +125,7 @@ actor VIPManager {
         let doc = await config.document
         let members = await gossip.memberSnapshot
         let counters = await supervisor.show().workers.first { $0.name == "vip" }
-        let metaKey = doc["vip.target"] == "http" ? "s3http" : "s3"
+        let metaKey = Self.metaKey(doc)
         let views = members.compactMap { m -> VIPInfo.BackendView? in
             guard let a = m.meta?[metaKey] else { return nil }
             let inSet = backends.contains { $0.name == m.name }

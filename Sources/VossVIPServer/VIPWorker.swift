@@ -177,7 +177,7 @@ public final class VIPWorker: WorkerApp {
                         if !client.isActive {
                             server.close(promise: nil)
                         } else if staging.inputClosed {
-                            relay.clientInputClosed(client)
+                            relay.inputEnded(client)
                         }
                         if staging.paused { client.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in } }
                     } catch {
@@ -335,10 +335,9 @@ final class Relay: ChannelInboundHandler {
         context.fireUserInboundEventTriggered(event)
     }
 
-    /// The client had already shut down its sending side before the relay took over.
-    func clientInputClosed(_ own: any Channel) { inputEnded(own) }
-
-    private func inputEnded(_ channel: any Channel) {
+    /// This side's input ended (also: the client had shut down its sending side before the relay
+    /// took over): shut the peer's output, or close both once both inputs have ended.
+    func inputEnded(_ channel: any Channel) {
         switch side {
         case .client: pair.clientInputClosed = true
         case .server: pair.serverInputClosed = true
