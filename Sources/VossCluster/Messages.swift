@@ -19,22 +19,9 @@ public struct PeerAddress: Codable, Hashable, Sendable, CustomStringConvertible,
 
     /// Parses `HOST:PORT` or `[V6]:PORT`.
     public init?(parsing text: String) {
-        let t = text.trimmingWhitespace()
-        var host: Substring
-        var portText: Substring
-        if t.hasPrefix("[") {
-            guard let close = t.firstIndex(of: "]") else { return nil }
-            host = t[t.index(after: t.startIndex)..<close]
-            let rest = t[t.index(after: close)...]
-            guard rest.hasPrefix(":") else { return nil }
-            portText = rest.dropFirst()
-        } else {
-            guard let colon = t.lastIndex(of: ":") else { return nil }
-            host = t[..<colon]
-            portText = t[t.index(after: colon)...]
-            if host.contains(":") { return nil }
-        }
-        guard !host.isEmpty, let p = Int(portText), (1...65535).contains(p) else { return nil }
+        guard let (host, portText) = HostPort.split(Substring(text.trimmingWhitespace())), let portText,
+            let p = Int(portText), (1...65535).contains(p)
+        else { return nil }
         self.host = String(host)
         self.port = p
     }

@@ -130,33 +130,7 @@ public struct PostgresURL: Equatable, Sendable {
     }
 
     static func parseHost(_ h: Substring) -> Result<Host, BadHost> {
-        var name: Substring
-        var portText: Substring?
-        if h.hasPrefix("[") {
-            guard let close = h.firstIndex(of: "]") else { return .failure(BadHost(Message("db.url_host", String(h)))) }
-            name = h[h.index(after: h.startIndex)..<close]
-            let after = h[h.index(after: close)...]
-            if !after.isEmpty {
-                guard after.hasPrefix(":") else { return .failure(BadHost(Message("db.url_host", String(h)))) }
-                portText = after.dropFirst()
-            }
-            guard name.contains(":"), name.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }) else {
-                return .failure(BadHost(Message("db.url_host", String(h))))
-            }
-        } else {
-            let parts = h.split(separator: ":", omittingEmptySubsequences: false)
-            guard parts.count <= 2 else { return .failure(BadHost(Message("db.url_host", String(h)))) }
-            name = parts[0]
-            if parts.count == 2 { portText = parts[1] }
-            let labels = name.split(separator: ".", omittingEmptySubsequences: false)
-            let ok =
-                !name.isEmpty && name.count <= 253
-                && labels.allSatisfy { l in
-                    !l.isEmpty && l.count <= 63 && !l.hasPrefix("-") && !l.hasSuffix("-")
-                        && l.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
-                }
-            guard ok else { return .failure(BadHost(Message("db.url_host", String(h)))) }
-        }
+        guard let (name, portText) = HostPort.split(h) else { return .failure(BadHost(Message("db.url_host", String(h)))) }
         var port = 5432
         if let portText {
             guard let p = Int(portText), (1...65535).contains(p) else { return .failure(BadHost(Message("value.port", String(portText)))) }
