@@ -21,16 +21,13 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "Tests"))
-from voss_harness import free_port as harness_free_port  # noqa: E402
+import voss_harness  # noqa: E402
 
 SERF_MEDIAN = {5: 0.17, 10: 0.28, 25: 0.42, 50: 0.53}
 LINE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)Z? \S+ \[voss\.(config|gossip)\] (.*)$")
@@ -50,53 +47,16 @@ def percentile(xs, p):
     return xs[f] + (xs[c] - xs[f]) * (k - f)
 
 
-class Node:
-    def __init__(self, root, index, bin_dir):
-        self.name = f"node{index:02d}"
-        self.dir = os.path.join(root, self.name)
-        self.etc = os.path.join(self.dir, "etc")
-        os.makedirs(self.etc)
-        self.control = harness_free_port()
-        self.gossip = harness_free_port(udp=True)
-        node = {
-            "formatVersion": 3, "nodeName": self.name, "dev": True,
-            "paths": {"etc": self.etc, "lib": os.path.join(self.dir, "lib"), "log": os.path.join(self.dir, "log"),
-                      "run": os.path.join(self.dir, "run"), "libexec": bin_dir},
-            "control": {"address": "127.0.0.1", "port": self.control},
-            "gossip": {"address": "127.0.0.1", "port": self.gossip},
-            # The keeper alone: what is measured is its gossip, not the workers.
-            "workers": [],
-        }
-        with open(os.path.join(self.etc, "node.json"), "w") as f:
-            json.dump(node, f)
+class Node(voss_harness.Keeper):
+    """A keeper alone (no workers: what is measured is its gossip), from the test harness, which
+    picks its ports, writes its node file and starts it; plus its log and /proc readings."""
+
+    def __init__(self, root, index):
+        name = f"node{index:02d}"
+        os.makedirs(os.path.join(root, name))
+        super().__init__(os.path.join(root, name), i18n=False, name=name)
         self.log_path = os.path.join(self.dir, "log", "keeper.log")
         self.offset = 0
-        self.out = open(os.path.join(self.dir, "stderr"), "wb")
-        self.proc = subprocess.Popen([os.path.join(bin_dir, "voss-keeper"), "--dev", "--data-dir", self.dir],
-                                     stdout=self.out, stderr=self.out)
-
-    @property
-    def token(self):
-        with open(os.path.join(self.etc, "token")) as f:
-            return f.read().strip()
-
-    def api(self, method, path, body=None, timeout=10):
-        req = urllib.request.Request(f"http://127.0.0.1:{self.control}{path}", method=method,
-                                     data=json.dumps(body).encode() if body is not None else None)
-        req.add_header("Authorization", "Bearer " + self.token)
-        try:
-            with urllib.request.urlopen(req, timeout=timeout) as r:
-                return r.status, json.loads(r.read() or b"{}")
-        except urllib.error.HTTPError as e:
-            return e.code, json.loads(e.read() or b"{}")
-
-    def up(self):
-        if self.proc.poll() is not None:
-            raise RuntimeError(f"{self.name} exited: " + open(os.path.join(self.dir, "stderr")).read())
-        try:
-            return os.path.exists(os.path.join(self.etc, "token")) and self.api("GET", "/v1/version", timeout=1)[0] == 200
-        except OSError:
-            return False
 
     def new_lines(self):
         """(unix time, logger, text) of log lines written since the last call."""
@@ -127,24 +87,6 @@ class Node:
                     return int(line.split()[1])
         return 0
 
-    def stop(self, sig=signal.SIGTERM):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.out.close()
-
-
-def wait(pred, timeout, what, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(interval)
-    raise RuntimeError("timed out waiting for " + what)
 
 
 def first_log_times(nodes, logger_name, needle, t0, timeout, interval):
@@ -172,22 +114,20 @@ def alive_everywhere(nodes):
     return True
 
 
-def run_cluster(n_nodes, bin_dir, rounds, idle_seconds):
+def run_cluster(n_nodes, rounds, idle_seconds):
     root = tempfile.mkdtemp(prefix=f"voss-gossip-{n_nodes}-")
     nodes = []
     try:
         for i in range(n_nodes):
-            nodes.append(Node(root, i + 1, bin_dir))
-        for n in nodes:
-            wait(n.up, 60, f"{n.name} control API")
+            nodes.append(Node(root, i + 1))
         seed = nodes[0]
         token = seed.api("GET", "/v1/cluster/token")[1]["token"]
         for n in nodes[1:]:
-            st, body = n.api("POST", "/v1/cluster/join", {"seed": f"127.0.0.1:{seed.gossip}", "token": token})
+            st, body = n.api("POST", "/v1/cluster/join", {"seed": f"127.0.0.1:{seed.gossip_port}", "token": token})
             if st != 200:
                 raise RuntimeError(f"{n.name} could not join: {body}")
         t = time.monotonic()
-        wait(lambda: alive_everywhere(nodes), 120, "every member alive on every node", interval=0.5)
+        voss_harness.wait_for(lambda: alive_everywhere(nodes), 120, interval=0.5, what="every member alive on every node")
         converge = time.monotonic() - t
         time.sleep(2)
         for n in nodes:
@@ -255,7 +195,7 @@ def run_cluster(n_nodes, bin_dir, rounds, idle_seconds):
         }
     finally:
         for n in nodes:
-            n.stop(signal.SIGKILL)
+            n.cleanup()
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -267,11 +207,11 @@ def main():
     ap.add_argument("--idle", type=float, default=10, help="seconds of idle measurement")
     ap.add_argument("--out", default="bench-results/gossip.json")
     a = ap.parse_args()
-    bin_dir = os.path.abspath(a.bin)
+    voss_harness.BIN = os.path.abspath(a.bin)
     results = []
     for size in [int(x) for x in a.sizes.split(",")]:
         print(f"gossip bench: {size} nodes ...", file=sys.stderr, flush=True)
-        results.append(run_cluster(size, bin_dir, a.rounds, a.idle))
+        results.append(run_cluster(size, a.rounds, a.idle))
 
     print()
     print("Gossip on loopback (VOSS keepers; Serf reference from the issue, same machine class)")

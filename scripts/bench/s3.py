@@ -135,6 +135,19 @@ def start_voss(bin_dir, tmp, port, extra_workers=()):
     return p, key, pid, ose
 
 
+def stop_servers(servers, tmp):
+    """Signals each (process, signal, seconds to wait), kills what is still running, removes tmp."""
+    for p, sig, _ in servers:
+        p.send_signal(sig)
+    for p, _, seconds in servers:
+        try:
+            p.wait(seconds)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
 def rss_kib(pid):
     with open(f"/proc/{pid}/status") as f:
         return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
@@ -221,15 +234,7 @@ def main():
         if a.stream_gib > 0:
             results["stream"] = stream_5gib(s3, "bench", s3pid, int(a.stream_gib * GiB))
     finally:
-        voss.send_signal(signal.SIGTERM)
-        nginx.send_signal(signal.SIGQUIT)
-        try:
-            voss.wait(30)
-            nginx.wait(10)
-        except subprocess.TimeoutExpired:
-            voss.kill()
-            nginx.kill()
-        shutil.rmtree(tmp, ignore_errors=True)
+        stop_servers([(voss, signal.SIGTERM, 30), (nginx, signal.SIGQUIT, 10)], tmp)
 
     print(f"\nS3 data path, {a.connections} connections, {a.seconds} s each; server on CPU 0, wrk on CPU 1 (same run)")
     print(f"{'op':<5}{'size':<6}{'VOSS req/s':>12}{'MB/s':>9}{'p50 ms':>8}{'p99 ms':>8}{'nginx req/s':>13}{'MB/s':>9}{'p50 ms':>8}{'p99 ms':>8}{'VOSS/nginx':>12}  target")

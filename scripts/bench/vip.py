@@ -101,15 +101,7 @@ def main():
             row["vip_vs_haproxy"] = row["vip"]["rps"] / row["haproxy"]["rps"]
             runs.append(row)
     finally:
-        voss.send_signal(signal.SIGTERM)
-        haproxy.send_signal(signal.SIGTERM)
-        try:
-            voss.wait(30)
-            haproxy.wait(10)
-        except subprocess.TimeoutExpired:
-            voss.kill()
-            haproxy.kill()
-        shutil.rmtree(tmp, ignore_errors=True)
+        s3bench.stop_servers([(voss, signal.SIGTERM, 30), (haproxy, signal.SIGTERM, 10)], tmp)
 
     print(f"\nVirtual-IP translator, GET, {a.connections} connections, {a.seconds} s each; servers on CPU 0, wrk on CPU 1")
     hdr = f"{'size':>5} {'path':>8} {'req/s':>9} {'MB/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6}"
