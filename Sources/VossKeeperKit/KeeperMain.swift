@@ -248,10 +248,9 @@ public enum KeeperMain {
         await ensureCertificate(config: config, node: node, logger: logger)
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
-        let s3Key = box.derivedKey("voss s3 secrets").withUnsafeBytes { Data($0).base64EncodedString() }
         let supervisor = Supervisor(
             node: node, document: await config.document, state: state, group: group, notifier: notifier,
-            watchdog: watchdog, extraSlices: ["s3": ["s3.secret_key": s3Key]])
+            watchdog: watchdog, extraSlices: ["s3": box.s3Slice])
         do {
             try await supervisor.bindListeners()
         } catch {
@@ -270,10 +269,7 @@ public enum KeeperMain {
         let gossip = await GossipService(node: node, config: config, box: box, group: group)
         let vip = VIPManager(config: config, gossip: gossip, supervisor: supervisor, nodeName: node.nodeName)
         await gossip.onMembershipChange { await vip.refresh() }
-        await gossip.onKeyChange { newBox in
-            let key = newBox.derivedKey("voss s3 secrets").withUnsafeBytes { Data($0).base64EncodedString() }
-            await supervisor.setExtraSlice("s3", ["s3.secret_key": key])
-        }
+        await gossip.onKeyChange { newBox in await supervisor.setExtraSlice("s3", newBox.s3Slice) }
         let api = ControlAPI(
             token: token, config: config, supervisor: supervisor, node: node, info: info,
             admin: AdminForwarder(socket: node.worker(named: "s3").flatMap { $0.enabled ? $0.listeners.first { $0.name == "admin" }?.unix : nil }, pool: adminPool),

@@ -33,6 +33,11 @@ public struct SecretBox: Sendable {
         HKDF<SHA256>.deriveKey(inputKeyMaterial: key, info: Array(info.utf8), outputByteCount: 32)
     }
 
+    /// What the keeper adds to the S3 gateway's configuration: its secrets key, derived from this one.
+    public var s3Slice: [String: String] {
+        ["s3.secret_key": derivedKey("voss s3 secrets").withUnsafeBytes { Data($0).base64EncodedString() }]
+    }
+
     public func seal(_ plaintext: String) -> String {
         // AES-GCM sealing with a fresh random nonce cannot fail for in-memory data.
         let box = try! AES.GCM.seal(Array(plaintext.utf8), using: key)

@@ -87,13 +87,7 @@ public final class VIPWorker: WorkerApp {
         }
         var bound: [String] = []
         if old.address != s.address || old.port != s.port || listener.withLock({ $0 }) == nil {
-            if let ch = listener.withLock({ c in
-                let o = c
-                c = nil
-                return o
-            }) {
-                try? await ch.close()
-            }
+            await closeListener()
             if let address = s.address, let port = s.port, !draining.load(ordering: .relaxed) {
                 let ch = try await bind(address: address, port: port)
                 listener.withLock { $0 = ch }
@@ -103,6 +97,15 @@ public final class VIPWorker: WorkerApp {
         if let ch = listener.withLock({ $0 }), let a = ch.localAddress { bound.append(a.description) }
         report()
         return bound
+    }
+
+    /// Stops accepting on the virtual address (connections in flight go on).
+    private func closeListener() async {
+        let ch = listener.withLock { c in
+            defer { c = nil }
+            return c
+        }
+        try? await ch?.close()
     }
 
     private func report() {
@@ -209,13 +212,7 @@ public final class VIPWorker: WorkerApp {
 
     public func drain(grace: Duration) async {
         draining.store(true, ordering: .relaxed)
-        if let ch = listener.withLock({ c in
-            let o = c
-            c = nil
-            return o
-        }) {
-            try? await ch.close()
-        }
+        await closeListener()
         // Connections in flight finish on their own (up to the grace period).
         let deadline = ContinuousClock.now + grace
         while ContinuousClock.now < deadline && table.withLock({ $0.activeConnections }) > 0 {
