@@ -55,9 +55,9 @@ let package = Package(
             name: "VossChecksums", dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings),
         .target(
-            name: "VossSigV4", dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            name: "VossSigV4", dependencies: ["VossBase", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings),
-        .target(name: "VossS3Core", dependencies: ["VossChecksums"], swiftSettings: swiftSettings),
+        .target(name: "VossS3Core", dependencies: ["VossBase", "VossChecksums"], swiftSettings: swiftSettings),
         .target(
             name: "VossS3Store",
             dependencies: ["VossS3Core", "VossChecksums", .product(name: "Crypto", package: "swift-crypto")],
@@ -136,6 +136,7 @@ let package = Package(
             dependencies: nio + [
                 "VossBase", "VossWire", "VossIPC", "VossSupervision", "VossConfig", "VossSystemd", "VossPosix", "VossHTTP",
                 "VossCertificates", "VossS3Store", "VossSQLite", "VossPostgres", "VossCluster", "VossVIPCore",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -201,8 +202,8 @@ let package = Package(
         .testTarget(name: "VossI18nTests", dependencies: ["VossI18n"], swiftSettings: swiftSettings),
         .testTarget(name: "VossCLITests", dependencies: ["VossCLI"], swiftSettings: swiftSettings),
         .testTarget(name: "VossChecksumsTests", dependencies: ["VossChecksums"], swiftSettings: swiftSettings),
-        .testTarget(name: "VossSigV4Tests", dependencies: ["VossSigV4"], swiftSettings: swiftSettings),
-        .testTarget(name: "VossS3CoreTests", dependencies: ["VossS3Core"], swiftSettings: swiftSettings),
+        .testTarget(name: "VossSigV4Tests", dependencies: ["VossSigV4", "VossBase"], swiftSettings: swiftSettings),
+        .testTarget(name: "VossS3CoreTests", dependencies: ["VossS3Core", "VossBase"], swiftSettings: swiftSettings),
         .testTarget(name: "VossS3StoreTests", dependencies: ["VossS3Store", "VossSQLite"], swiftSettings: swiftSettings),
         .testTarget(
             name: "VossCertificatesTests", dependencies: ["VossCertificates"], swiftSettings: swiftSettings),

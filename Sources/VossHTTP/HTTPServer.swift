@@ -12,11 +12,26 @@ public final class HTTPServer: Sendable {
         public var maxBodySize: Int
         public var idleTimeout: TimeAmount
         public var serverName: String
+        /// Decides from the head alone whether the caller is authenticated. Bodies of callers it
+        /// refuses are read at most `unauthenticatedBodyLimit` bytes (and discarded): a caller
+        /// without the token cannot make the server hold a large body.
+        public var authorize: (@Sendable (HTTPRequestHead) -> Bool)?
+        public var unauthenticatedBodyLimit: Int
+        public var deadlines: DeadlineSettings
+        public var connectionLimits: ConnectionLimiter.Limits
 
-        public init(maxBodySize: Int = 1 << 20, idleTimeout: TimeAmount = .seconds(60), serverName: String = "VOSS") {
+        public init(
+            maxBodySize: Int = 1 << 20, idleTimeout: TimeAmount = .seconds(60), serverName: String = "VOSS",
+            authorize: (@Sendable (HTTPRequestHead) -> Bool)? = nil, unauthenticatedBodyLimit: Int = 4096,
+            deadlines: DeadlineSettings = .init(), connectionLimits: ConnectionLimiter.Limits = .init(total: 1024, perAddress: 256)
+        ) {
             self.maxBodySize = maxBodySize
             self.idleTimeout = idleTimeout
             self.serverName = serverName
+            self.authorize = authorize
+            self.unauthenticatedBodyLimit = unauthenticatedBodyLimit
+            self.deadlines = deadlines
+            self.connectionLimits = connectionLimits
         }
     }
 
@@ -24,6 +39,7 @@ public final class HTTPServer: Sendable {
     private let configuration: Configuration
     private let handler: HTTPHandler
     private let connections = ConnectionTracker()
+    private let limiter: ConnectionLimiter
     private let listeners = Mutex<[any Channel]>([])
     public let counters = ServerCounters()
 
@@ -31,13 +47,18 @@ public final class HTTPServer: Sendable {
         self.group = group
         self.configuration = configuration
         self.handler = handler
+        limiter = ConnectionLimiter(configuration.connectionLimits)
     }
+
+    /// Connections refused because a cap was reached.
+    public var refusedConnections: Int64 { limiter.refused }
 
     private func bootstrap() -> ServerBootstrap {
         let configuration = self.configuration
         let handler = self.handler
         let connections = self.connections
         let counters = self.counters
+        let limiter = self.limiter
         return ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -45,11 +66,15 @@ public final class HTTPServer: Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     counters.connections.add(1, ordering: .relaxed)
+                    guard limiter.admit(channel, perAddressKey: ConnectionLimiter.key(channel)) else { return }
                     connections.add(channel)
                     channel.closeFuture.whenComplete { _ in connections.remove(channel) }
                     try channel.pipeline.syncOperations.addHandler(
                         IdleStateHandler(readTimeout: configuration.idleTimeout))
+                    let deadlines = RawDeadlineHandler.pair(configuration.deadlines)
+                    try channel.pipeline.syncOperations.addHandler(deadlines.raw)
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(deadlines.phase)
                     try channel.pipeline.syncOperations.addHandler(
                         BufferedHTTPHandler(
                             configuration: configuration, handler: handler, tracker: connections, counters: counters))
@@ -158,6 +183,10 @@ final class BufferedHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
     private var body: [UInt8] = []
     private var tooLarge = false
     private var processing = false
+    private var authenticated = true
+    private var unauthenticatedBytes = 0
+
+    private var bodyLimit: Int { authenticated ? configuration.maxBodySize : configuration.unauthenticatedBodyLimit }
 
     init(
         configuration: HTTPServer.Configuration, handler: @escaping HTTPHandler, tracker: ConnectionTracker,
@@ -175,23 +204,33 @@ final class BufferedHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
             head = h
             body = []
             tooLarge = false
-            if let len = h.headers.first(name: "content-length").flatMap(Int.init), len > configuration.maxBodySize {
+            authenticated = configuration.authorize?(h) ?? true
+            if let len = h.headers.first(name: "content-length").flatMap(Int.init), len > bodyLimit {
                 tooLarge = true
             }
             tracker.setBusy(context.channel, true)
         case .body(var buf):
-            guard !tooLarge else { return }
-            if body.count + buf.readableBytes > configuration.maxBodySize {
+            guard !tooLarge else {
+                // An unauthenticated caller does not get to stream a large body at us.
+                if !authenticated { context.close(promise: nil) }
+                return
+            }
+            if body.count + buf.readableBytes > bodyLimit {
                 tooLarge = true
                 body = []
-            } else {
+            } else if authenticated {
                 body.append(contentsOf: buf.readBytes(length: buf.readableBytes) ?? [])
+            } else {
+                body.reserveCapacity(0)
+                unauthenticatedBytes += buf.readableBytes
+                if unauthenticatedBytes > bodyLimit { tooLarge = true }
             }
         case .end:
             guard let head else { return }
             self.head = nil
             counters.requests.add(1, ordering: .relaxed)
             let keepAlive = head.isKeepAlive && !tracker.isDraining
+            unauthenticatedBytes = 0
             if tooLarge {
                 counters.errors.add(1, ordering: .relaxed)
                 respond(

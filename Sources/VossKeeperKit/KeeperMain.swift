@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import Logging
 import NIOCore
+import NIOHTTP1
 import NIOPosix
 import Synchronization
 import VossBase
@@ -274,7 +275,14 @@ public enum KeeperMain {
             token: token, config: config, supervisor: supervisor, node: node, info: info,
             admin: AdminForwarder(socket: node.worker(named: "s3").flatMap { $0.enabled ? $0.listeners.first { $0.name == "admin" }?.unix : nil }, pool: adminPool),
             db: db, gossip: gossip, vip: vip)
-        let control = HTTPServer(group: group, configuration: .init(maxBodySize: 16 << 20, serverName: "voss-keeper")) {
+        // The token is checked on the head, before any body is read: without it a caller can make
+        // the keeper hold at most a few KiB (issue 11).
+        let control = HTTPServer(
+            group: group,
+            configuration: .init(
+                maxBodySize: 16 << 20, serverName: "voss-keeper",
+                authorize: { head in token.verify(authorization: head.headers.first(name: "authorization")) })
+        ) {
             await api.handle($0)
         }
         do {

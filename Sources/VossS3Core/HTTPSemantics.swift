@@ -1,3 +1,4 @@
+import VossBase
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -36,14 +37,14 @@ public enum RangeHeader {
         guard parts.count == 2 else { return .whole }
         let a = parts[0].trimmingSpaces(), b = parts[1].trimmingSpaces()
         if a.isEmpty {
-            guard let n = Int64(b), n >= 0 else { return .whole }
+            guard let n = ASCIIDecimal.int64(b) else { return .whole }
             if n == 0 || size == 0 { return .unsatisfiable }
             return .range(ByteRange(first: max(0, size - n), last: size - 1))
         }
-        guard let first = Int64(a), first >= 0 else { return .whole }
+        guard let first = ASCIIDecimal.int64(a) else { return .whole }
         var last = size - 1
         if !b.isEmpty {
-            guard let l = Int64(b), l >= first else { return .whole }
+            guard let l = ASCIIDecimal.int64(b), l >= first else { return .whole }
             last = min(l, size - 1)
         }
         if first >= size { return .unsatisfiable }
@@ -77,81 +78,15 @@ public enum Preconditions {
         let lm = lastModified.timeIntervalSince1970.rounded(.down)
         if let im = ifMatch {
             if !matches(im, etag: etag) { return .preconditionFailed }
-        } else if let ius = ifUnmodifiedSince, let d = HTTPDates.parse(ius), lm > d.timeIntervalSince1970 {
+        } else if let ius = ifUnmodifiedSince, let d = HTTPDate.parse(ius), lm > d.timeIntervalSince1970 {
             return .preconditionFailed
         }
         if let inm = ifNoneMatch {
             if matches(inm, etag: etag) { return isGetOrHead ? .notModified : .preconditionFailed }
-        } else if isGetOrHead, let ims = ifModifiedSince, let d = HTTPDates.parse(ims), lm <= d.timeIntervalSince1970 {
+        } else if isGetOrHead, let ims = ifModifiedSince, let d = HTTPDate.parse(ims), lm <= d.timeIntervalSince1970 {
             return .notModified
         }
         return .proceed
-    }
-}
-
-/// RFC 1123 dates (duplicated from VossSigV4's HTTPDate so this core does not depend on Crypto).
-public enum HTTPDates {
-    static let days = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]
-    static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-
-    public static func format(_ date: Date) -> String {
-        let t = Int(date.timeIntervalSince1970.rounded(.down))
-        let dn = t >= 0 ? t / 86400 : (t - 86399) / 86400
-        let secs = t - dn * 86400
-        let (y, m, d) = civil(dn)
-        func p2(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        return "\(days[((dn % 7) + 7) % 7]), \(p2(d)) \(months[m - 1]) \(y) \(p2(secs / 3600)):\(p2(secs % 3600 / 60)):\(p2(secs % 60)) GMT"
-    }
-
-    /// ISO 8601 with milliseconds, as S3 lists it: `2013-05-24T00:00:00.000Z`.
-    public static func iso(_ date: Date) -> String {
-        let ms = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
-        let t = Int(ms >= 0 ? ms / 1000 : (ms - 999) / 1000)
-        let dn = t >= 0 ? t / 86400 : (t - 86399) / 86400
-        let secs = t - dn * 86400
-        let (y, m, d) = civil(dn)
-        func p(_ v: Int, _ w: Int) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, w - s.count)) + s
-        }
-        return "\(p(y, 4))-\(p(m, 2))-\(p(d, 2))T\(p(secs / 3600, 2)):\(p(secs % 3600 / 60, 2)):\(p(secs % 60, 2)).\(p(Int(ms - Int64(t) * 1000), 3))Z"
-    }
-
-    public static func parse(_ s: String) -> Date? {
-        let parts = s.split(separator: " ")
-        if parts.count == 6, let d = Int(parts[1]), let mi = months.firstIndex(of: String(parts[2])), let y = Int(parts[3]) {
-            let hms = parts[4].split(separator: ":").compactMap { Int($0) }
-            guard hms.count == 3 else { return nil }
-            return Date(timeIntervalSince1970: TimeInterval(days(y, mi + 1, d) * 86400 + hms[0] * 3600 + hms[1] * 60 + hms[2]))
-        }
-        // ISO 8601: 2013-05-24T00:00:00Z / .000Z
-        let digits = s.filter { $0.isNumber }
-        if s.contains("T"), digits.count >= 14 {
-            let u = Array(digits)
-            func n(_ r: Range<Int>) -> Int { Int(String(u[r]))! }
-            return Date(timeIntervalSince1970: TimeInterval(days(n(0..<4), n(4..<6), n(6..<8)) * 86400 + n(8..<10) * 3600 + n(10..<12) * 60 + n(12..<14)))
-        }
-        return nil
-    }
-
-    static func days(_ y0: Int, _ m: Int, _ d: Int) -> Int {
-        let y = m <= 2 ? y0 - 1 : y0
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
-        return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468
-    }
-
-    static func civil(_ z0: Int) -> (Int, Int, Int) {
-        let z = z0 + 719468
-        let era = (z >= 0 ? z : z - 146096) / 146097
-        let doe = z - era * 146097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp + (mp < 10 ? 3 : -9)
-        return (m <= 2 ? yoe + era * 400 + 1 : yoe + era * 400, m, d)
     }
 }
 

@@ -84,6 +84,10 @@ public enum S3Router {
         guard let decoded = decodePath(rawPath) else {
             return .failure(S3Error.invalidArgument("The request path is not valid percent-encoding."))
         }
+        // No key or bucket may hold U+0000 (`%00`): every operation is refused, not only PUT.
+        guard !decoded.utf8.contains(0) else {
+            return .failure(S3Error.invalidArgument("The object key must not contain the character U+0000."))
+        }
         var path = decoded
         if let service = serviceHost?.lowercased(), !service.isEmpty, hostName.hasSuffix("." + service) {
             let bucket = String(hostName.dropLast(service.count + 1))
@@ -246,6 +250,8 @@ public enum S3Names {
     public static func keyProblem(_ key: String) -> S3Error? {
         if key.utf8.count > maxKeyBytes { return S3Error("KeyTooLongError", details: [("Size", String(key.utf8.count)), ("MaxSizeAllowed", "1024")]) }
         if key.isEmpty { return S3Error.invalidArgument("The object key must not be empty.") }
+        // U+0000 ends a C string: a store or file API that meets it would act on a shorter key.
+        if key.utf8.contains(0) { return S3Error.invalidArgument("The object key must not contain the character U+0000.") }
         return nil
     }
 }

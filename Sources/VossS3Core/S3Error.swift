@@ -88,6 +88,7 @@ public struct S3Error: Error, Equatable, Sendable, CustomStringConvertible {
     }
     public static func invalidRequest(_ m: String) -> S3Error { S3Error("InvalidRequest", message: m) }
     public static let internalError = S3Error("InternalError")
+    public static let requestTimeout = S3Error("RequestTimeout")
     public static let notImplemented = S3Error("NotImplemented")
 
     /// The XML body S3 sends with the error.

@@ -1,3 +1,4 @@
+import VossBase
 import Logging
 import Synchronization
 import Foundation
@@ -20,7 +21,7 @@ extension S3Server {
         for b in buckets {
             x.open("Bucket")
             x.element("Name", b.name)
-            x.element("CreationDate", HTTPDates.iso(b.createdAt))
+            x.element("CreationDate", HTTPDate.iso(b.createdAt))
             x.element("BucketRegion", b.region)
             x.close("Bucket")
         }
@@ -127,7 +128,7 @@ extension S3Server {
 
     func maxKeys(_ ex: Exchange, name: String = "max-keys") throws -> Int {
         guard let s = ex.ctx.query[name] else { return 1000 }
-        guard let n = Int(s), n >= 0 else {
+        guard let n = ASCIIDecimal.int(s) else {
             throw S3Error.invalidArgument("Provided \(name) not an integer or within integer range", name: name, value: s)
         }
         return min(n, 1000)
@@ -239,7 +240,7 @@ extension S3Server {
                 guard let s = summaries[k] else { continue }
                 x.open("Contents")
                 x.element("Key", enc(k))
-                x.element("LastModified", HTTPDates.iso(s.lastModified))
+                x.element("LastModified", HTTPDate.iso(s.lastModified))
                 x.element("ETag", "\"\(s.etag)\"")
                 if let a = s.checksumAlgorithm { x.element("ChecksumAlgorithm", a.rawValue) }
                 x.element("Size", Int(s.size))
@@ -294,7 +295,7 @@ extension S3Server {
                 x.element("Key", k)
                 x.element("VersionId", "null")
                 x.element("IsLatest", true)
-                x.element("LastModified", HTTPDates.iso(s.lastModified))
+                x.element("LastModified", HTTPDate.iso(s.lastModified))
                 x.element("ETag", "\"\(s.etag)\"")
                 x.element("Size", Int(s.size))
                 x.element("StorageClass", "STANDARD")
@@ -359,7 +360,7 @@ extension S3Server {
             x.element("ID", b.tenantID)
             x.close("Owner")
             x.element("StorageClass", "STANDARD")
-            x.element("Initiated", HTTPDates.iso(u.initiated))
+            x.element("Initiated", HTTPDate.iso(u.initiated))
             if let a = u.checksumAlgorithm { x.element("ChecksumAlgorithm", a.rawValue) }
             x.close("Upload")
         }

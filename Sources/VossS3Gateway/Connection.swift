@@ -1,8 +1,10 @@
+import VossBase
 import Synchronization
 import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import VossHTTP
 import VossS3Core
 import VossS3Store
 import VossSigV4
@@ -12,6 +14,8 @@ final class PartReader {
     var iterator: NIOAsyncChannelInboundStream<HTTPServerRequestPart>.AsyncIterator
     /// The current request's body has been read to its end.
     private(set) var bodyDone = true
+    /// The body came too slowly and was cut: the connection cannot carry another request.
+    private(set) var failed = false
     var bytesRead: Int64 = 0
 
     init(_ it: NIOAsyncChannelInboundStream<HTTPServerRequestPart>.AsyncIterator) { iterator = it }
@@ -30,7 +34,8 @@ final class PartReader {
     /// The next piece of the body, `nil` at its end.
     func nextBody() async throws -> ByteBuffer? {
         guard !bodyDone else { return nil }
-        while let part = try await iterator.next(isolation: #isolation) {
+        guard !failed else { throw S3Error.requestTimeout }
+        while let part = try await nextPart() {
             switch part {
             case .body(let b):
                 bytesRead += Int64(b.readableBytes)
@@ -44,6 +49,15 @@ final class PartReader {
         }
         bodyDone = true
         throw GatewayFailure.connectionClosed
+    }
+
+    private func nextPart() async throws -> HTTPServerRequestPart? {
+        do {
+            return try await iterator.next(isolation: #isolation)
+        } catch is RequestBodyTimeout {
+            failed = true
+            throw S3Error.requestTimeout
+        }
     }
 
     /// Reads and discards the rest of the body, up to `limit` bytes; `false` when it was longer.
@@ -109,7 +123,7 @@ struct Responder: Sendable {
         h.add(name: "x-amz-request-id", value: requestID)
         h.add(name: "x-amz-id-2", value: requestID)
         h.add(name: "Server", value: Self.serverName)
-        h.add(name: "Date", value: HTTPDates.format(Date()))
+        h.add(name: "Date", value: HTTPDate.format(Date()))
         for (k, v) in extra { h.add(name: k, value: v) }
         if let contentLength { h.replaceOrAdd(name: "Content-Length", value: String(contentLength)) }
         h.replaceOrAdd(name: "Connection", value: keepAlive ? "keep-alive" : "close")

@@ -1,3 +1,4 @@
+import VossBase
 import Crypto
 import Foundation
 import Logging
@@ -25,6 +26,7 @@ public final class S3Worker: WorkerApp {
     let servers = Mutex<[any Channel]>([])
     let admin = Mutex<HTTPServer?>(nil)
     let connections = ConnectionSet()
+    let limiter = ConnectionLimiter()
     let drainingFlag = Atomic<Bool>(false)
     let io = NIOThreadPool(numberOfThreads: 8)
 
@@ -37,6 +39,14 @@ public final class S3Worker: WorkerApp {
         // Maintenance while `ose migration` moves this node's metadata: reads served, writes 503.
         s.maintenance = c.values["service.maintenance"] == "true" || !(c.values["db.migrating"] ?? "").isEmpty
         s.acceptProxyProtocol = c.values["vip.proxy_protocol"] == "on"
+        // Limits against slow and greedy clients (docs/operations.md, "Limits"); bad values keep the default.
+        func positive(_ k: String) -> Int? { c.values[k].flatMap { ASCIIDecimal.int($0) }.flatMap { $0 > 0 ? $0 : nil } }
+        if let v = positive("s3.header_timeout") { s.deadlines.head = .seconds(Int64(min(v, 3600))) }
+        if let v = positive("s3.body_min_rate") { s.deadlines.minBodyBytes = v * Int(s.deadlines.bodyWindow.nanoseconds / 1_000_000_000) }
+        if let v = positive("s3.idle_timeout") { s.idleTimeout = .seconds(Int64(min(v, 86400))) }
+        if let v = positive("s3.max_connections") { s.connectionLimits.total = v }
+        if let v = positive("s3.max_connections_per_client") { s.connectionLimits.perAddress = v }
+        if let v = positive("s3.multipart_expiry_hours") { s.multipartExpiry = .seconds(Int64(min(v, 100 * 365 * 24)) * 3600) }
         return s
     }
 
@@ -59,6 +69,7 @@ public final class S3Worker: WorkerApp {
         // Object bytes: the node's own directory, or one every node of a cluster shares (paths.objects).
         let blobs = try LocalBlobStore(root: c.values["paths.objects"] ?? lib + "/objects", node: c.values["node.name"] ?? "node")
         let st = GatewayState(store: store, blobs: blobs, io: io, settings: Self.settings(c), logger: context.logger)
+        limiter.setLimits(st.current.connectionLimits)
         state.withLock { $0 = st }
         // Normally before serving; if the database is down, in the background once it is back (only
         // what predates this start, so uploads in progress are left alone).
@@ -156,12 +167,20 @@ public final class S3Worker: WorkerApp {
                     if st.settings.withLock({ $0.acceptProxyProtocol }) {
                         try channel.pipeline.syncOperations.addHandler(ProxyHeaderDecoder(origin: origin))
                     }
+                    let settings = st.current
+                    // Behind the translator every connection comes from its address: the cap per
+                    // client is then the translator's to apply; the total cap still holds here.
+                    guard self.limiter.admit(channel, perAddressKey: settings.acceptProxyProtocol ? nil : ConnectionLimiter.key(channel))
+                    else { return }
                     if tls {
                         guard let ctx = self.tlsContext.withLock({ $0 }) else { throw ChannelError.ioOnClosedChannel }
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: ctx))
                     }
-                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .seconds(60)))
+                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: settings.idleTimeout))
+                    let deadlines = RawDeadlineHandler.pair(settings.deadlines)
+                    try channel.pipeline.syncOperations.addHandler(deadlines.raw)
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(deadlines.phase)
                     try channel.pipeline.syncOperations.addHandler(IdleCloser())
                     let async = try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
                         wrappingChannelSynchronously: channel,
@@ -178,7 +197,11 @@ public final class S3Worker: WorkerApp {
     }
 
     public func reload(_ config: ConfigSlice) async throws {
-        if let st = state.withLock({ $0 }) { st.settings.withLock { $0 = Self.settings(config) } }
+        if let st = state.withLock({ $0 }) {
+            let s = Self.settings(config)
+            st.settings.withLock { $0 = s }
+            limiter.setLimits(s.connectionLimits)
+        }
         // New connections use the new certificate; established ones keep theirs.
         if let ctx = try Self.makeTLS(config) { tlsContext.withLock { $0 = ctx } }
     }

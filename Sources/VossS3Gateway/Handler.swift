@@ -1,3 +1,4 @@
+import VossBase
 import Foundation
 import Logging
 import NIOCore
@@ -27,7 +28,7 @@ final class Exchange: @unchecked Sendable {  // used by one task at a time
         self.draining = draining
     }
 
-    var contentLength: Int64? { ctx.header("content-length").flatMap { Int64($0) } }
+    var contentLength: Int64? { ctx.header("content-length").flatMap { ASCIIDecimal.int64($0) } }
     var expectsContinue: Bool { ctx.header("expect")?.lowercased() == "100-continue" }
 
     /// Tells an `Expect: 100-continue` client to send the body (once we accepted the request).
@@ -45,7 +46,7 @@ final class Exchange: @unchecked Sendable {  // used by one task at a time
             // No Content-Length and no Transfer-Encoding: there is no body (only its end is still queued).
             let hasTE = ctx.header("transfer-encoding") != nil
             let remaining = contentLength.map { $0 - reader.bytesRead } ?? (hasTE ? nil : 0)
-            if (expectsContinue && !continueSent && remaining != 0) || remaining == nil || remaining! > 1 << 20 {
+            if reader.failed || (expectsContinue && !continueSent && remaining != 0) || (remaining ?? Int64.max) > 1 << 20 {
                 closeAfter = true
             }
         }

@@ -1,3 +1,4 @@
+import VossBase
 import Logging
 import Synchronization
 import Foundation
@@ -74,7 +75,7 @@ extension S3Server {
 
     func partNumber(_ ex: Exchange) throws -> Int {
         let s = ex.ctx.query["partNumber"] ?? ""
-        guard let n = Int(s), (1...Self.maxParts).contains(n) else {
+        guard let n = ASCIIDecimal.int(s), (1...Self.maxParts).contains(n) else {
             throw S3Error.invalidArgument("Part number must be an integer between 1 and 10000, inclusive", name: "partNumber", value: s)
         }
         return n
@@ -131,7 +132,7 @@ extension S3Server {
         }
         var x = XMLWriter()
         x.open("CopyPartResult", xmlns: true)
-        x.element("LastModified", HTTPDates.iso(part.lastModified))
+        x.element("LastModified", HTTPDate.iso(part.lastModified))
         x.element("ETag", "\"\(part.etag)\"")
         if let a = u.checksumAlgorithm, let c = part.checksum { x.element(a.xmlName, c) }
         x.close("CopyPartResult")
@@ -274,7 +275,7 @@ extension S3Server {
         for part in shown {
             x.open("Part")
             x.element("PartNumber", part.partNumber)
-            x.element("LastModified", HTTPDates.iso(part.lastModified))
+            x.element("LastModified", HTTPDate.iso(part.lastModified))
             x.element("ETag", "\"\(part.etag)\"")
             x.element("Size", Int(part.size))
             if let a = u.checksumAlgorithm, let c = part.checksum { x.element(a.xmlName, c) }

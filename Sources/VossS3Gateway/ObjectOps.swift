@@ -1,3 +1,4 @@
+import VossBase
 import Logging
 import Synchronization
 import Foundation
@@ -109,7 +110,7 @@ extension S3Server {
             etag: o.etag, lastModified: o.lastModified)
         {
         case .notModified:
-            await ex.responder().send(.notModified, headers: [("ETag", "\"\(o.etag)\""), ("Last-Modified", HTTPDates.format(o.lastModified))], headOnly: true)
+            await ex.responder().send(.notModified, headers: [("ETag", "\"\(o.etag)\""), ("Last-Modified", HTTPDate.format(o.lastModified))], headOnly: true)
             return
         case .preconditionFailed:
             throw S3Error("PreconditionFailed", details: [("Condition", "If-Match")])
@@ -132,7 +133,7 @@ extension S3Server {
             }
         }
         var headers: [(String, String)] = [
-            ("ETag", "\"\(o.etag)\""), ("Last-Modified", HTTPDates.format(o.lastModified)), ("Accept-Ranges", "bytes"),
+            ("ETag", "\"\(o.etag)\""), ("Last-Modified", HTTPDate.format(o.lastModified)), ("Accept-Ranges", "bytes"),
         ]
         let overrides = ex.ctx.query.filter { $0.key.hasPrefix("response-") }
         headers += o.headers.responseHeaders(overrides: overrides)
@@ -257,6 +258,7 @@ extension S3Server {
             throw S3Error.invalidArgument("Copy Source must mention the source bucket and key: sourcebucket/sourcekey", name: "x-amz-copy-source", value: raw)
         }
         let bucketName = String(s[..<slash]), key = String(s[s.index(after: slash)...])
+        if let p = S3Names.keyProblem(key) { throw p }
         guard let sb = try await state.store.bucket(named: bucketName) else { throw S3Error.noSuchBucket(bucketName) }
         guard let so = try await state.store.object(bucketID: sb.id, key: key) else {
             throw Access.canRead(bucket: sb, principal: ex.ctx.principal) ? S3Error.noSuchKey(key) : S3Error.accessDenied
@@ -352,7 +354,7 @@ extension S3Server {
         }
         var x = XMLWriter()
         x.open("CopyObjectResult", xmlns: true)
-        x.element("LastModified", HTTPDates.iso(record.lastModified))
+        x.element("LastModified", HTTPDate.iso(record.lastModified))
         x.element("ETag", "\"\(record.etag)\"")
         if let c = checksum { x.element(c.algorithm.xmlName, c.value) }
         x.close("CopyObjectResult")

@@ -5,6 +5,7 @@ import NIOCore
 import NIOPosix
 import Synchronization
 import VossBlobStore
+import VossHTTP
 import VossS3Core
 import VossS3Store
 import VossSigV4
@@ -20,6 +21,14 @@ struct GatewaySettings: Sendable, Equatable {
     /// Connections may start with a PROXY protocol v2 header (from the virtual-IP translator); the
     /// address in it is logged as the client's.
     var acceptProxyProtocol = false
+    /// Head deadline and minimum body rate (`s3.header_timeout`, `s3.body_min_rate`).
+    var deadlines = DeadlineSettings()
+    /// A connection with no request for this long is closed (`s3.idle_timeout`).
+    var idleTimeout: TimeAmount = .seconds(60)
+    /// Open connections in all and per client address (`s3.max_connections`, `…_per_client`).
+    var connectionLimits = ConnectionLimiter.Limits()
+    /// Multipart uploads not completed or aborted within this are removed (`s3.multipart_expiry_hours`).
+    var multipartExpiry: Duration = .seconds(7 * 24 * 3600)
 }
 
 /// Everything a request handler needs, shared by all connections.

@@ -70,7 +70,15 @@ public final class SQLiteConnection: SQLSession, @unchecked Sendable {
             switch a {
             case .null: rc = sqlite3_bind_null(s, idx)
             case .int(let v): rc = sqlite3_bind_int64(s, idx, v)
-            case .text(let t): rc = sqlite3_bind_text(s, idx, t, -1, voss_sqlite_transient())
+            case .text(let t):
+                // The byte length, not -1: a value with U+0000 in it is bound whole, never cut short.
+                var bytes = Array(t.utf8)
+                bytes.append(0)
+                rc = bytes.withUnsafeBufferPointer { u in
+                    u.withMemoryRebound(to: CChar.self) { c in
+                        sqlite3_bind_text(s, idx, c.baseAddress, Int32(clamping: c.count - 1), voss_sqlite_transient())
+                    }
+                }
             case .blob(let b): rc = b.withUnsafeBytes { sqlite3_bind_blob(s, idx, $0.baseAddress, Int32($0.count), voss_sqlite_transient()) }
             }
             guard rc == SQLITE_OK else { throw error(rc) }

@@ -1,4 +1,5 @@
 import Crypto
+import VossBase
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -95,7 +96,7 @@ public enum SigV2 {
             }
             dateField = r.header("x-amz-date") != nil ? "" : (r.header("date") ?? "")
         } else {
-            guard let ak = q["AWSAccessKeyId"], let sig = q["Signature"], let exp = q["Expires"], let e = Int(exp) else {
+            guard let ak = q["AWSAccessKeyId"], let sig = q["Signature"], let exp = q["Expires"], let e = ASCIIDecimal.int64(exp) else {
                 return .failure(AuthFailure("AccessDenied", "Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters"))
             }
             if now.timeIntervalSince1970 > TimeInterval(e) {

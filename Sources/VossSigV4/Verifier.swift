@@ -1,4 +1,5 @@
 import Crypto
+import VossBase
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -221,7 +222,7 @@ public struct SigV4Verifier: Sendable {
         case .success(let c): cred = c
         case .failure(let f): return .failure(f)
         }
-        guard let expires = Int(expiresText), expires >= 0 else {
+        guard let expires = ASCIIDecimal.int(expiresText) else {
             return .failure(.query("X-Amz-Expires should be a number"))
         }
         guard expires <= SigV4.maxExpires else {
@@ -354,40 +355,5 @@ extension Substring {
         while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
         while let l = s.last, l == " " || l == "\t" { s.removeLast() }
         return String(s)
-    }
-}
-
-/// RFC 1123 dates for HTTP headers (`Last-Modified`, `Date`, `If-Modified-Since`).
-public enum HTTPDate {
-    static let days = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]
-    static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-
-    /// `Fri, 24 May 2013 00:00:00 GMT`
-    public static func format(_ date: Date) -> String {
-        let t = Int(date.timeIntervalSince1970.rounded(.down))
-        let dayNumber = t >= 0 ? t / 86400 : (t - 86399) / 86400
-        let secs = t - dayNumber * 86400
-        let (y, m, d) = SigV4.civilFromDays(dayNumber)
-        let wd = days[((dayNumber % 7) + 7) % 7]
-        func p2(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        return "\(wd), \(p2(d)) \(months[m - 1]) \(y) \(p2(secs / 3600)):\(p2(secs % 3600 / 60)):\(p2(secs % 60)) GMT"
-    }
-
-    /// Parses RFC 1123 (`Fri, 24 May 2013 00:00:00 GMT`); also accepts ISO 8601 `2013-05-24T00:00:00Z`.
-    public static func parse(_ s: String) -> Date? {
-        let parts = s.split(separator: " ")
-        if parts.count == 6, let d = Int(parts[1]), let mi = months.firstIndex(of: String(parts[2])), let y = Int(parts[3]) {
-            let hms = parts[4].split(separator: ":").compactMap { Int($0) }
-            guard hms.count == 3 else { return nil }
-            return Date(
-                timeIntervalSince1970: TimeInterval(
-                    SigV4.daysFromCivil(y, mi + 1, d) * 86400 + hms[0] * 3600 + hms[1] * 60 + hms[2]))
-        }
-        let compact = String(s.filter { $0 != "-" && $0 != ":" })
-        if compact.count >= 15 {
-            let base = String(compact.prefix(15)) + "Z"
-            return SigV4.parseAmzDate(base)
-        }
-        return nil
     }
 }

@@ -1,3 +1,4 @@
+import VossBase
 import Foundation
 import Testing
 
@@ -134,7 +135,7 @@ import Testing
 
     @Test func preconditions() {
         let lm = Date(timeIntervalSince1970: 1_700_000_000)
-        let before = HTTPDates.format(lm.addingTimeInterval(-60)), after = HTTPDates.format(lm.addingTimeInterval(60))
+        let before = HTTPDate.format(lm.addingTimeInterval(-60)), after = HTTPDate.format(lm.addingTimeInterval(60))
         func ev(im: String? = nil, inm: String? = nil, ims: String? = nil, ius: String? = nil) -> Preconditions.Outcome {
             Preconditions.evaluate(ifMatch: im, ifNoneMatch: inm, ifModifiedSince: ims, ifUnmodifiedSince: ius, etag: "abc", lastModified: lm)
         }
@@ -171,7 +172,7 @@ import Testing
     }
 
     @Test func isoDates() {
-        #expect(HTTPDates.iso(Date(timeIntervalSince1970: 1369353600.5)) == "2013-05-24T00:00:00.500Z")
+        #expect(HTTPDate.iso(Date(timeIntervalSince1970: 1369353600.5)) == "2013-05-24T00:00:00.500Z")
     }
 }
 

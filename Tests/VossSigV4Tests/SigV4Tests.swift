@@ -1,3 +1,4 @@
+import VossBase
 import Crypto
 import Foundation
 import Testing
