@@ -73,6 +73,13 @@ public enum ConfigSchema {
         KeySpec("worker.stop.timeout") { k, v in Validators.duration(k, v, in: .milliseconds(100)...(.seconds(600))) },
         KeySpec("worker.ready.timeout") { k, v in Validators.duration(k, v, in: .seconds(1)...(.seconds(600))) },
         KeySpec("worker.failed.retry") { k, v in Validators.duration(k, v, in: .seconds(0)...(.seconds(86400))) },
+        // The S3 gateway's limits against slow and greedy clients (docs/operations.md, "Limits").
+        KeySpec("s3.header_timeout") { k, v in Validators.integer(k, v, in: 1...3600) },
+        KeySpec("s3.body_min_rate") { k, v in Validators.integer(k, v, in: 1...(1 << 30)) },
+        KeySpec("s3.idle_timeout") { k, v in Validators.integer(k, v, in: 1...86400) },
+        KeySpec("s3.max_connections") { k, v in Validators.integer(k, v, in: 1...1_000_000) },
+        KeySpec("s3.max_connections_per_client") { k, v in Validators.integer(k, v, in: 1...1_000_000) },
+        KeySpec("s3.multipart_expiry_hours") { k, v in Validators.integer(k, v, in: 1...876_000) },
     ]
 
     public static func spec(for key: String) -> KeySpec? {

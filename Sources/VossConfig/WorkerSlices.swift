@@ -4,7 +4,7 @@ public enum WorkerSlices {
     /// Section prefixes of the cluster document each worker type reads.
     static let sectionsByWorker: [String: [String]] = [
         "i18n": ["i18n."],
-        "s3": ["cert.", "db.", "s3.", "platforms.", "director.", "cloudian.", "ecs.", "service.maintenance", "vip.proxy_protocol"],
+        "s3": ["cert.", "db.", "s3.", "args.s3.", "platforms.", "director.", "cloudian.", "ecs.", "service.maintenance", "vip.proxy_protocol"],
         "vip": ["vip.", "cert."],
     ]
 

@@ -10,7 +10,7 @@ import VossS3Store
 extension S3Server {
     func listBuckets(_ ex: Exchange) async throws {
         let p = try requirePrincipal(ex)
-        let buckets = try await state.store.buckets(tenantID: p.tenant.id)
+        let buckets = try await state.store.buckets(tenantID: p.tenant.id).filter { Access.lists(bucket: $0, principal: p) }
         var x = XMLWriter()
         x.open("ListAllMyBucketsResult", xmlns: true)
         x.open("Owner")
@@ -53,7 +53,7 @@ extension S3Server {
                 let t = item.trimmingCharacters(in: .whitespaces)
                 if t.hasPrefix("id=") { return String(t.dropFirst(3)).trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
                 if t.hasPrefix("uri=") && t.contains("AllUsers") { return "*" }
-                throw S3Error.invalidArgument("Grants must name a tenant: id=\"TENANT-ID\".", name: "x-amz-grant-read", value: String(t))
+                throw S3Error.invalidArgument("Grants must name a tenant or a user: id=\"TENANT-OR-USER-ID\".", name: "x-amz-grant-read", value: String(t))
             }
         }
         var read = try ids(gr)

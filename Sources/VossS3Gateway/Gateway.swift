@@ -27,6 +27,7 @@ public final class S3Worker: WorkerApp {
     let admin = Mutex<HTTPServer?>(nil)
     let connections = ConnectionSet()
     let limiter = ConnectionLimiter()
+    let expiry = Mutex<Task<Void, Never>?>(nil)
     let drainingFlag = Atomic<Bool>(false)
     let io = NIOThreadPool(numberOfThreads: 8)
 
@@ -40,7 +41,7 @@ public final class S3Worker: WorkerApp {
         s.maintenance = c.values["service.maintenance"] == "true" || !(c.values["db.migrating"] ?? "").isEmpty
         s.acceptProxyProtocol = c.values["vip.proxy_protocol"] == "on"
         // Limits against slow and greedy clients (docs/operations.md, "Limits"); bad values keep the default.
-        func positive(_ k: String) -> Int? { c.values[k].flatMap { ASCIIDecimal.int($0) }.flatMap { $0 > 0 ? $0 : nil } }
+        func positive(_ k: String) -> Int? { c.values["args." + k].flatMap { ASCIIDecimal.int($0) }.flatMap { $0 > 0 ? $0 : nil } }
         if let v = positive("s3.header_timeout") { s.deadlines.head = .seconds(Int64(min(v, 3600))) }
         if let v = positive("s3.body_min_rate") { s.deadlines.minBodyBytes = v * Int(s.deadlines.bodyWindow.nanoseconds / 1_000_000_000) }
         if let v = positive("s3.idle_timeout") { s.idleTimeout = .seconds(Int64(min(v, 86400))) }
@@ -80,6 +81,7 @@ public final class S3Worker: WorkerApp {
             Task { await self.recoverWhenReachable(st, started: started) }
         }
         tlsContext.withLock { $0 = try? Self.makeTLS(c) }
+        expiry.withLock { $0 = Task { await self.expireUploads(st) } }
 
         var addresses: [String] = []
         for (name, fd) in context.listeners.sorted(by: { $0.key < $1.key }) {
@@ -120,6 +122,25 @@ public final class S3Worker: WorkerApp {
         else { throw WorkerStartError("db.active is postgres but db.url, db.user or db.secret is missing or invalid (ose db set)") }
         let backend = try PostgresBackend(PostgresTarget(url: url, user: user, password: password), logger: logger)
         return SQLMetadataStore(backend: backend, secretKey: secretKey, nodeID: c.values["node.name"] ?? "")
+    }
+
+    /// Removes incomplete multipart uploads older than `s3.multipart_expiry_hours` (default 7 days),
+    /// checking every 10 minutes (at most 1000 per pass; the next pass takes the rest).
+    func expireUploads(_ st: GatewayState) async {
+        while !drainingFlag.load(ordering: .relaxed) && !Task.isCancelled {
+            let maxAge = TimeInterval(st.current.multipartExpiry.components.seconds)
+            do {
+                let (gone, blobs) = try await UploadExpiry.sweep(st.store, now: Date(), maxAge: maxAge)
+                await st.collectGarbage(blobs)
+                if !gone.isEmpty {
+                    st.logger.notice("expired incomplete multipart uploads", metadata: ["count": "\(gone.count)", "older_than_hours": "\(Int(maxAge / 3600))"])
+                }
+                if gone.count == 1000 { continue }
+            } catch {
+                st.logger.debug("multipart expiry postponed", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: .seconds(600))
+        }
     }
 
     /// Runs `recover` once the database answers (at once, normally; after an outage, when it is back).
@@ -208,6 +229,7 @@ public final class S3Worker: WorkerApp {
 
     public func drain(grace: Duration) async {
         drainingFlag.store(true, ordering: .relaxed)
+        expiry.withLock { $0?.cancel() }
         for s in servers.withLock({ $0 }) { try? await s.close() }
         connections.closeIdle()
         let deadline = ContinuousClock.now + grace

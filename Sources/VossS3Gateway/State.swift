@@ -131,32 +131,3 @@ final class IdentityCache: Sendable {
     }
 }
 
-/// What a caller may do with a bucket or object (tenant isolation, canned ACLs, explicit grants).
-enum Access {
-    /// Read (list objects, get objects) in a bucket.
-    static func canRead(bucket: BucketRecord, principal: Principal?) -> Bool {
-        if let p = principal, p.tenant.id == bucket.tenantID { return true }
-        if bucket.policy.canned == .publicRead { return true }
-        if let p = principal, bucket.policy.readTenants.contains(p.tenant.id) { return true }
-        return false
-    }
-
-    /// Write (put/delete objects, multipart) in a bucket.
-    static func canWrite(bucket: BucketRecord, principal: Principal?) -> Bool {
-        guard let p = principal else { return false }
-        return p.tenant.id == bucket.tenantID || bucket.policy.writeTenants.contains(p.tenant.id)
-    }
-
-    /// Bucket configuration (delete, ACL, tagging): the owning tenant only.
-    static func isOwner(bucket: BucketRecord, principal: Principal?) -> Bool {
-        principal?.tenant.id == bucket.tenantID
-    }
-
-    /// Read one object: bucket read access, or the object's own ACL.
-    static func canRead(object: ObjectRecord, in bucket: BucketRecord, principal: Principal?) -> Bool {
-        if canRead(bucket: bucket, principal: principal) { return true }
-        if object.policy.canned == .publicRead { return true }
-        if let p = principal, object.policy.readTenants.contains(p.tenant.id) { return true }
-        return false
-    }
-}

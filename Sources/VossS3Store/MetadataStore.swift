@@ -93,6 +93,8 @@ public protocol MetadataStore: Sendable {
     func abortUpload(uploadID: String) async throws
     func uploads(bucketID: Int64, prefix: String, keyMarker: String, uploadIDMarker: String, limit: Int) async throws
         -> [UploadRecord]
+    /// Uploads of every bucket begun before `initiatedBefore`, oldest first (for expiry).
+    func uploads(initiatedBefore: Date, limit: Int) async throws -> [UploadRecord]
 
     // Blob journal
     func journalNewBlob(_ blob: String) async throws

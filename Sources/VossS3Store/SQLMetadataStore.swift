@@ -561,6 +561,15 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
         }
     }
 
+    public func uploads(initiatedBefore: Date, limit: Int) async throws -> [UploadRecord] {
+        try await r { c in
+            try c.query(
+                "SELECT \(Self.uploadColumns) FROM uploads WHERE initiated_ms < ? ORDER BY initiated_ms LIMIT ?",
+                [Self.ms(initiatedBefore), .int(Int64(limit))]
+            ).map(Self.upload)
+        }
+    }
+
     // MARK: journal
 
     public func journalNewBlob(_ blob: String) async throws {

@@ -1,0 +1,37 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Incomplete multipart uploads are removed once they are older than a configured age (issue 11):
+/// an abandoned upload's parts otherwise hold disk space for ever. The clock is the caller's.
+public enum UploadExpiry {
+    /// Aborts up to `limit` uploads begun before `now - maxAge`; returns their part blobs, which the
+    /// caller deletes (they are already journalled as garbage, so a crash here loses nothing).
+    public static func sweep(_ store: any MetadataStore, now: Date, maxAge: TimeInterval, limit: Int = 1000) async throws
+        -> (uploads: [UploadRecord], blobs: [String])
+    {
+        let stale = try await store.uploads(initiatedBefore: now.addingTimeInterval(-maxAge), limit: limit)
+        var aborted: [UploadRecord] = []
+        var blobs: [String] = []
+        for u in stale {
+            var after = 0
+            var these: [String] = []
+            while true {
+                let batch = try await store.parts(uploadID: u.uploadID, after: after, limit: 1000)
+                these += batch.map(\.blob)
+                guard let last = batch.last, batch.count == 1000 else { break }
+                after = last.partNumber
+            }
+            do {
+                try await store.abortUpload(uploadID: u.uploadID)
+            } catch StoreError.notFound {
+                continue  // completed or aborted meanwhile
+            }
+            aborted.append(u)
+            blobs += these
+        }
+        return (aborted, blobs)
+    }
+}
