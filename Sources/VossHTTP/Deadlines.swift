@@ -256,7 +256,7 @@ public final class ConnectionLimiter: Sendable {
     public static func key(_ channel: any Channel) -> String? { channel.remoteAddress?.ipAddress }
 
     /// Admits `channel` or refuses it (answering 503 and closing). Release happens on close.
-    public func admit(_ channel: any Channel, perAddressKey: String?) -> Bool {
+    public func admit(_ channel: any Channel, perAddressKey: String?, answerHTTP: Bool = true) -> Bool {
         let ok = state.withLock { s -> Bool in
             let perAddr = perAddressKey.map { s.byAddress[$0, default: 0] } ?? 0
             guard s.total < s.limits.total, perAddressKey == nil || perAddr < s.limits.perAddress else {
@@ -268,6 +268,10 @@ public final class ConnectionLimiter: Sendable {
             return true
         }
         guard ok else {
+            guard answerHTTP else {
+                channel.close(promise: nil)
+                return false
+            }
             var buf = channel.allocator.buffer(capacity: 128)
             buf.writeString("HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
             channel.writeAndFlush(buf).whenComplete { _ in channel.close(promise: nil) }

@@ -6,6 +6,7 @@ import NIOPosix
 import VossBase
 import VossCluster
 import VossConfig
+import VossHTTP
 import VossPosix
 import VossWire
 
@@ -28,6 +29,9 @@ public actor GossipService {
     /// key or label" instead of "connection closed").
     static let refusal: [UInt8] = [0] + Array("refused".utf8)
     static let exchangeTimeout = TimeAmount.seconds(3)
+    /// Inbound push-pull exchanges at once (a real cluster has a few: each node starts one every few
+    /// seconds with one peer).
+    static let inbound = ConnectionLimiter(.init(total: 8, perAddress: 2))
 
     let node: NodeConfig
     let config: ConfigStore
@@ -131,6 +135,10 @@ public actor GossipService {
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelInitializer { [self] ch in
                     ch.eventLoop.makeCompletedFuture {
+                        // A push-pull frame can only be authenticated once it is whole (it is sealed as
+                        // one), so few may be in flight: at most one per address and a handful in all,
+                        // which bounds what unauthenticated peers can make the keeper hold.
+                        guard Self.inbound.admit(ch, perAddressKey: ConnectionLimiter.key(ch), answerHTTP: false) else { return }
                         try ch.pipeline.syncOperations.addHandler(
                             FrameReader { bytes in
                                 Task {
@@ -190,7 +198,7 @@ public actor GossipService {
         do {
             packet = try codec.openPacket(bytes)
         } catch {
-            refused(from: from?.description ?? "?", error)
+            refused(from: from?.ipAddress ?? "?", error)
             return
         }
         dispatch(core.receive(packet, now: now()))
@@ -215,7 +223,13 @@ public actor GossipService {
     private func refused(from: String, _ error: any Error) {
         refusedCount += 1
         let t = now()
+        // One line a minute per sending address (not address:port, which a sender can rotate), and
+        // a bounded memory of who was logged.
         if let last = refusedLogged[from], t - last < .seconds(60) { return }
+        if refusedLogged.count >= 256 {
+            refusedLogged = refusedLogged.filter { t - $0.value < .seconds(60) }
+            if refusedLogged.count >= 256 { return }  // a flood from many addresses: counted, not logged
+        }
         refusedLogged[from] = t
         logger.warning(
             "refused gossip not sealed with this cluster's key and label (another cluster, or a node with the wrong key)",

@@ -16,6 +16,8 @@ public actor Supervisor {
         var definition: NodeConfig.Worker
         var lifecycle: WorkerLifecycle
         var listenerFDs: [Int32] = []
+        /// The TCP listeners were paused (refusing connections) while the worker is FAILED.
+        var listenersPaused = false
         var ipc: IPCConnection?
         var status: String?
         var counters: [String: Int64] = [:]
@@ -305,6 +307,7 @@ public actor Supervisor {
         for action in actions {
             switch action {
             case .spawn:
+                resumeListeners(name)
                 spawn(name)
             case .sendPing(let seq):
                 workers[name]!.ipc?.post(.ping(seq: seq))
@@ -340,9 +343,37 @@ public actor Supervisor {
                 logger.error(
                     "worker FAILED: restarted too often; giving up\(retry)",
                     metadata: ["worker": "\(name)", "reason": "\(record)"])
+                pauseListeners(name)
             }
         }
         updateSummary()
+    }
+
+    /// While a worker is FAILED its clients are refused at once (and a translator or load balancer
+    /// in front moves them to another node) rather than left waiting in the listen backlog.
+    private func pauseListeners(_ name: String) {
+        guard let w = workers[name], !w.listenersPaused else { return }
+        var paused: [String] = []
+        for (l, fd) in zip(w.definition.listeners, w.listenerFDs) {
+            guard let tcp = l.tcp, tcp.port != 0 else { continue }  // an ephemeral port would be lost
+            if Sockets.pauseListening(fd) { paused.append(l.display) }
+        }
+        guard !paused.isEmpty else { return }
+        workers[name]!.listenersPaused = true
+        logger.error(
+            "not accepting connections while the worker is FAILED; clients are refused until it runs again",
+            metadata: ["worker": "\(name)", "listeners": "\(paused.joined(separator: ","))"])
+    }
+
+    private func resumeListeners(_ name: String) {
+        guard let w = workers[name], w.listenersPaused else { return }
+        for (l, fd) in zip(w.definition.listeners, w.listenerFDs) where l.tcp.map({ $0.port != 0 }) ?? false {
+            if !Sockets.resumeListening(fd) {
+                logger.error("could not listen again", metadata: ["worker": "\(name)", "listener": "\(l.display)"])
+            }
+        }
+        workers[name]!.listenersPaused = false
+        logger.notice("accepting connections again", metadata: ["worker": "\(name)"])
     }
 
     private func spawn(_ name: String) {

@@ -28,6 +28,14 @@ public enum Sockets {
     }
 
     public static func close(_ fd: Int32) { _ = Glibc.close(fd) }
+
+    /// Stops a listening TCP socket from accepting while keeping its address: new connections are
+    /// refused at once and queued ones reset, instead of waiting in the backlog for a worker that
+    /// is not running (Linux: `shutdown(SHUT_RD)` on a listener; the port stays bound when it was
+    /// bound explicitly). `resumeListening` accepts again.
+    public static func pauseListening(_ fd: Int32) -> Bool { shutdown(fd, Int32(SHUT_RD)) == 0 }
+
+    public static func resumeListening(_ fd: Int32, backlog: Int = 1024) -> Bool { listen(fd, Int32(backlog)) == 0 }
 }
 
 public enum Terminal {

@@ -148,6 +148,12 @@ public struct ObjectHeaders: Codable, Equatable, Sendable {
         return .success(h)
     }
 
+    /// Whether a value can go into a response header as it is: no CR, LF, NUL or other control
+    /// characters (tab allowed). A `response-*` override that fails this is refused, not written.
+    public static func isValidHeaderValue(_ v: String) -> Bool {
+        v.utf8.allSatisfy { $0 == 0x09 || ($0 >= 0x20 && $0 != 0x7F) }
+    }
+
     /// Response headers for GET/HEAD, with `response-*` query overrides applied.
     public func responseHeaders(overrides: [String: String]) -> [(String, String)] {
         var out: [(String, String)] = []

@@ -142,6 +142,8 @@ struct Responder: Sendable {
         let version = self.version
         counters.bytesOut.add(Int64(body.count), ordering: .relaxed)
         let f = channel.eventLoop.flatSubmit {
+            // NIO already answered a request whose bytes did not parse (400): no second answer.
+            if ParseErrorFlag.isSet(channel) { return channel.close() }
             channel.write(HTTPServerResponsePart.head(HTTPResponseHead(version: version, status: status, headers: h)), promise: nil)
             if !body.isEmpty && !headOnly {
                 channel.write(HTTPServerResponsePart.body(.byteBuffer(channel.allocator.buffer(bytes: body))), promise: nil)
@@ -189,5 +191,23 @@ struct Responder: Sendable {
 
     func end() async throws {
         try await channel.writeAndFlush(HTTPServerResponsePart.end(nil)).get()
+    }
+}
+
+/// Remembers that the HTTP decoder met bytes it could not parse. NIO's protocol error handler then
+/// answers 400 and closes; a handler still working on that request must not answer as well.
+final class ParseErrorFlag: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    private(set) var failed = false
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if error is HTTPParserError { failed = true }
+        context.fireErrorCaught(error)
+    }
+
+    /// On `channel`'s event loop only.
+    static func isSet(_ channel: any Channel) -> Bool {
+        (try? channel.pipeline.syncOperations.handler(type: ParseErrorFlag.self))?.failed ?? false
     }
 }

@@ -201,6 +201,7 @@ public final class S3Worker: WorkerApp {
                     let deadlines = RawDeadlineHandler.pair(settings.deadlines)
                     try channel.pipeline.syncOperations.addHandler(deadlines.raw)
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(ParseErrorFlag())
                     try channel.pipeline.syncOperations.addHandler(deadlines.phase)
                     try channel.pipeline.syncOperations.addHandler(IdleCloser())
                     let async = try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(

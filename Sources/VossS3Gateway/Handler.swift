@@ -146,8 +146,13 @@ struct S3Server: Sendable {
                     await ex.fail(S3Error(f.s3Code, message: f.message))
                     return await finish(ex)
                 }
-            } else if let ak = IdentityCache.claimedAccessKey(authorization: head.headers.first(name: "authorization"), query: query) {
-                let principal = try await state.identity.principal(ak)
+            } else if authorization != nil || IdentityCache.claimedAccessKey(authorization: nil, query: query) != nil
+                || query["X-Amz-Algorithm"] != nil || query["X-Amz-Signature"] != nil
+            {
+                // Any Authorization header is verified: an unknown scheme is refused (InvalidArgument),
+                // never served as anonymous.
+                let ak = IdentityCache.claimedAccessKey(authorization: authorization, query: query)
+                let principal = try await ak.asyncMap { try await state.identity.principal($0) } ?? nil
                 let identity = state.identity
                 let region = settings.region
                 let result = SigV4Verifier(region: region).verify(signed, now: Date()) { akid, date in
@@ -286,5 +291,14 @@ struct S3Server: Sendable {
     func bucketConfigAbsent(_ ex: Exchange, _ code: String, _ message: String) async throws {
         _ = try await bucket(ex, access: .owner)
         throw S3Error(code, status: 404, message: message, details: [("BucketName", ex.ctx.bucket)])
+    }
+}
+
+extension Optional {
+    func asyncMap<T>(_ f: (Wrapped) async throws -> T) async rethrows -> T? {
+        switch self {
+        case .some(let w): try await f(w)
+        case .none: nil
+        }
     }
 }

@@ -119,7 +119,7 @@ extension S3Server {
         }
         var range: ByteRange?
         if let pn = ex.ctx.query["partNumber"] {
-            guard let n = Int(pn), n >= 1 else { throw S3Error.invalidArgument("Part number must be an integer between 1 and 10000, inclusive", name: "partNumber", value: pn) }
+            guard let n = ASCIIDecimal.int(pn), n >= 1 else { throw S3Error.invalidArgument("Part number must be an integer between 1 and 10000, inclusive", name: "partNumber", value: pn) }
             guard n <= o.storage.pieces.count else { throw S3Error("InvalidPartNumber", status: 416, message: "The requested partnumber is not satisfiable") }
             var start: Int64 = 0
             for p in o.storage.pieces.prefix(n - 1) { start += p.size }
@@ -136,6 +136,9 @@ extension S3Server {
             ("ETag", "\"\(o.etag)\""), ("Last-Modified", HTTPDate.format(o.lastModified)), ("Accept-Ranges", "bytes"),
         ]
         let overrides = ex.ctx.query.filter { $0.key.hasPrefix("response-") }
+        for (k, v) in overrides where !ObjectHeaders.isValidHeaderValue(v) {
+            throw S3Error.invalidArgument("The \(k) value must not contain control characters.", name: k, value: String(v.prefix(64)))
+        }
         headers += o.headers.responseHeaders(overrides: overrides)
         if !o.tags.isEmpty { headers.append(("x-amz-tagging-count", String(o.tags.count))) }
         if o.storage.pieces.count > 1 { headers.append(("x-amz-mp-parts-count", String(o.storage.pieces.count))) }
@@ -410,6 +413,7 @@ extension Responder {
         let channel = self.channel
         let version = self.version
         let f = channel.eventLoop.flatSubmit {
+            if ParseErrorFlag.isSet(channel) { return channel.close() }
             channel.write(HTTPServerResponsePart.head(HTTPResponseHead(version: version, status: status, headers: h)), promise: nil)
             return channel.writeAndFlush(HTTPServerResponsePart.end(nil))
         }
