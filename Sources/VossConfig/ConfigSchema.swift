@@ -76,6 +76,7 @@ public enum ConfigSchema {
         // The S3 gateway's limits against slow and greedy clients (docs/operations.md, "Limits").
         KeySpec("s3.header_timeout") { k, v in Validators.integer(k, v, in: 1...3600) },
         KeySpec("s3.body_min_rate") { k, v in Validators.integer(k, v, in: 1...(1 << 30)) },
+        KeySpec("s3.body_rate_window") { k, v in Validators.integer(k, v, in: 1...600) },
         KeySpec("s3.idle_timeout") { k, v in Validators.integer(k, v, in: 1...86400) },
         KeySpec("s3.max_connections") { k, v in Validators.integer(k, v, in: 1...1_000_000) },
         KeySpec("s3.max_connections_per_client") { k, v in Validators.integer(k, v, in: 1...1_000_000) },

@@ -35,6 +35,9 @@ public struct XMLWriter: Sendable {
             case "\"": out += "&quot;"
             case "'": out += "&apos;"
             case "\r": out += "&#13;"
+            // U+0000 has no form in any XML a client can parse; it is never in a stored key (the
+            // router refuses it), only echoed in errors about such a key.
+            case "\u{0}": out += "\u{FFFD}"
             default:
                 // Control characters other than tab and newline are not allowed in XML 1.0.
                 if u.value < 0x20 && u != "\t" && u != "\n" {

@@ -43,7 +43,9 @@ public final class S3Worker: WorkerApp {
         // Limits against slow and greedy clients (docs/operations.md, "Limits"); bad values keep the default.
         func positive(_ k: String) -> Int? { c.values["args." + k].flatMap { ASCIIDecimal.int($0) }.flatMap { $0 > 0 ? $0 : nil } }
         if let v = positive("s3.header_timeout") { s.deadlines.head = .seconds(Int64(min(v, 3600))) }
-        if let v = positive("s3.body_min_rate") { s.deadlines.minBodyBytes = v * Int(s.deadlines.bodyWindow.nanoseconds / 1_000_000_000) }
+        if let v = positive("s3.body_rate_window") { s.deadlines.bodyWindow = .seconds(Int64(min(v, 600))) }
+        let window = Int(s.deadlines.bodyWindow.nanoseconds / 1_000_000_000)
+        s.deadlines.minBodyBytes = (positive("s3.body_min_rate").map { min($0, 1 << 30) } ?? 100) * window
         if let v = positive("s3.idle_timeout") { s.idleTimeout = .seconds(Int64(min(v, 86400))) }
         if let v = positive("s3.max_connections") { s.connectionLimits.total = v }
         if let v = positive("s3.max_connections_per_client") { s.connectionLimits.perAddress = v }

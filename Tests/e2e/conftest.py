@@ -37,19 +37,19 @@ class VOSS:
     def ose(self, *args, check=True):
         return self.k.ose(*args, check=check)
 
-    def identity(self, tenant, user):
+    def identity(self, tenant, user, role=None):
         key = (tenant, user)
         if key not in self.ids:
             self.ose("tenant", "create", "--name", tenant, check=False)
-            self.ose("user", "create", "--tenant", tenant, "--name", user)
+            self.ose("user", "create", "--tenant", tenant, "--name", user, *(["--role", role] if role else []))
             created = json.loads(self.ose("--json", "key", "create", "--tenant", tenant, "--user", user).stdout)
             tenants = json.loads(self.ose("--json", "tenant", "list").stdout)["tenants"]
             tid = next(t["id"] for t in tenants if t["name"] == tenant)
             self.ids[key] = Identity(tenant, user, created["accessKey"], created["secret"], tid)
         return self.ids[key]
 
-    def client(self, who=("acme", "alice"), scheme="http", **config):
-        ident = self.identity(*who)
+    def client(self, who=("acme", "alice"), scheme="http", role=None, **config):
+        ident = self.identity(*who, role=role)
         config.setdefault("retries", {"max_attempts": 1})
         cfg = Config(**config)
         return boto3.client(

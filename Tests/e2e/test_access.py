@@ -54,11 +54,21 @@ def test_a_tenant_never_sees_another_tenants_buckets(voss, acme, globex, new_buc
     assert acme.get_object(Bucket=b, Key="secret")["Body"].read() == b"acme only"
 
 
-def test_users_of_one_tenant_share_its_buckets(voss, acme, new_bucket):
+def test_users_of_one_tenant_share_a_bucket_once_granted(voss, acme, new_bucket):
+    """Roles (SPEC.md §3): a tenant user acts on its own buckets and those granted to it."""
     b = new_bucket(acme)
     bob = voss.client(("acme", "bob"))
+    with pytest.raises(ClientError) as e:
+        bob.put_object(Bucket=b, Key="from-bob", Body=b"hi")
+    assert code(e) == "AccessDenied"
+    bob_id = next(u["id"] for u in __import__("json").loads(voss.ose("--json", "user", "list", "--tenant", "acme").stdout)["users"]
+                  if u["name"] == "bob")
+    acme.put_bucket_acl(Bucket=b, GrantWrite=f'id="{bob_id}"', GrantRead=f'id="{bob_id}"')
     bob.put_object(Bucket=b, Key="from-bob", Body=b"hi")
     assert acme.get_object(Bucket=b, Key="from-bob")["Body"].read() == b"hi"
+    with pytest.raises(ClientError) as e:
+        bob.delete_bucket(Bucket=b)  # a grant never gives configuration rights
+    assert code(e) == "AccessDenied"
 
 
 def test_explicit_grant_lets_another_tenant_read(voss, acme, globex, new_bucket):

@@ -7,6 +7,8 @@ import stat
 import subprocess
 import time
 
+import pytest
+
 from voss_harness import BIN, ROOT, TEST_WORKER, free_port, http_get, http_status, pid_alive, wait_for
 
 
@@ -120,6 +122,13 @@ def test_crash_loop_gives_up_and_reports_degraded(make_keeper):
     assert k.worker("test")["restarts"] == restarts
     r = k.ose("service", "show")
     assert "FAILED" in r.stdout
+    # While FAILED its port refuses at once instead of queueing clients that would hang (issue 11).
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", k.test_port), timeout=2).close()
+    assert "not accepting connections while the worker is FAILED" in open(os.path.join(k.dir, "log", "keeper.log")).read()
+    # Started again, it accepts again (the keeper listens before it spawns the worker).
+    k.ose("service", "restart", "--worker", "test", "--no-wait", check=True)
+    socket.create_connection(("127.0.0.1", k.test_port), timeout=2).close()
 
 
 def test_hung_on_start_is_killed_after_the_ready_timeout(make_keeper):
