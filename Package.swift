@@ -25,6 +25,7 @@ let package = Package(
         .executable(name: "voss", targets: ["voss"]),
         .executable(name: "voss-s3", targets: ["voss-s3"]),
         .executable(name: "voss-test-worker", targets: ["voss-test-worker"]),
+        .executable(name: "voss-fuzz", targets: ["voss-fuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -176,6 +177,16 @@ let package = Package(
             dependencies: nio + [
                 "VossWorkerKit", "VossHTTP", .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
+
+        // Fuzz targets for the network parsers (`make fuzz` builds it with -sanitize=fuzzer; a normal
+        // build replays the seed corpora in Fuzz/corpus).
+        .executableTarget(
+            name: "voss-fuzz",
+            dependencies: [
+                "VossBase", "VossSigV4", "VossS3Core", "VossVIPCore", "VossCluster", "VossWire",
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings),
 

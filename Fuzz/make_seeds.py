@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora (Fuzz/corpus/<target>/) — run once by hand when seeds change; the files
+are committed. Each seed is a valid or near-valid input, plus the inputs that once trapped."""
+import os
+import struct
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
+AUTH4 = ("AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, "
+         "SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, "
+         "Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41")
+
+SEEDS = {
+    "httpdate": [
+        "Fri, 24 May 2013 00:00:00 GMT", "Sat, 1 Jan 2000 00:00:00 GMT", "2013-05-24T00:00:00Z", "2013-05-24T00:00:00.123Z",
+        "20130524T000000Z", "Fri, 01 Jan 99999999999999999 00:00:00 GMT", "Fri, 01 Jan 2020 9999999999999999:00:00 GMT",
+        "٢٠٢٠-٠١-٠١T٠٠:٠٠:٠٠Z", "Thu, 29 Feb 2024 23:59:60 GMT", "9223372036854775807",
+    ],
+    "sigv4": [
+        "GET\n/test.txt\n\nHost: examplebucket.s3.amazonaws.com\nRange: bytes=0-9\n"
+        "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n"
+        f"x-amz-date: 20130524T000000Z\nAuthorization: {AUTH4}",
+        "GET\n/test.txt\nX-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request"
+        "&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host"
+        "&X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404\nHost: examplebucket.s3.amazonaws.com",
+        "PUT\n/b/k\n\nHost: h\nDate: Fri, 9223372036854775807 Jan 2020 00:00:00 GMT\nx-amz-content-sha256: STREAMING-AWS4-HMAC-SHA256-PAYLOAD\n"
+        "Authorization: AWS4-HMAC-SHA256 Credential=NOPE/20200101/us-east-1/s3/aws4_request, SignedHeaders=host;date, Signature=00",
+        "GET\n/%zz\na=%\nAuthorization: Bearer x",
+    ],
+    "sigv2": [
+        "GET\n/b/k\n\nHost: h\nDate: Fri, 24 May 2013 00:00:00 GMT\nAuthorization: AWS AKID:frJIUN8DYpKDtOLCwo//yllqDzg=",
+        "GET\n/b/k\nAWSAccessKeyId=AKID&Expires=1369353600&Signature=x%2By\nHost: h",
+        "GET\n/b\nAWSAccessKeyId=A&Expires=99999999999999999999999&Signature=x\n",
+        "GET\n/b/k\n\nAuthorization: AWS NOPE:abc=\nDate: Fri, 01 Jan 99999999999999999 00:00:00 GMT",
+    ],
+    "range": [
+        "bytes=0-9\n\"abc\"\n\"abc\"\nFri, 24 May 2013 00:00:00 GMT\nFri, 24 May 2013 00:00:00 GMT\na=b&c=d",
+        "bytes=-500\n*\n\n\n\nk=%ZZ", "bytes=99999999999999999999-\n\n\n٢٠٢٠\n", "bytes=5-1,2-3\nW/\"x\"",
+    ],
+    "xml": [
+        '<?xml version="1.0" encoding="UTF-8"?><Delete><Quiet>true</Quiet><Object><Key>a&amp;b</Key></Object></Delete>',
+        "<Tagging><TagSet><Tag><Key>k</Key><Value>v</Value></Tag></TagSet></Tagging>",
+        "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>\"e\"</ETag></Part></CompleteMultipartUpload>",
+        "<a><![CDATA[x]]><!-- c --><b x='1'>&#x41;&#65;&lt;</b></a>", "<a>&#99999999999999999999;</a>", "<" * 50,
+    ],
+    "routing": [
+        "GET\n/bucket/key%20x\nlist-type=2&prefix=a\nHost: 127.0.0.1",
+        "PUT\n/b/k\npartNumber=1&uploadId=x\nHost: b.s3.example.com\nx-amz-copy-source: /a/b",
+        "POST\n/b\ndelete\nHost: [::1]:9000\nx-amz-meta-a: b", "GET\n/b/k%00evil\n\nHost: h",
+    ],
+}
+
+
+def chunked(sizes, signed):
+    out = b""
+    for n in sizes:
+        ext = b";chunk-signature=" + b"0" * 64 if signed else b""
+        out += f"{n:x}".encode() + ext + b"\r\n" + b"a" * n + b"\r\n"
+    return out
+
+
+def write(target, i, data):
+    d = os.path.join(ROOT, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, f"seed-{i:02d}"), "wb") as f:
+        f.write(data if isinstance(data, bytes) else data.encode("utf-8"))
+
+
+def main():
+    for target, seeds in SEEDS.items():
+        for i, s in enumerate(seeds):
+            write(target, i, s)
+    aws = [b"\x05" + chunked([10, 0], False) + b"x-amz-checksum-crc32:AAAAAA==\r\n\r\n",
+           b"\x40" + chunked([100, 5, 0], True) + b"\r\n", b"\x00zz\r\n", b"\x03ffffffffffffffff\r\n"]
+    for i, s in enumerate(aws):
+        write("awschunked", i, s)
+    sig = b"\r\n\r\n\x00\r\nQUIT\n"
+    v4 = sig + bytes([0x21, 0x11]) + struct.pack(">H", 12) + bytes([192, 0, 2, 7, 10, 0, 0, 1]) + struct.pack(">HH", 40000, 80)
+    v6 = sig + bytes([0x21, 0x21]) + struct.pack(">H", 36) + bytes(16) + bytes(16) + struct.pack(">HH", 1, 2)
+    for i, s in enumerate([v4, v6, sig + bytes([0x20, 0x00, 0, 0]), sig + bytes([0x21, 0x11, 0xff, 0xff])]):
+        write("proxyv2", i, s)
+    for i, s in enumerate([b'{"kind":"ping","seq":1}', b'{"members":[],"config":{}}', b"\x01" + bytes(40), b"[" * 100]):
+        write("gossip", i, s)
+    for i, s in enumerate([struct.pack(">I", 3) + b"abc", struct.pack(">I", 0xFFFFFFFF), b"\x00\x00"]):
+        write("frame", i, s)
+
+
+if __name__ == "__main__":
+    main()

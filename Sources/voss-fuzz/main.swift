@@ -1,0 +1,195 @@
+// Fuzz targets for every parser that reads bytes from the network (issue 11). One binary, the
+// target chosen by VOSS_FUZZ_TARGET (or the replay command's argument):
+//
+//   make fuzz                    builds with `-sanitize=fuzzer` and runs each target for a while
+//   voss-fuzz replay DIR…        (normal build) runs every file under DIR through its target: the
+//                                seed corpora in Fuzz/corpus/<target>/ are checked in the unit suite
+//
+// A target returns normally for any input; a trap (force-unwrap, overflow, out-of-bounds) is a bug.
+import Crypto
+import VossBase
+import VossCluster
+import VossS3Core
+import VossSigV4
+import VossVIPCore
+import VossWire
+
+#if canImport(Glibc)
+import Glibc
+#endif
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+enum FuzzTargets {
+    static let all: [String: @Sendable ([UInt8]) -> Void] = [
+        "httpdate": httpDate, "sigv4": sigV4, "sigv2": sigV2, "awschunked": awsChunked, "xml": xml,
+        "range": rangeAndConditions, "proxyv2": proxyV2, "gossip": gossip, "frame": frame, "routing": routing,
+    ]
+
+    static let now = Date(timeIntervalSince1970: 1_369_353_600)
+    static let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+
+    static func text(_ d: [UInt8]) -> String { String(decoding: d, as: UTF8.self) }
+
+    /// Lines of the input (for request-shaped targets): method, path, query, then `name: value` headers.
+    static func request(_ d: [UInt8]) -> SignedRequest {
+        let lines = text(d).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var headers: [(String, String)] = []
+        for l in lines.dropFirst(3) {
+            let kv = l.split(separator: ":", maxSplits: 1)
+            if kv.count == 2 { headers.append((String(kv[0]), String(kv[1].drop(while: { $0 == " " })))) }
+        }
+        return SignedRequest(
+            method: lines.first ?? "GET", rawPath: lines.count > 1 ? lines[1] : "/", rawQuery: lines.count > 2 ? lines[2] : "",
+            headers: headers)
+    }
+
+    static func httpDate(_ d: [UInt8]) {
+        let s = text(d)
+        if let t = HTTPDate.parse(s) { _ = HTTPDate.format(t); _ = HTTPDate.iso(t); _ = HTTPDate.amz(t) }
+        _ = HTTPDate.parseAmz(s)
+        _ = ASCIIDecimal.int64(s)
+    }
+
+    static func sigV4(_ d: [UInt8]) {
+        let r = request(d)
+        let v = SigV4Verifier(region: "us-east-1")
+        let result = v.verify(r, now: now) { ak, date in
+            SigV4.signingKey(secret: secret, date: date, region: "us-east-1")
+        }
+        if case .success(let ctx)? = result {
+            var chain = ChunkSignatureChain(ctx)
+            _ = chain.verifyChunk(dataSHA256Hex: SigV4.emptySHA256, signature: String(repeating: "0", count: 64))
+        }
+        _ = SigV4.canonicalQuery(rawQuery: r.rawQuery)
+        _ = SigV4.canonicalURI(rawPath: r.rawPath)
+    }
+
+    static func sigV2(_ d: [UInt8]) {
+        let r = request(d)
+        _ = SigV2.verify(r, virtualHostBucket: r.header("x-bucket"), now: now) { _ in secret }
+        _ = SigV2.claimedAccessKey(authorization: r.header("authorization"), query: r.queryParameters)
+    }
+
+    static func awsChunked(_ d: [UInt8]) {
+        guard let first = d.first else { return }
+        let body = Array(d.dropFirst())
+        let cut = body.isEmpty ? 0 : Int(first) % (body.count + 1)
+        for signed in [false, true] {
+            var dec = AwsChunkedDecoder(signed: signed)
+            do {
+                for part in [body[..<cut], body[cut...]] {
+                    let bytes = Array(part)
+                    let events = try bytes.withUnsafeBytes { try dec.feed($0) }
+                    for case .data(let r) in events { precondition(r.lowerBound >= 0 && r.upperBound <= bytes.count) }
+                }
+            } catch {}
+        }
+    }
+
+    static func xml(_ d: [UInt8]) {
+        guard let root = try? XMLParser.parse(d) else { return }
+        _ = root.childText("Key")
+        _ = root.all("Object").map { $0.childText("Key") }
+        _ = Tags.parseXML(d, max: 50)
+    }
+
+    static func rangeAndConditions(_ d: [UInt8]) {
+        let parts = text(d).split(separator: "\n", maxSplits: 5, omittingEmptySubsequences: false).map(String.init)
+        func p(_ i: Int) -> String? { i < parts.count ? parts[i] : nil }
+        let size = Int64(d.count * 977)
+        _ = RangeHeader.evaluate(p(0), size: size)
+        _ = RangeHeader.evaluate(p(0), size: 0)
+        _ = Preconditions.evaluate(
+            ifMatch: p(1), ifNoneMatch: p(2), ifModifiedSince: p(3), ifUnmodifiedSince: p(4), etag: "abc", lastModified: now)
+        if let h = p(5) { _ = Tags.parseHeader(h) }
+    }
+
+    static func proxyV2(_ d: [UInt8]) {
+        if case .header(let length, _) = ProxyProtocolV2.parse(d) { precondition(length <= d.count) }
+        // The same bytes after a valid signature, so the fuzzer need not find it.
+        let sig: [UInt8] = [0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A]
+        let withSig = sig + d
+        if case .header(let length, _) = ProxyProtocolV2.parse(withSig) { precondition(length <= withSig.count) }
+    }
+
+    static let codec = GossipCodec(clusterKey: SymmetricKey(data: [UInt8](repeating: 7, count: 32)), label: "fuzz")
+
+    static func gossip(_ d: [UInt8]) {
+        // Raw bytes from any sender, then the same bytes as an authenticated payload (a member with
+        // the key that sends nonsense).
+        _ = try? codec.openPacket(d)
+        _ = try? codec.openState(d)
+        let sealed = codec.seal(d)
+        _ = try? codec.openPacket(sealed)
+        _ = try? codec.openState(sealed)
+        _ = JoinToken.decode(text(d))
+    }
+
+    static func frame(_ d: [UInt8]) {
+        var dec = FrameDecoder()
+        let cut = d.isEmpty ? 0 : Int(d[0]) % (d.count + 1)
+        dec.append(d[..<cut])
+        _ = try? dec.next()
+        dec.append(d[cut...])
+        while let f = try? dec.next() { _ = f.count }
+    }
+
+    static func routing(_ d: [UInt8]) {
+        let r = request(d)
+        switch S3Router.target(host: r.header("host"), rawPath: r.rawPath, serviceHost: "s3.example.com") {
+        case .success(let t):
+            _ = S3Router.operation(method: r.method, target: t, query: r.queryParameters, headers: { r.header($0) })
+            if let k = t.key { _ = S3Names.keyProblem(k) }
+            if let b = t.bucket { _ = S3Names.bucketProblem(b) }
+        case .failure: break
+        }
+        _ = ObjectHeaders.from(r.headers)
+    }
+}
+
+#if FUZZING
+let selected: @Sendable ([UInt8]) -> Void = {
+    let name = ProcessInfo.processInfo.environment["VOSS_FUZZ_TARGET"] ?? ""
+    guard let t = FuzzTargets.all[name] else {
+        fatalError("VOSS_FUZZ_TARGET must be one of: \(FuzzTargets.all.keys.sorted().joined(separator: ", "))")
+    }
+    return t
+}()
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    selected(Array(UnsafeBufferPointer(start: data, count: size)))
+    return 0
+}
+#else
+// Replay: `voss-fuzz replay DIR…` where each DIR is Fuzz/corpus/<target> (or its parent).
+let args = CommandLine.arguments.dropFirst()
+guard args.first == "replay", args.count >= 2 else {
+    print("usage: voss-fuzz replay CORPUS_DIR…   (targets: \(FuzzTargets.all.keys.sorted().joined(separator: ", ")))")
+    exit(2)
+}
+var ran = 0
+for dir in args.dropFirst() {
+    let url = URL(fileURLWithPath: dir)
+    let targets: [(String, URL)] =
+        FuzzTargets.all[url.lastPathComponent] != nil
+        ? [(url.lastPathComponent, url)]
+        : FuzzTargets.all.keys.sorted().map { ($0, url.appendingPathComponent($0)) }
+    for (name, d) in targets {
+        guard let run = FuzzTargets.all[name],
+            let files = try? FileManager.default.contentsOfDirectory(atPath: d.path)
+        else { continue }
+        for f in files.sorted() {
+            guard let data = FileManager.default.contents(atPath: d.appendingPathComponent(f).path) else { continue }
+            run(Array(data))
+            ran += 1
+        }
+    }
+}
+print("replayed \(ran) inputs without a trap")
+exit(ran > 0 ? 0 : 1)
+#endif
