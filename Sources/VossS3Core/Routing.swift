@@ -235,7 +235,7 @@ public enum S3Names {
             return "Bucket names can consist only of lowercase letters, numbers, dots (.), and hyphens (-)."
         }
         func alnum(_ c: UInt8) -> Bool { (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) }
-        guard alnum(u.first!), alnum(u.last!) else { return "Bucket names must begin and end with a letter or number." }
+        guard let f = u.first, let l = u.last, alnum(f), alnum(l) else { return "Bucket names must begin and end with a letter or number." }
         if name.contains("..") { return "Bucket names must not contain two adjacent periods." }
         let parts = name.split(separator: ".")
         if parts.count == 4 && parts.allSatisfy({ UInt8($0) != nil }) {

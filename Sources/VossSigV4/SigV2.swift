@@ -58,7 +58,7 @@ public enum SigV2 {
             let l = n.lowercased()
             if l.hasPrefix("x-amz-") { byName[l, default: []].append(Substring(v).trimmingSpaces()) }
         }
-        return byName.keys.sorted().map { "\($0):\(byName[$0]!.joined(separator: ","))\n" }.joined()
+        return byName.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value.joined(separator: ","))\n" }.joined()
     }
 
     public static func stringToSign(_ r: SignedRequest, dateOrExpires: String, virtualHostBucket: String?) -> String {

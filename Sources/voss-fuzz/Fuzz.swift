@@ -165,31 +165,51 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     selected(Array(UnsafeBufferPointer(start: data, count: size)))
     return 0
 }
-#else
-// Replay: `voss-fuzz replay DIR…` where each DIR is Fuzz/corpus/<target> (or its parent).
-let args = CommandLine.arguments.dropFirst()
-guard args.first == "replay", args.count >= 2 else {
-    print("usage: voss-fuzz replay CORPUS_DIR…   (targets: \(FuzzTargets.all.keys.sorted().joined(separator: ", ")))")
-    exit(2)
+
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
+) -> CInt
+
+/// SwiftPM links an executable's entry point under the module's name (`main` is an alias of it), so
+/// the fuzzing build provides that entry and hands over to libFuzzer's driver.
+@_cdecl("voss_fuzz_main")
+public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    var c = argc
+    var v = argv
+    return LLVMFuzzerRunDriver(&c, &v) { data, size in fuzzOne(data, size) }
 }
-var ran = 0
-for dir in args.dropFirst() {
-    let url = URL(fileURLWithPath: dir)
-    let targets: [(String, URL)] =
-        FuzzTargets.all[url.lastPathComponent] != nil
-        ? [(url.lastPathComponent, url)]
-        : FuzzTargets.all.keys.sorted().map { ($0, url.appendingPathComponent($0)) }
-    for (name, d) in targets {
-        guard let run = FuzzTargets.all[name],
-            let files = try? FileManager.default.contentsOfDirectory(atPath: d.path)
-        else { continue }
-        for f in files.sorted() {
-            guard let data = FileManager.default.contents(atPath: d.appendingPathComponent(f).path) else { continue }
-            run(Array(data))
-            ran += 1
+#else
+/// Replay: `voss-fuzz replay DIR…` where each DIR is Fuzz/corpus/<target> (or its parent).
+@main
+enum Replay {
+    static func main() {
+        let args = CommandLine.arguments.dropFirst()
+        guard args.first == "replay", args.count >= 2 else {
+            print("usage: voss-fuzz replay CORPUS_DIR…   (targets: \(FuzzTargets.all.keys.sorted().joined(separator: ", ")))")
+            exit(2)
         }
+        var ran = 0
+        for dir in args.dropFirst() {
+            let url = URL(fileURLWithPath: dir)
+            let targets: [(String, URL)] =
+                FuzzTargets.all[url.lastPathComponent] != nil
+                ? [(url.lastPathComponent, url)]
+                : FuzzTargets.all.keys.sorted().map { ($0, url.appendingPathComponent($0)) }
+            for (name, d) in targets {
+                guard let run = FuzzTargets.all[name],
+                    let files = try? FileManager.default.contentsOfDirectory(atPath: d.path)
+                else { continue }
+                for f in files.sorted() {
+                    guard let data = FileManager.default.contents(atPath: d.appendingPathComponent(f).path) else { continue }
+                    run(Array(data))
+                    ran += 1
+                }
+            }
+        }
+        print("replayed \(ran) inputs without a trap")
+        exit(ran > 0 ? 0 : 1)
     }
 }
-print("replayed \(ran) inputs without a trap")
-exit(ran > 0 ? 0 : 1)
 #endif
