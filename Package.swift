@@ -208,6 +208,12 @@ let package = Package(
             name: "VossS3GatewayTests",
             dependencies: ["VossS3Gateway", "VossVIPCore", .product(name: "NIOEmbedded", package: "swift-nio")],
             swiftSettings: swiftSettings),
+        .testTarget(
+            name: "VossHTTPTests",
+            dependencies: [
+                "VossHTTP", .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings),
         .testTarget(name: "VossConfigTests", dependencies: ["VossConfig", "VossBase"], swiftSettings: swiftSettings),
         .testTarget(name: "VossSystemdTests", dependencies: ["VossSystemd"], swiftSettings: swiftSettings),
         .testTarget(name: "VossI18nTests", dependencies: ["VossI18n"], swiftSettings: swiftSettings),

@@ -39,8 +39,8 @@ final class DeadlineClock {
     var responseDone = true
     var timedOut = false
 
-    func readArrived() {
-        if let s = readPendingSince { waited = waited + (NIODeadline.now() - s) }
+    func readArrived(now: NIODeadline) {
+        if let s = readPendingSince { waited = waited + (now - s) }
         readPendingSince = nil
     }
 
@@ -74,7 +74,7 @@ public final class RawDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let n = unwrapInboundIn(data).readableBytes
-        clock.readArrived()
+        clock.readArrived(now: context.eventLoop.now)
         switch clock.phase {
         case .betweenRequests:
             if n > 0 { startHead(context) }
@@ -87,7 +87,7 @@ public final class RawDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
     }
 
     public func read(context: ChannelHandlerContext) {
-        if clock.readPendingSince == nil { clock.readPendingSince = .now() }
+        if clock.readPendingSince == nil { clock.readPendingSince = context.eventLoop.now }
         context.read()
     }
 
@@ -139,14 +139,14 @@ public final class RawDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
     func startWindow(_ context: ChannelHandlerContext) {
         clock.windowBytes = 0
         clock.waited = .zero
-        if clock.readPendingSince != nil { clock.readPendingSince = .now() }
+        if clock.readPendingSince != nil { clock.readPendingSince = context.eventLoop.now }
         clock.windowTimer?.cancel()
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         clock.windowTimer = context.eventLoop.scheduleTask(in: settings.bodyWindow) {
             let (me, ctx) = loopBound.value
             guard me.clock.phase == .body else { return }
             // Slow only if the server was asking for bytes most of the window and too few came.
-            if let s = me.clock.readPendingSince { me.clock.waited = me.clock.waited + (NIODeadline.now() - s) }
+            if let s = me.clock.readPendingSince { me.clock.waited = me.clock.waited + (ctx.eventLoop.now - s) }
             let waitedEnough = me.clock.waited.nanoseconds * 2 >= me.settings.bodyWindow.nanoseconds
             if me.clock.windowBytes < me.settings.minBodyBytes && waitedEnough {
                 me.clock.timedOut = true

@@ -172,3 +172,40 @@ def test_config_export_and_import_across_two_fresh_nodes(make_keeper, tmp_path):
     fa = a.api("GET", "/v1/cert")[1]["chain"][0]["sha256Fingerprint"]
     fb = b.api("GET", "/v1/cert")[1]["chain"][0]["sha256Fingerprint"]
     assert fa == fb
+
+
+def _rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+
+
+def test_unauthenticated_gossip_peers_cannot_make_the_keeper_hold_much(make_keeper):
+    """Issue 11: push-pull frames are sealed whole, so few may be in flight; refusals are logged per
+    address, not per address:port, with bounded memory."""
+    import socket
+    k = make_keeper(name="target")
+    k.wait_ready()
+    pid = k.proc.pid
+    before = _rss_kib(pid)
+    socks, refused = [], 0
+    for _ in range(20):
+        s = socket.create_connection(("127.0.0.1", k.gossip_port), timeout=5)
+        try:
+            s.sendall((16 * 1024 * 1024 - 16).to_bytes(4, "big") + b"z" * (4 * 1024 * 1024))
+        except (BrokenPipeError, ConnectionResetError):
+            refused += 1
+        socks.append(s)
+    grown = _rss_kib(pid) - before
+    for s in socks:
+        s.close()
+    # At most 2 from one address are read; the rest are closed at once.
+    assert refused >= 15, refused
+    assert grown < 40 * 1024, f"keeper RSS grew by {grown} KiB"
+    # Datagrams from 50 source ports: one log line for the address, every one counted.
+    for _ in range(50):
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.sendto(b"\x01" + os.urandom(64), ("127.0.0.1", k.gossip_port))
+        u.close()
+    wait_for(lambda: cluster_view(k).get("refusedMessages", 0) >= 50, 5, what="refusals counted")
+    log = open(os.path.join(k.dir, "log", "keeper.log")).read()
+    assert log.count("refused gossip not sealed") == 1, log.count("refused gossip not sealed")
