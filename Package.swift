@@ -50,19 +50,14 @@ let package = Package(
         .target(name: "VossWire", dependencies: ["VossBase"], swiftSettings: swiftSettings),
         .target(name: "VossSupervision", dependencies: ["VossBase"], swiftSettings: swiftSettings),
         .target(name: "VossConfig", dependencies: ["VossBase"], swiftSettings: swiftSettings),
-        .target(name: "VossSystemd", dependencies: ["CSystemd"], swiftSettings: swiftSettings),
-        .target(name: "VossI18n", dependencies: ["VossBase"], swiftSettings: swiftSettings),
+        .target(name: "VossI18n", swiftSettings: swiftSettings),
         .target(
             name: "VossChecksums", dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings),
         .target(
             name: "VossSigV4", dependencies: ["VossBase", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings),
-        .target(name: "VossS3Core", dependencies: ["VossBase", "VossChecksums"], swiftSettings: swiftSettings),
-        .target(
-            name: "VossS3Store",
-            dependencies: ["VossS3Core", "VossChecksums", .product(name: "Crypto", package: "swift-crypto")],
-            swiftSettings: swiftSettings + [.enableUpcomingFeature("NonisolatedNonsendingByDefault")]),
+        .target(name: "VossS3Core", dependencies: ["VossBase"], swiftSettings: swiftSettings),
         .target(
             name: "VossCluster",
             dependencies: [
@@ -71,17 +66,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .target(name: "VossVIPCore", dependencies: ["VossBase"], swiftSettings: swiftSettings),
-        .target(name: "VossCLI", dependencies: ["VossBase", "VossWire", "VossConfig", "VossI18n"],
+        .target(name: "VossCLI", dependencies: ["VossBase", "VossWire"],
                 swiftSettings: swiftSettings),
 
         // ---- Shells --------------------------------------------------------------------------------------
+        .target(name: "VossSystemd", dependencies: ["CSystemd"], swiftSettings: swiftSettings),
+        // The metadata model and the SQL store over an injected backend (it stamps times from the clock).
+        .target(
+            name: "VossS3Store",
+            dependencies: ["VossS3Core", "VossChecksums", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings + [.enableUpcomingFeature("NonisolatedNonsendingByDefault")]),
         .target(
             name: "VossPosix",
             dependencies: ["CVossSys", "VossBase", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings),
         .target(
             name: "VossSQLite",
-            dependencies: ["CSQLite", "VossS3Store", "VossS3Core", "VossChecksums", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["CSQLite", "VossS3Store", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings + [.enableUpcomingFeature("NonisolatedNonsendingByDefault")]),
         .target(
             name: "VossPostgres",
@@ -96,7 +97,6 @@ let package = Package(
         .target(
             name: "VossHTTP",
             dependencies: nio + [
-                "VossBase",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -129,7 +129,7 @@ let package = Package(
         .target(
             name: "VossWorkerKit",
             dependencies: nio + [
-                "VossBase", "VossWire", "VossIPC", "VossPosix", "VossHTTP", .product(name: "Logging", package: "swift-log"),
+                "VossBase", "VossWire", "VossIPC", "VossPosix", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
         .target(
@@ -144,8 +144,8 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "VossI18nServer",
-            dependencies: nio + [
-                "VossBase", "VossI18n", "VossHTTP", "VossWorkerKit", "VossWire", "VossPosix",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"), "VossI18n", "VossHTTP", "VossWorkerKit", "VossWire", "VossPosix",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -223,6 +223,6 @@ let package = Package(
         .testTarget(name: "VossS3CoreTests", dependencies: ["VossS3Core", "VossBase"], swiftSettings: swiftSettings),
         .testTarget(name: "VossS3StoreTests", dependencies: ["VossS3Store", "VossSQLite"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "VossCertificatesTests", dependencies: ["VossCertificates"], swiftSettings: swiftSettings),
+            name: "VossCertificatesTests", dependencies: ["VossCertificates", "VossBase"], swiftSettings: swiftSettings),
     ]
 )

@@ -214,6 +214,17 @@ public final class RequestPhaseHandler: ChannelDuplexHandler, RemovableChannelHa
         context.fireChannelRead(data)
     }
 
+    /// The idle timeout (an `IdleStateHandler` read timeout before the codec) closes a connection
+    /// only between requests: a long download or a slow handler is not idleness, and a stalled
+    /// head or body has its own limits above.
+    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            if clock.phase == .betweenRequests { context.close(promise: nil) }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         if case .end = unwrapOutboundIn(data) {
             clock.responseDone = true

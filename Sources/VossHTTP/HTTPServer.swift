@@ -129,8 +129,9 @@ public final class ServerCounters: Sendable {
     }
 }
 
-/// Open connections and whether each is mid-request, for draining.
-final class ConnectionTracker: Sendable {
+/// Open connections and whether each is mid-request, for draining: idle ones are closed at once,
+/// busy ones finish their request (their response says `Connection: close`).
+public final class ConnectionTracker: Sendable {
     private struct State {
         var channels: [ObjectIdentifier: (channel: any Channel, busy: Bool)] = [:]
         var draining = false
@@ -138,10 +139,12 @@ final class ConnectionTracker: Sendable {
 
     private let state = Mutex(State())
 
-    var count: Int { state.withLock { $0.channels.count } }
-    var isDraining: Bool { state.withLock { $0.draining } }
+    public init() {}
 
-    func add(_ c: any Channel) {
+    public var count: Int { state.withLock { $0.channels.count } }
+    public var isDraining: Bool { state.withLock { $0.draining } }
+
+    public func add(_ c: any Channel) {
         let draining = state.withLock { s in
             s.channels[ObjectIdentifier(c)] = (c, false)
             return s.draining
@@ -149,15 +152,15 @@ final class ConnectionTracker: Sendable {
         if draining { c.close(promise: nil) }
     }
 
-    func remove(_ c: any Channel) { state.withLock { _ = $0.channels.removeValue(forKey: ObjectIdentifier(c)) } }
+    public func remove(_ c: any Channel) { state.withLock { _ = $0.channels.removeValue(forKey: ObjectIdentifier(c)) } }
 
-    func setBusy(_ c: any Channel, _ busy: Bool) {
+    public func setBusy(_ c: any Channel, _ busy: Bool) {
         state.withLock { s in
             if s.channels[ObjectIdentifier(c)] != nil { s.channels[ObjectIdentifier(c)]!.busy = busy }
         }
     }
 
-    func beginDraining() {
+    public func beginDraining() {
         let idle = state.withLock { s in
             s.draining = true
             return s.channels.values.filter { !$0.busy }.map(\.channel)
@@ -165,7 +168,7 @@ final class ConnectionTracker: Sendable {
         idle.forEach { $0.close(promise: nil) }
     }
 
-    func closeAll() {
+    public func closeAll() {
         let all = state.withLock { $0.channels.values.map(\.channel) }
         all.forEach { $0.close(promise: nil) }
     }
@@ -182,7 +185,6 @@ final class BufferedHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
     private var head: HTTPRequestHead?
     private var body: [UInt8] = []
     private var tooLarge = false
-    private var processing = false
     private var authenticated = true
     private var unauthenticatedBytes = 0
 
@@ -244,7 +246,6 @@ final class BufferedHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
                 method: head.method, uri: head.uri, headers: head.headers, body: body,
                 remoteAddress: context.channel.remoteAddress?.description)
             body = []
-            processing = true
             let handler = self.handler
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             let eventLoop = context.eventLoop
@@ -252,7 +253,6 @@ final class BufferedHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
                 let response = await handler(request)
                 eventLoop.execute {
                     let (me, ctx) = loopBound.value
-                    me.processing = false
                     me.respond(context: ctx, head: head, response: response, keepAlive: keepAlive)
                 }
             }
@@ -279,14 +279,6 @@ final class BufferedHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
             tracker.setBusy(channel, false)
             if !keep { channel.close(promise: nil) }
         }
-    }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent, !processing {
-            context.close(promise: nil)
-            return
-        }
-        context.fireUserInboundEventTriggered(event)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

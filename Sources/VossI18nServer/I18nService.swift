@@ -148,7 +148,7 @@ public struct I18nRoutes: Sendable {
 
     public func handle(_ request: HTTPRequest) async -> HTTPResponse {
         guard request.method == .GET || request.method == .HEAD || request.method == .POST else {
-            return error(.methodNotAllowed, "Only GET is supported.")
+            return error(.methodNotAllowed, "Only GET, HEAD and POST are supported.")
         }
         let parts = request.path.split(separator: "/").map(String.init)
         guard parts.count >= 3, parts[0] == "i18n", parts[1] == "api", parts[2] == "v2" else {

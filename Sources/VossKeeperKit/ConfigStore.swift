@@ -125,10 +125,7 @@ public actor ConfigStore {
         for (k, e) in entries where e.secret {
             if let v = e.value { entries[k]?.value = box.seal(v) }
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let data = try encoder.encode(FileFormat(format: 1, clock: clock.last, entries: entries))
-        try Files.writeAtomically(Array(data), to: path, mode: 0o600)
+        try Files.writeJSON(FileFormat(format: 1, clock: clock.last, entries: entries), to: path, mode: 0o600)
     }
 }
 

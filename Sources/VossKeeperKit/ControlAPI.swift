@@ -238,9 +238,7 @@ struct ControlAPI: Sendable {
     }
 
     private func saveState(_ state: NodeState) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try Files.writeAtomically(Array(try encoder.encode(state)), to: node.statePath, mode: 0o600)
+        try Files.writeJSON(state, to: node.statePath, mode: 0o600)
     }
 
     private func showConfig(withSecret: Bool) async -> ConfigShow {

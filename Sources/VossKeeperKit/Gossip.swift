@@ -322,9 +322,7 @@ public actor GossipService {
     private func writeClusterFile(_ file: ClusterFile?) {
         do {
             if let file {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                try Files.writeAtomically(Array(try encoder.encode(file)), to: node.clusterFilePath, mode: 0o600)
+                try Files.writeJSON(file, to: node.clusterFilePath, mode: 0o600)
             } else if Files.exists(node.clusterFilePath) {
                 unlink(node.clusterFilePath)
             }

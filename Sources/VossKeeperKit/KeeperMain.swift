@@ -200,11 +200,7 @@ public enum KeeperMain {
             try Files.makeDirectory(node.paths.lib, mode: 0o750)
             try Files.makeDirectory(node.paths.log, mode: 0o750)
             try Files.makeDirectory(node.paths.run, mode: 0o755)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            if node != existing {
-                try Files.writeAtomically(Array(try encoder.encode(node)), to: node.nodeFilePath, mode: 0o600)
-            }
+            if node != existing { try Files.writeJSON(node, to: node.nodeFilePath, mode: 0o600) }
         } catch {
             fail(1, "cannot prepare \(node.paths.etc): \(error)")
         }

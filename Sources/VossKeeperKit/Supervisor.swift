@@ -43,7 +43,8 @@ public actor Supervisor {
     private var readySent = false
     private var lastStatusText = ""
     private var nextPetAt: Instant = .zero
-    private var scheduledWake: Instant = .zero
+    /// When the supervision loop last completed an iteration (the watchdog's measure of health).
+    private var lastIterationAt: Instant = .zero
     private var shuttingDown = false
     private var loopRunning = false
 
@@ -170,29 +171,26 @@ public actor Supervisor {
             pushConfig(force: false)
         }
         for name in names {
-            var lc = workers[name]!.lifecycle
-            let actions: [WorkerLifecycle.Action]
-            switch request {
-            case .start: actions = lc.start(at: now())
-            case .stop: actions = lc.stop(at: now())
-            case .restart: actions = lc.restart(at: now())
+            let t = now()
+            drive(name) { lc in
+                switch request {
+                case .start: lc.start(at: t)
+                case .stop: lc.stop(at: t)
+                case .restart: lc.restart(at: t)
+                }
             }
-            workers[name]!.lifecycle = lc
-            apply(name, actions)
         }
     }
 
     /// Restarts a worker that is up (drained, then started again with the current configuration),
     /// e.g. so the gateway reopens its metadata store after `ose db set`. A stopped worker stays stopped.
     public func restartIfRunning(_ name: String) {
-        guard var lc = workers[name]?.lifecycle else { return }
-        switch lc.phase {
-        case .idle, .failed: return
+        switch workers[name]?.lifecycle.phase {
+        case nil, .idle?, .failed?: return
         default: break
         }
-        let actions = lc.restart(at: now())
-        workers[name]!.lifecycle = lc
-        apply(name, actions)
+        let t = now()
+        drive(name) { $0.restart(at: t) }
     }
 
     public var nodeState: NodeState { state }
@@ -252,6 +250,7 @@ public actor Supervisor {
     // MARK: the loop
 
     private func runLoop() async {
+        lastIterationAt = now()
         while loopRunning {
             let now = self.now()
             var wake = now + .milliseconds(250)
@@ -260,7 +259,6 @@ public actor Supervisor {
             }
             if watchdog != nil { wake = min(wake, nextPetAt) }
             wake = max(wake, now + .milliseconds(1))
-            scheduledWake = wake
             try? await Task.sleep(for: wake - now)
             tick()
         }
@@ -270,20 +268,21 @@ public actor Supervisor {
         let now = self.now()
         reap()
         for name in order {
-            var lc = workers[name]!.lifecycle
-            let actions = lc.tick(at: now)
-            workers[name]!.lifecycle = lc
-            if !actions.isEmpty { apply(name, actions) }
+            drive(name, applyingNothing: false) { $0.tick(at: now) }
         }
+        // The time since the previous iteration completed: a loop that was wedged (a blocked actor, a
+        // stuck apply) shows a long gap here even if this one iteration woke on time.
+        let sinceLastIteration = now - lastIterationAt
         if let watchdog, now >= nextPetAt {
             // Pet only from the loop itself, and only when it is running on time.
-            if watchdog.loopIsHealthy(lastIterationAgo: now - scheduledWake) {
+            if watchdog.loopIsHealthy(lastIterationAgo: sinceLastIteration) {
                 notifier.send(.watchdog)
             } else {
-                logger.error("supervision loop is \(now - scheduledWake) late; not petting the watchdog")
+                logger.error("supervision loop went \(sinceLastIteration) without an iteration; not petting the watchdog")
             }
             nextPetAt = now + watchdog.petInterval
         }
+        lastIterationAt = self.now()
     }
 
     /// Reaps every exited child (called on SIGCHLD and from every tick as a safety net).
@@ -294,14 +293,22 @@ public actor Supervisor {
                 continue
             }
             let reason: ExitReason = exit.exited ? .exited(exit.code) : .signaled(exit.code)
-            var lc = workers[name]!.lifecycle
-            let actions = lc.exited(pid: exit.pid, reason: reason, at: now())
-            workers[name]!.lifecycle = lc
-            apply(name, actions)
+            let t = now()
+            drive(name) { $0.exited(pid: exit.pid, reason: reason, at: t) }
         }
     }
 
     // MARK: carrying out actions
+
+    /// Feeds one event to `name`'s lifecycle and carries out what it decides.
+    private func drive(
+        _ name: String, applyingNothing: Bool = true, _ event: (inout WorkerLifecycle) -> [WorkerLifecycle.Action]
+    ) {
+        guard var lc = workers[name]?.lifecycle else { return }
+        let actions = event(&lc)
+        workers[name]!.lifecycle = lc
+        if applyingNothing || !actions.isEmpty { apply(name, actions) }
+    }
 
     private func apply(_ name: String, _ actions: [WorkerLifecycle.Action]) {
         for action in actions {
@@ -384,10 +391,8 @@ public actor Supervisor {
         do {
             (keeperEnd, workerEnd) = try Sockets.pair()
         } catch {
-            var lc = workers[name]!.lifecycle
-            let actions = lc.spawnFailed(error.reason, at: now())
-            workers[name]!.lifecycle = lc
-            apply(name, actions)
+            let t = now()
+            drive(name) { $0.spawnFailed(error.reason, at: t) }
             return
         }
         var env = ProcessInfo.processInfo.environment
@@ -414,11 +419,9 @@ public actor Supervisor {
         switch result {
         case .failure(let error):
             Sockets.close(keeperEnd)
-            var lc = workers[name]!.lifecycle
-            let actions = lc.spawnFailed(error.reason, at: now())
-            workers[name]!.lifecycle = lc
             logger.error("cannot start worker", metadata: ["worker": "\(name)", "error": "\(error)"])
-            apply(name, actions)
+            let t = now()
+            drive(name) { $0.spawnFailed(error.reason, at: t) }
         case .success(let pid):
             workers[name]!.startedWall = Date()
             workers[name]!.status = nil
@@ -443,10 +446,8 @@ public actor Supervisor {
             } catch {
                 Sockets.close(keeperEnd)
                 logger.error("cannot attach to worker IPC", metadata: ["worker": "\(name)", "error": "\(error)"])
-                var lc = workers[name]!.lifecycle
-                let more = lc.ipcClosed(at: now())
-                workers[name]!.lifecycle = lc
-                apply(name, more)
+                let t = now()
+                drive(name) { $0.ipcClosed(at: t) }
             }
             apply(name, actions)
         }
@@ -489,10 +490,8 @@ public actor Supervisor {
 
     private func ipcEnded(_ name: String, pid: Int32) {
         guard workers[name]!.lifecycle.phase.pid == pid else { return }
-        var lc = workers[name]!.lifecycle
-        let actions = lc.ipcClosed(at: now())
-        workers[name]!.lifecycle = lc
-        apply(name, actions)
+        let t = now()
+        drive(name) { $0.ipcClosed(at: t) }
         // The exit usually follows at once; reap now rather than at the next tick.
         reap()
     }

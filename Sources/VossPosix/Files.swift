@@ -25,6 +25,14 @@ public enum Files {
         try syncDirectory(dir)
     }
 
+    /// `value` as pretty, key-sorted JSON (the form of every file VOSS writes under /etc/voss and
+    /// /var/lib/voss), written atomically.
+    public static func writeJSON<T: Encodable>(_ value: T, to path: String, mode: mode_t = 0o600) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try writeAtomically(Array(try encoder.encode(value)), to: path, mode: mode)
+    }
+
     public static func writeAll(_ fd: Int32, _ data: [UInt8], path: String) throws(PosixError) {
         var offset = 0
         while offset < data.count {

@@ -225,16 +225,3 @@ public enum Tags {
 extension String {
     func replacingPlus() -> String { String(map { $0 == "+" ? " " : $0 }) }
 }
-
-extension Substring {
-    func trimmingSpaces() -> String {
-        var s = self
-        while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
-        while let l = s.last, l == " " || l == "\t" { s.removeLast() }
-        return String(s)
-    }
-}
-
-extension String {
-    func trimmingSpaces() -> String { Substring(self).trimmingSpaces() }
-}

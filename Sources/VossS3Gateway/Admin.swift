@@ -12,6 +12,9 @@ import VossWire
 struct AdminAPI: Sendable {
     let store: any MetadataStore
     let logger: Logger
+    /// This gateway's identity cache: a key deleted here stops working at once on this node (other
+    /// nodes drop it when their cache entry expires, within `IdentityCache.ttl`).
+    var identity: IdentityCache?
 
     static func validName(_ s: String) -> Bool {
         let u = Array(s.utf8)
@@ -69,6 +72,7 @@ struct AdminAPI: Sendable {
                 return .json(KeyInfo(accessKey: k.accessKey, secret: k.secret, tenant: p[1], user: p[3], createdAt: k.createdAt), status: .created)
             case (.DELETE, 2) where p[0] == "keys":
                 try await store.deleteKey(accessKey: p[1])
+                identity?.forget(p[1])
                 logger.info("access key deleted", metadata: ["key": "\(p[1])"])
                 return .json(["deleted": p[1]])
             default:

@@ -25,7 +25,7 @@ public final class S3Worker: WorkerApp {
     let tlsContext = Mutex<NIOSSLContext?>(nil)
     let servers = Mutex<[any Channel]>([])
     let admin = Mutex<HTTPServer?>(nil)
-    let connections = ConnectionSet()
+    let connections = ConnectionTracker()
     let limiter = ConnectionLimiter()
     let expiry = Mutex<Task<Void, Never>?>(nil)
     let drainingFlag = Atomic<Bool>(false)
@@ -89,7 +89,7 @@ public final class S3Worker: WorkerApp {
         for (name, fd) in context.listeners.sorted(by: { $0.key < $1.key }) {
             switch name {
             case "admin":
-                let api = AdminAPI(store: store, logger: context.logger)
+                let api = AdminAPI(store: store, logger: context.logger, identity: st.identity)
                 let server = HTTPServer(group: context.group, configuration: .init(maxBodySize: 64 << 10, serverName: "voss-s3-admin")) {
                     await api.handle($0)
                 }
@@ -205,7 +205,6 @@ public final class S3Worker: WorkerApp {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(ParseErrorFlag())
                     try channel.pipeline.syncOperations.addHandler(deadlines.phase)
-                    try channel.pipeline.syncOperations.addHandler(IdleCloser())
                     let async = try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
                         wrappingChannelSynchronously: channel,
                         configuration: .init(backPressureStrategy: .init(lowWatermark: 4, highWatermark: 32)))
@@ -234,7 +233,7 @@ public final class S3Worker: WorkerApp {
         drainingFlag.store(true, ordering: .relaxed)
         expiry.withLock { $0?.cancel() }
         for s in servers.withLock({ $0 }) { try? await s.close() }
-        connections.closeIdle()
+        connections.beginDraining()
         let deadline = ContinuousClock.now + grace
         while connections.count > 0 && ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
@@ -244,43 +243,6 @@ public final class S3Worker: WorkerApp {
     }
 
     public func counters() -> [String: Int64] { state.withLock { $0?.counters.snapshot } ?? [:] }
-}
-
-/// Closes a connection that has been idle (no request) for the read timeout.
-final class IdleCloser: ChannelInboundHandler, Sendable {
-    typealias InboundIn = HTTPServerRequestPart
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent {
-            context.close(promise: nil)
-            return
-        }
-        context.fireUserInboundEventTriggered(event)
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) { context.fireChannelRead(data) }
-}
-
-/// Open S3 connections and whether each is in the middle of a request, so drain can close the idle
-/// ones at once and let the busy ones finish (their responses say `Connection: close`).
-final class ConnectionSet: Sendable {
-    private let channels = Mutex<[ObjectIdentifier: (channel: any Channel, busy: Bool)]>([:])
-
-    var count: Int { channels.withLock { $0.count } }
-    func add(_ c: any Channel) { channels.withLock { $0[ObjectIdentifier(c)] = (c, false) } }
-    func remove(_ c: any Channel) { channels.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(c)) } }
-
-    func setBusy(_ c: any Channel, _ busy: Bool) {
-        channels.withLock { d in
-            if d[ObjectIdentifier(c)] != nil { d[ObjectIdentifier(c)]!.busy = busy }
-        }
-    }
-
-    func closeIdle() {
-        for c in channels.withLock({ $0.values.filter { !$0.busy }.map(\.channel) }) { c.close(promise: nil) }
-    }
-
-    func closeAll() { for c in channels.withLock({ $0.values.map(\.channel) }) { c.close(promise: nil) } }
 }
 
 /// Runs one connection's requests on that connection's own event loop: awaiting channel futures and

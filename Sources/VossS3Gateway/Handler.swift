@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import Synchronization
+import VossHTTP
 import VossS3Core
 import VossS3Store
 import VossSigV4
@@ -64,7 +65,7 @@ final class Exchange: @unchecked Sendable {  // used by one task at a time
 struct S3Server: Sendable {
     let state: GatewayState
     let tls: Bool
-    let connections: ConnectionSet
+    let connections: ConnectionTracker
     let draining: @Sendable () -> Bool
 
     func serve(_ conn: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, origin: ClientOrigin) async {

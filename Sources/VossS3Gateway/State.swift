@@ -98,6 +98,9 @@ final class IdentityCache: Sendable {
 
     init(store: any MetadataStore) { self.store = store }
 
+    /// Drops a key from the cache (it was deleted on this node).
+    func forget(_ accessKey: String) { _ = principals.withLock { $0.removeValue(forKey: accessKey) } }
+
     func principal(_ accessKey: String) async throws -> Principal? {
         let now = ContinuousClock.now
         if let e = principals.withLock({ $0[accessKey] }), e.expires > now { return e.principal }

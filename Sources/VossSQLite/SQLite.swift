@@ -7,7 +7,7 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
     public var message: String
     public var description: String { "SQLite error \(code): \(message)" }
 
-    /// The database is locked or busy (retry) or the disk is full/read-only.
+    /// A constraint failed (a UNIQUE or PRIMARY KEY already taken, a NOT NULL violated).
     public var isConstraint: Bool { code & 0xFF == SQLITE_CONSTRAINT }
 }
 

@@ -185,25 +185,14 @@ public struct SigV4Verifier: Sendable {
             }
             payload = .sha256(hashText.lowercased())
         }
-        guard let uri = SigV4.canonicalURI(rawPath: r.rawPath), let query = SigV4.canonicalQuery(rawQuery: r.rawQuery),
-            let headers = SigV4.canonicalHeaders(r.headers, signed: signed)
-        else {
-            return .failure(AuthFailure("SignatureDoesNotMatch", "A signed header is missing or the request URI is malformed."))
-        }
-        guard let key = signingKey(cred.accessKey, cred.date) else {
-            return .failure(AuthFailure("InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."))
-        }
-        let creq = SigV4.canonicalRequest(
-            method: r.method, canonicalURI: uri, canonicalQuery: query, canonicalHeaders: headers, signedHeaders: signed,
-            payloadHash: hashText)
-        let expected = SigV4.signature(key: key, stringToSign: SigV4.stringToSign(amzDate: amzDate, scope: cred.scope, canonicalRequest: creq))
-        guard SigV4.signaturesEqual(expected, sig.lowercased()) else {
-            return .failure(AuthFailure("SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method."))
-        }
-        return .success(
+        return checkSignature(
+            r, cred: cred, signed: signed, amzDate: amzDate, payloadHash: hashText, given: sig, excludingFromQuery: [],
+            signingKey: signingKey
+        ).map {
             AuthContext(
-                accessKey: cred.accessKey, signingKey: key, amzDate: amzDate, scope: cred.scope, seedSignature: expected,
-                payload: payload, presigned: false))
+                accessKey: cred.accessKey, signingKey: $0.key, amzDate: amzDate, scope: cred.scope, seedSignature: $0.signature,
+                payload: payload, presigned: false)
+        }
     }
 
     func verifyPresigned(
@@ -239,8 +228,25 @@ public struct SigV4Verifier: Sendable {
         }
         let signed = signedText.split(separator: ";").map { String($0).lowercased() }
         guard signed.contains("host") else { return .failure(.query("X-Amz-SignedHeaders must include host")) }
+        let hash = r.header("x-amz-content-sha256") ?? SigV4.unsignedPayload
+        let payload: PayloadMode = hash == SigV4.unsignedPayload ? .unsigned : (hash.count == 64 ? .sha256(hash.lowercased()) : .unsigned)
+        return checkSignature(
+            r, cred: cred, signed: signed, amzDate: amzDate, payloadHash: hash, given: sig, excludingFromQuery: ["X-Amz-Signature"],
+            signingKey: signingKey
+        ).map {
+            AuthContext(
+                accessKey: cred.accessKey, signingKey: $0.key, amzDate: amzDate, scope: cred.scope, seedSignature: $0.signature,
+                payload: payload, presigned: true)
+        }
+    }
+
+    /// The part both forms share: canonical request, signing key, signature compared in constant time.
+    func checkSignature(
+        _ r: SignedRequest, cred: Credential, signed: [String], amzDate: String, payloadHash: String, given: String,
+        excludingFromQuery: Set<String>, signingKey: (String, String) -> SymmetricKey?
+    ) -> Result<(key: SymmetricKey, signature: String), AuthFailure> {
         guard let uri = SigV4.canonicalURI(rawPath: r.rawPath),
-            let query = SigV4.canonicalQuery(rawQuery: r.rawQuery, excluding: ["X-Amz-Signature"]),
+            let query = SigV4.canonicalQuery(rawQuery: r.rawQuery, excluding: excludingFromQuery),
             let headers = SigV4.canonicalHeaders(r.headers, signed: signed)
         else {
             return .failure(AuthFailure("SignatureDoesNotMatch", "A signed header is missing or the request URI is malformed."))
@@ -248,19 +254,14 @@ public struct SigV4Verifier: Sendable {
         guard let key = signingKey(cred.accessKey, cred.date) else {
             return .failure(AuthFailure("InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."))
         }
-        let hash = r.header("x-amz-content-sha256") ?? SigV4.unsignedPayload
         let creq = SigV4.canonicalRequest(
             method: r.method, canonicalURI: uri, canonicalQuery: query, canonicalHeaders: headers, signedHeaders: signed,
-            payloadHash: hash)
+            payloadHash: payloadHash)
         let expected = SigV4.signature(key: key, stringToSign: SigV4.stringToSign(amzDate: amzDate, scope: cred.scope, canonicalRequest: creq))
-        guard SigV4.signaturesEqual(expected, sig.lowercased()) else {
+        guard SigV4.signaturesEqual(expected, given.lowercased()) else {
             return .failure(AuthFailure("SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method."))
         }
-        let payload: PayloadMode = hash == SigV4.unsignedPayload ? .unsigned : (hash.count == 64 ? .sha256(hash.lowercased()) : .unsigned)
-        return .success(
-            AuthContext(
-                accessKey: cred.accessKey, signingKey: key, amzDate: amzDate, scope: cred.scope, seedSignature: expected,
-                payload: payload, presigned: true))
+        return .success((key, expected))
     }
 
     /// `Date:` header forms (RFC 1123), for clients that sign `date` instead of `x-amz-date`.
@@ -346,14 +347,5 @@ public enum SigV4Signer {
         let key = SigV4.signingKey(secret: secret, date: String(amzDate.prefix(8)), region: region)
         let sig = SigV4.signature(key: key, stringToSign: SigV4.stringToSign(amzDate: amzDate, scope: scope, canonicalRequest: creq))
         return "AWS4-HMAC-SHA256 Credential=\(accessKey)/\(scope), SignedHeaders=\(signed.joined(separator: ";")), Signature=\(sig)"
-    }
-}
-
-extension Substring {
-    func trimmingSpaces() -> String {
-        var s = self
-        while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
-        while let l = s.last, l == " " || l == "\t" { s.removeLast() }
-        return String(s)
     }
 }
