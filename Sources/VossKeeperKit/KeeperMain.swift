@@ -270,7 +270,8 @@ public enum KeeperMain {
         let api = ControlAPI(
             token: token, config: config, supervisor: supervisor, node: node, info: info,
             admin: AdminForwarder(socket: node.worker(named: "s3").flatMap { $0.enabled ? $0.listeners.first { $0.name == "admin" }?.unix : nil }, pool: adminPool),
-            db: db, gossip: gossip, vip: vip)
+            db: db, gossip: gossip, vip: vip
+        ).withRoutes()
         // The token is checked on the head, before any body is read: without it a caller can make
         // the keeper hold at most a few KiB (issue 11).
         let control = HTTPServer(
@@ -291,7 +292,7 @@ public enum KeeperMain {
         await config.observe { doc, _ in await supervisor.configChanged(doc) }
         await config.observeLocal { entries in await gossip.localChanged(entries) }
         await config.observe { _, keys in
-            if keys.contains(where: { $0.hasPrefix("vip.") }) { await vip.refresh() }
+            if keys.contains(where: { VIPManager.keys.contains($0) }) { await vip.refresh() }
         }
         await gossip.start()
         await vip.refresh()

@@ -36,6 +36,18 @@ actor VIPManager {
         self.nodeName = nodeName
     }
 
+    /// Every configuration key of the virtual address (`ose vip disable` removes them all).
+    static let keys = ["vip.address", "vip.port", "vip.interface", "vip.own", "vip.target", "vip.proxy_protocol"]
+
+    /// The settings `ose vip set` stores, one value per key of `keys`.
+    static func settings(_ body: VIPSetRequest) -> [(key: String, value: String?)] {
+        [
+            ("vip.address", body.address), ("vip.port", String(body.port)),
+            ("vip.interface", body.interface.flatMap { $0.isEmpty ? nil : $0 }), ("vip.own", body.own == true ? "on" : nil),
+            ("vip.target", body.target ?? "https"), ("vip.proxy_protocol", body.proxyProtocol == true ? "on" : nil),
+        ]
+    }
+
     /// The membership metadata naming the gateway port the translator relays to.
     static func metaKey(_ doc: ConfigDocument) -> String { doc["vip.target"] == "http" ? "s3http" : "s3" }
 

@@ -8,25 +8,24 @@ extension OSE {
     mutating func execute(_ p: Parsed) throws(OSEFailure) {
         switch p.command.path {
         case ["show"]:
-            let (c, raw): (ConfigShow, [UInt8]) = try request("GET", "/v1/show" + secretQuery(p))
+            let (c, raw): (ConfigShow, [UInt8]) = try call(Routes.show, query: secretQuery(p))
             json ? emitJSON(raw) : print(Render.configShow(c, t), terminator: "")
         case ["args", "set"]:
             let k = p.value("--k")!
-            let (a, raw): (ArgValue, [UInt8]) = try request(
-                "PUT", "/v1/args/" + Self.percentEncode(k), ArgSetRequest(value: p.value("--v")!))
+            let (a, raw): (ArgValue, [UInt8]) = try call(Routes.argSet, ["key": k], ArgSetRequest(value: p.value("--v")!))
             json ? emitJSON(raw) : print(t("args.set_done", a.key, a.value))
         case ["args", "get"]:
-            let (a, raw): (ArgValue, [UInt8]) = try request("GET", "/v1/args/" + Self.percentEncode(p.value("--k")!))
+            let (a, raw): (ArgValue, [UInt8]) = try call(Routes.argGet, ["key": p.value("--k")!])
             json ? emitJSON(raw) : print(a.value)
         case ["args", "del"]:
             let k = p.value("--k")!
-            let (_, raw): (ArgValue, [UInt8]) = try request("DELETE", "/v1/args/" + Self.percentEncode(k))
+            let (_, raw): (ArgValue, [UInt8]) = try call(Routes.argDelete, ["key": k])
             json ? emitJSON(raw) : print(t("args.deleted", k))
         case ["args", "show"]:
-            let (a, raw): (ArgList, [UInt8]) = try request("GET", "/v1/args")
+            let (a, raw): (ArgList, [UInt8]) = try call(Routes.argsList)
             json ? emitJSON(raw) : print(Render.args(a, t), terminator: "")
         case ["service", "show"]:
-            let (s, raw): (ServiceShow, [UInt8]) = try request("GET", "/v1/service")
+            let (s, raw): (ServiceShow, [UInt8]) = try call(Routes.serviceShow)
             json ? emitJSON(raw) : print(Render.serviceShow(s, t), terminator: "")
         case ["service", "start"], ["service", "stop"], ["service", "restart"]:
             try service(p.command.path[1], p)
@@ -38,8 +37,8 @@ extension OSE {
                 days = n
             }
             let sans = p.value("--san").map { $0.split(separator: ",").map { String($0).trimmingWhitespace() } }
-            let (c, raw): (CertInfo, [UInt8]) = try request(
-                "POST", "/v1/cert/generate",
+            let (c, raw): (CertInfo, [UInt8]) = try call(
+                Routes.certGenerate,
                 CertGenerateRequest(commonName: p.value("--cn")!, secret: secret, subjectAlternativeNames: sans, validityDays: days))
             if json { emitJSON(raw) } else {
                 print(t("cert.generated"))
@@ -48,116 +47,114 @@ extension OSE {
         case ["cert", "import"]:
             let bytes = try readInput(p.value("--path")!, limit: 1 << 20)
             let secret = try secret(p, confirm: false)
-            let (c, raw): (CertInfo, [UInt8]) = try request(
-                "POST", "/v1/cert/import",
+            let (c, raw): (CertInfo, [UInt8]) = try call(
+                Routes.certImport,
                 CertImportRequest(pkcs12Base64: Data(bytes).base64EncodedString(), secret: secret, force: p.flag("--force")))
             if json { emitJSON(raw) } else {
                 print(t("cert.imported"))
                 print(Render.cert(c, t, now: Date()), terminator: "")
             }
         case ["cert", "show"]:
-            let (c, raw): (CertInfo, [UInt8]) = try request("GET", "/v1/cert" + secretQuery(p))
+            let (c, raw): (CertInfo, [UInt8]) = try call(Routes.certShow, query: secretQuery(p))
             json ? emitJSON(raw) : print(Render.cert(c, t, now: Date()), terminator: "")
         case ["db", "set"]:
             let secret = try secret(p, confirm: false)
-            let (d, raw): (DBInfo, [UInt8]) = try request(
-                "PUT", "/v1/db", DBSetRequest(url: p.value("--url")!, user: p.value("--user")!, secret: secret, force: p.flag("--force")))
+            let (d, raw): (DBInfo, [UInt8]) = try call(
+                Routes.dbSet, DBSetRequest(url: p.value("--url")!, user: p.value("--user")!, secret: secret, force: p.flag("--force")))
             json ? emitJSON(raw) : print(Render.db(d, t), terminator: "")
         case ["db", "show"]:
-            let (d, raw): (DBInfo, [UInt8]) = try request("GET", "/v1/db" + secretQuery(p))
+            let (d, raw): (DBInfo, [UInt8]) = try call(Routes.dbShow, query: secretQuery(p))
             json ? emitJSON(raw) : print(Render.db(d, t), terminator: "")
         case ["migration", "start"]:
-            let (m, raw): (MigrationInfo, [UInt8]) = try request("POST", "/v1/migration", MigrationStartRequest(force: p.flag("--force")))
+            let (m, raw): (MigrationInfo, [UInt8]) = try call(Routes.migrationStart, MigrationStartRequest(force: p.flag("--force")))
             if json && p.flag("--no-wait") { return emitJSON(raw) }
             if !json { print(t("migration.started", m.id)) }
             if p.flag("--no-wait") { return print(Render.migration(m, t), terminator: "") }
             try waitForMigration(m)
         case ["migration", "show"]:
-            let (m, raw): (MigrationInfo, [UInt8]) = try request("GET", "/v1/migration")
+            let (m, raw): (MigrationInfo, [UInt8]) = try call(Routes.migrationShow)
             json ? emitJSON(raw) : print(Render.migration(m, t), terminator: "")
         case ["s3", "set"]:
             guard p.value("--domain") != nil || p.value("--region") != nil else {
                 throw OSEFailure(code: .usage, message: Message("usage.s3_set_nothing"))
             }
-            let (s, raw): (S3Settings, [UInt8]) = try request("PUT", "/v1/s3", S3Settings(domain: p.value("--domain"), region: p.value("--region")))
+            let (s, raw): (S3Settings, [UInt8]) = try call(Routes.s3Set, S3Settings(domain: p.value("--domain"), region: p.value("--region")))
             json ? emitJSON(raw) : print(Render.s3(s, t), terminator: "")
         case ["s3", "show"]:
-            let (s, raw): (S3Settings, [UInt8]) = try request("GET", "/v1/s3")
+            let (s, raw): (S3Settings, [UInt8]) = try call(Routes.s3Show)
             json ? emitJSON(raw) : print(Render.s3(s, t), terminator: "")
         case ["tenant", "create"]:
-            let (x, raw): (TenantInfo, [UInt8]) = try request("POST", "/v1/tenants", NameRequest(name: p.value("--name")!))
+            let (x, raw): (TenantInfo, [UInt8]) = try call(Routes.tenantCreate, NameRequest(name: p.value("--name")!))
             json ? emitJSON(raw) : print(t("tenant.created", x.name, x.id))
         case ["tenant", "list"]:
-            let (x, raw): (TenantList, [UInt8]) = try request("GET", "/v1/tenants")
+            let (x, raw): (TenantList, [UInt8]) = try call(Routes.tenantList)
             json ? emitJSON(raw) : print(Render.tenants(x, t), terminator: "")
         case ["tenant", "delete"]:
             let n = p.value("--name")!
-            let (_, raw): (Deleted, [UInt8]) = try request("DELETE", "/v1/tenants/" + Self.percentEncode(n))
+            let (_, raw): (Deleted, [UInt8]) = try call(Routes.tenantDelete, ["tenant": n])
             json ? emitJSON(raw) : print(t("tenant.deleted", n))
         case ["user", "create"]:
             let tn = p.value("--tenant")!
-            let (x, raw): (UserInfo, [UInt8]) = try request(
-                "POST", "/v1/tenants/\(Self.percentEncode(tn))/users", NameRequest(name: p.value("--name")!, role: p.value("--role")))
+            let (x, raw): (UserInfo, [UInt8]) = try call(
+                Routes.userCreate, ["tenant": tn], NameRequest(name: p.value("--name")!, role: p.value("--role")))
             json ? emitJSON(raw) : print(t("user.created", x.name, x.tenant, x.role))
         case ["user", "list"]:
-            let (x, raw): (UserList, [UInt8]) = try request("GET", "/v1/tenants/\(Self.percentEncode(p.value("--tenant")!))/users")
+            let (x, raw): (UserList, [UInt8]) = try call(Routes.userList, ["tenant": p.value("--tenant")!])
             json ? emitJSON(raw) : print(Render.users(x, t), terminator: "")
         case ["user", "delete"]:
             let n = p.value("--name")!
-            let (_, raw): (Deleted, [UInt8]) = try request(
-                "DELETE", "/v1/tenants/\(Self.percentEncode(p.value("--tenant")!))/users/\(Self.percentEncode(n))")
+            let (_, raw): (Deleted, [UInt8]) = try call(
+                Routes.userDelete, ["tenant": p.value("--tenant")!, "user": n])
             json ? emitJSON(raw) : print(t("user.deleted", n))
         case ["key", "create"]:
-            let (x, raw): (KeyInfo, [UInt8]) = try request(
-                "POST", "/v1/tenants/\(Self.percentEncode(p.value("--tenant")!))/users/\(Self.percentEncode(p.value("--user")!))/keys",
-                NameRequest(name: ""))
+            let (x, raw): (KeyInfo, [UInt8]) = try call(
+                Routes.keyCreate, ["tenant": p.value("--tenant")!, "user": p.value("--user")!])
             json ? emitJSON(raw) : print(Render.keyCreated(x, t), terminator: "")
         case ["key", "list"]:
-            let (x, raw): (KeyList, [UInt8]) = try request(
-                "GET", "/v1/tenants/\(Self.percentEncode(p.value("--tenant")!))/users/\(Self.percentEncode(p.value("--user")!))/keys")
+            let (x, raw): (KeyList, [UInt8]) = try call(
+                Routes.keyList, ["tenant": p.value("--tenant")!, "user": p.value("--user")!])
             json ? emitJSON(raw) : print(Render.keys(x, t), terminator: "")
         case ["key", "delete"]:
             let k = p.value("--key")!
-            let (_, raw): (Deleted, [UInt8]) = try request("DELETE", "/v1/keys/" + Self.percentEncode(k))
+            let (_, raw): (Deleted, [UInt8]) = try call(Routes.keyDelete, ["key": k])
             json ? emitJSON(raw) : print(t("key.deleted", k))
         case ["vip", "set"]:
             guard let port = Int(p.value("--port")!), (1...65535).contains(port) else {
                 throw OSEFailure(code: .usage, message: Message("value.port", p.value("--port")!))
             }
-            let (v, raw): (VIPInfo, [UInt8]) = try request(
-                "PUT", "/v1/vip",
+            let (v, raw): (VIPInfo, [UInt8]) = try call(
+                Routes.vipSet,
                 VIPSetRequest(
                     address: p.value("--address")!, port: port, interface: p.value("--interface"), own: p.flag("--own"),
                     target: p.value("--target"), proxyProtocol: p.flag("--proxy-protocol")))
             json ? emitJSON(raw) : print(Render.vip(v, t), terminator: "")
         case ["vip", "show"]:
-            let (v, raw): (VIPInfo, [UInt8]) = try request("GET", "/v1/vip")
+            let (v, raw): (VIPInfo, [UInt8]) = try call(Routes.vipShow)
             json ? emitJSON(raw) : print(Render.vip(v, t), terminator: "")
         case ["vip", "disable"]:
-            let (v, raw): (VIPInfo, [UInt8]) = try request("DELETE", "/v1/vip")
+            let (v, raw): (VIPInfo, [UInt8]) = try call(Routes.vipDisable)
             json ? emitJSON(raw) : print(Render.vip(v, t), terminator: "")
         case ["cluster", "show"]:
-            let (c, raw): (ClusterView, [UInt8]) = try request("GET", "/v1/cluster")
+            let (c, raw): (ClusterView, [UInt8]) = try call(Routes.clusterShow)
             json ? emitJSON(raw) : print(Render.cluster(c, t), terminator: "")
         case ["cluster", "token"]:
-            let q = p.value("--label").map { "?label=" + Self.percentEncode($0) } ?? ""
-            let (c, raw): (ClusterToken, [UInt8]) = try request("GET", "/v1/cluster/token" + q)
+            let (c, raw): (ClusterToken, [UInt8]) = try call(Routes.clusterToken, query: p.value("--label").map { [("label", $0)] } ?? [])
             json ? emitJSON(raw) : print(c.token)
         case ["cluster", "join"]:
-            let (c, raw): (ClusterView, [UInt8]) = try request(
-                "POST", "/v1/cluster/join", ClusterJoinRequest(seed: p.value("--seed"), token: p.value("--token")!))
+            let (c, raw): (ClusterView, [UInt8]) = try call(
+                Routes.clusterJoin, ClusterJoinRequest(seed: p.value("--seed"), token: p.value("--token")!))
             if json { emitJSON(raw) } else {
                 print(t("cluster.joined", c.label, String(c.members.count)))
                 print(Render.cluster(c, t), terminator: "")
             }
         case ["cluster", "leave"]:
-            let (c, raw): (ClusterView, [UInt8]) = try request("POST", "/v1/cluster/leave", [String: String]())
+            let (c, raw): (ClusterView, [UInt8]) = try call(Routes.clusterLeave, NoBody())
             json ? emitJSON(raw) : print(t("cluster.left", c.node))
         case ["config", "export"]:
             let path = p.value("--file")!
             let secret = try secret(p, confirm: true)
-            let (x, _): (ConfigExportResponse, [UInt8]) = try request(
-                "POST", "/v1/config/export", ConfigExportRequest(secret: secret, force: p.flag("--force")))
+            let (x, _): (ConfigExportResponse, [UInt8]) = try call(
+                Routes.configExport, ConfigExportRequest(secret: secret, force: p.flag("--force")))
             guard let bytes = Data(base64Encoded: x.file) else {
                 throw OSEFailure(code: .error, message: Message("api.bad_body", "file"))
             }
@@ -178,8 +175,8 @@ extension OSE {
         case ["config", "import"]:
             let bytes = try readInput(p.value("--file")!, limit: 64 << 20)
             let secret = try secret(p, confirm: false)
-            let (x, raw): (ConfigImportResponse, [UInt8]) = try request(
-                "POST", "/v1/config/import", ConfigImportRequest(file: Data(bytes).base64EncodedString(), secret: secret))
+            let (x, raw): (ConfigImportResponse, [UInt8]) = try call(
+                Routes.configImport, ConfigImportRequest(file: Data(bytes).base64EncodedString(), secret: secret))
             json ? emitJSON(raw) : print(t("config.imported", String(x.entries), x.exportedBy, String(x.changed.count)))
         default:
             throw OSEFailure(code: .usage, message: Message("usage.unknown_command", p.command.name))
@@ -209,20 +206,20 @@ extension OSE {
         while m.status == "RUNNING" {
             if tty { FileHandle.standardOutput.write(Data("\r\(t("migration.progress", String(m.progress)))".utf8)) }
             usleep(500_000)
-            (m, raw) = try request("GET", "/v1/migration")
+            (m, raw) = try call(Routes.migrationShow)
         }
         if tty { print("") }
         json ? emitJSON(raw) : print(Render.migration(m, t), terminator: "")
         if m.status != "COMPLETED" { throw OSEFailure(code: .error, message: m.error ?? Message("migration.failed")) }
     }
 
-    func secretQuery(_ p: Parsed) -> String { p.flag("--with-secret") ? "?withSecret=true" : "" }
+    func secretQuery(_ p: Parsed) -> [(String, String)] { p.flag("--with-secret") ? [("withSecret", "true")] : [] }
 
     /// `service start|stop|restart`: ask, then wait (with progress on a terminal) until the workers
     /// settle, unless `--no-wait`.
     mutating func service(_ verb: String, _ p: Parsed) throws(OSEFailure) {
         let body = ServiceRequest(debug: p.flag("--debug") ? true : nil, worker: p.value("--worker"))
-        var (s, raw): (ServiceShow, [UInt8]) = try request("POST", "/v1/service/\(verb)", body)
+        var (s, raw): (ServiceShow, [UInt8]) = try call(Routes.serviceControl, ["verb": verb], body)
         if !p.flag("--no-wait") {
             let deadline = ContinuousClock.now + .seconds(90)
             let tty = Terminal.isTTY(2) && !json
@@ -246,7 +243,7 @@ extension OSE {
                     }
                 }
                 Thread.sleep(forTimeInterval: 0.2)
-                (s, raw) = try request("GET", "/v1/service")
+                (s, raw) = try call(Routes.serviceShow)
             }
         }
         if json {
@@ -265,7 +262,7 @@ extension OSE {
             var ose: String
             var keeper: VersionInfo?
         }
-        let info: VersionInfo? = try? get("/v1/version", timeout: .seconds(3))
+        let info: VersionInfo? = try? get(Routes.version.path(), timeout: .seconds(3))
         if json {
             emitJSON(Both(ose: VossVersion.current, keeper: info))
         } else {
@@ -280,4 +277,3 @@ extension OSE {
     }
 }
 
-struct Deleted: Codable { var deleted: String }

@@ -95,7 +95,7 @@ struct OSE {
         let locale = LocaleTag.fromPOSIX(environment: env)
         guard locale.language != "en" else { return }
         var base = target.i18nURL
-        if base == nil, let info: VersionInfo = try? get("/v1/version", timeout: .seconds(1)) { base = info.i18nURL }
+        if base == nil, let info: VersionInfo = try? get(Routes.version.path(), timeout: .seconds(1)) { base = info.i18nURL }
         guard let base, let u = SimpleURL(base) else { return }
         let path = "/i18n/api/v2/translation/products/VOSS/versions/\(VossVersion.current)/locales/\(locale)/components/ose"
         guard let r = try? BlockingHTTP.request(host: u.host, port: u.port ?? 80, method: "GET", path: path, timeout: .seconds(1)),
@@ -168,6 +168,17 @@ struct OSE {
         }
     }
 
+    /// One control-API call, built from the route table (VossWire `Routes`).
+    mutating func call<B, R>(
+        _ route: ControlRoute<B, R>, _ params: [String: String] = [:], query: [(String, String)] = [], _ body: B? = nil
+    ) throws(OSEFailure) -> (R, [UInt8]) {
+        try request(route.method, route.path(params, query: query), body)
+    }
+
+    mutating func call<B, R>(_ route: ControlRoute<B, R>, _ body: B) throws(OSEFailure) -> (R, [UInt8]) {
+        try call(route, [:], query: [], body)
+    }
+
     func get<T: Decodable>(_ path: String, timeout: Duration) throws -> T {
         let tok = try? Files.read(target.tokenPath).map { String(decoding: $0, as: UTF8.self).trimmingWhitespace() }
         let r = try call("GET", path, token: tok ?? nil, timeout: timeout)
@@ -203,17 +214,6 @@ struct OSE {
     }
 
     func printErr(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
-
-    static func percentEncode(_ s: String) -> String {
-        var out = ""
-        for b in s.utf8 {
-            let c = Character(Unicode.Scalar(b))
-            if c.isASCII && (c.isLetter || c.isNumber || "-._~".contains(c)) { out.append(c) } else {
-                out += String(format: "%%%02X", b)
-            }
-        }
-        return out
-    }
 
     // MARK: secrets
 

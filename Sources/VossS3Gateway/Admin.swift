@@ -29,55 +29,54 @@ struct AdminAPI: Sendable {
     }
 
     func handle(_ r: HTTPRequest) async -> HTTPResponse {
-        let parts = r.path.split(separator: "/").map(String.init)
-        guard parts.first == "admin" else { return fail(.notFound, "not_found", Message("api.no_route", r.method.rawValue, r.path)) }
-        let p = Array(parts.dropFirst())
+        guard r.uri.hasPrefix("/admin/") else { return fail(.notFound, "not_found", Message("api.no_route", r.method.rawValue, r.path)) }
+        // The keeper forwards the identity routes of the control API's table under /admin.
+        let path = "/" + VossVersion.controlAPI + r.uri.dropFirst("/admin".count)
+        func on<B, R>(_ route: ControlRoute<B, R>) -> [String: String]? { route.match(method: r.method.rawValue, rawPath: path) }
         do {
-            switch (r.method, p.count) {
-            case (.GET, 1) where p[0] == "status":
+            if r.method == .GET && r.path == "/admin/status" {
                 let c = try await store.counts()
                 return .json(StoreStatus(tenants: try await store.tenants().count, buckets: c.buckets, objects: c.objects, bytes: c.bytes))
-            case (.GET, 1) where p[0] == "tenants":
+            } else if on(Routes.tenantList) != nil {
                 return .json(TenantList(tenants: try await store.tenants().map { TenantInfo(id: $0.id, name: $0.name, createdAt: $0.createdAt) }))
-            case (.POST, 1) where p[0] == "tenants":
+            } else if on(Routes.tenantCreate) != nil {
                 let body = try r.decodeJSON(NameRequest.self)
                 guard Self.validName(body.name) else { return fail(.badRequest, "validation", Message("identity.bad_name", body.name)) }
                 let t = try await store.createTenant(name: body.name)
                 logger.info("tenant created", metadata: ["tenant": "\(t.name)"])
                 return .json(TenantInfo(id: t.id, name: t.name, createdAt: t.createdAt), status: .created)
-            case (.DELETE, 2) where p[0] == "tenants":
-                try await store.deleteTenant(named: p[1])
-                logger.info("tenant deleted", metadata: ["tenant": "\(p[1])"])
-                return .json(["deleted": p[1]])
-            case (.GET, 3) where p[0] == "tenants" && p[2] == "users":
-                return .json(UserList(users: try await store.users(tenant: p[1]).map { user($0, tenant: p[1]) }))
-            case (.POST, 3) where p[0] == "tenants" && p[2] == "users":
+            } else if let p = on(Routes.tenantDelete), let tenant = p["tenant"] {
+                try await store.deleteTenant(named: tenant)
+                logger.info("tenant deleted", metadata: ["tenant": "\(tenant)"])
+                return .json(Deleted(deleted: tenant))
+            } else if let p = on(Routes.userList), let tenant = p["tenant"] {
+                return .json(UserList(users: try await store.users(tenant: tenant).map { user($0, tenant: tenant) }))
+            } else if let p = on(Routes.userCreate), let tenant = p["tenant"] {
                 let body = try r.decodeJSON(NameRequest.self)
                 guard Self.validName(body.name) else { return fail(.badRequest, "validation", Message("identity.bad_name", body.name)) }
                 guard let role = Role(rawValue: body.role ?? Role.tenantUser.rawValue) else {
                     return fail(.badRequest, "validation", Message("identity.bad_role", body.role ?? ""))
                 }
-                let u = try await store.createUser(tenant: p[1], name: body.name, role: role)
-                logger.info("user created", metadata: ["tenant": "\(p[1])", "user": "\(u.name)", "role": "\(role.rawValue)"])
-                return .json(user(u, tenant: p[1]), status: .created)
-            case (.DELETE, 4) where p[0] == "tenants" && p[2] == "users":
-                try await store.deleteUser(tenant: p[1], name: p[3])
-                return .json(["deleted": p[3]])
-            case (.GET, 5) where p[0] == "tenants" && p[2] == "users" && p[4] == "keys":
-                let keys = try await store.keys(tenant: p[1], user: p[3])
-                return .json(KeyList(keys: keys.map { KeyInfo(accessKey: $0.accessKey, secret: nil, tenant: p[1], user: p[3], createdAt: $0.createdAt) }))
-            case (.POST, 5) where p[0] == "tenants" && p[2] == "users" && p[4] == "keys":
-                let k = try await store.createKey(tenant: p[1], user: p[3])
-                logger.info("access key created", metadata: ["tenant": "\(p[1])", "user": "\(p[3])", "key": "\(k.accessKey)"])
-                return .json(KeyInfo(accessKey: k.accessKey, secret: k.secret, tenant: p[1], user: p[3], createdAt: k.createdAt), status: .created)
-            case (.DELETE, 2) where p[0] == "keys":
-                try await store.deleteKey(accessKey: p[1])
-                identity?.forget(p[1])
-                logger.info("access key deleted", metadata: ["key": "\(p[1])"])
-                return .json(["deleted": p[1]])
-            default:
-                return fail(.notFound, "not_found", Message("api.no_route", r.method.rawValue, r.path))
+                let u = try await store.createUser(tenant: tenant, name: body.name, role: role)
+                logger.info("user created", metadata: ["tenant": "\(tenant)", "user": "\(u.name)", "role": "\(role.rawValue)"])
+                return .json(user(u, tenant: tenant), status: .created)
+            } else if let p = on(Routes.userDelete), let tenant = p["tenant"], let name = p["user"] {
+                try await store.deleteUser(tenant: tenant, name: name)
+                return .json(Deleted(deleted: name))
+            } else if let p = on(Routes.keyList), let tenant = p["tenant"], let name = p["user"] {
+                let keys = try await store.keys(tenant: tenant, user: name)
+                return .json(KeyList(keys: keys.map { KeyInfo(accessKey: $0.accessKey, secret: nil, tenant: tenant, user: name, createdAt: $0.createdAt) }))
+            } else if let p = on(Routes.keyCreate), let tenant = p["tenant"], let name = p["user"] {
+                let k = try await store.createKey(tenant: tenant, user: name)
+                logger.info("access key created", metadata: ["tenant": "\(tenant)", "user": "\(name)", "key": "\(k.accessKey)"])
+                return .json(KeyInfo(accessKey: k.accessKey, secret: k.secret, tenant: tenant, user: name, createdAt: k.createdAt), status: .created)
+            } else if let p = on(Routes.keyDelete), let key = p["key"] {
+                try await store.deleteKey(accessKey: key)
+                identity?.forget(key)
+                logger.info("access key deleted", metadata: ["key": "\(key)"])
+                return .json(Deleted(deleted: key))
             }
+            return fail(.notFound, "not_found", Message("api.no_route", r.method.rawValue, r.path))
         } catch let e as StoreError {
             switch e {
             case .exists(let what): return fail(.conflict, "exists", Message("identity.exists", what))

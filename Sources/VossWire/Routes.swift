@@ -1,0 +1,208 @@
+/// The control API as one typed table (`docs/control-api.md`): each route's method, path template,
+/// request body and response types. `ose` builds its requests from it, the keeper matches and
+/// dispatches with it, and the gateway's admin API matches the identity routes with it, so a route
+/// is written once.
+///
+/// Adding a command: one route here, one handler on the keeper side (`ControlRoutes+….swift`), one
+/// spec and action in `ose`, one test.
+public struct ControlRoute<Body: Codable & Sendable, Response: Codable & Sendable>: Sendable, CustomStringConvertible {
+    public let method: String
+    public let template: String
+    let segments: [RouteSegment]
+
+    public init(_ method: String, _ template: String) {
+        self.method = method
+        self.template = template
+        segments = RouteSegment.parse(template)
+    }
+
+    public var description: String { "\(method) \(template)" }
+
+    /// The request target: parameters filled in (each percent-encoded as one path segment), then the
+    /// query, if any.
+    public func path(_ params: [String: String] = [:], query: [(String, String)] = []) -> String {
+        var out = ""
+        for s in segments {
+            out += "/"
+            switch s {
+            case .literal(let l): out += l
+            case .parameter(let name): out += RouteSegment.encode(params[name] ?? "")
+            }
+        }
+        if !query.isEmpty {
+            out += "?" + query.map { RouteSegment.encode($0.0) + "=" + RouteSegment.encode($0.1) }.joined(separator: "&")
+        }
+        return out
+    }
+
+    /// The parameters, when `method` and the raw (still percent-encoded) `path` are this route's.
+    public func match(method m: String, rawPath: String) -> [String: String]? {
+        guard m == method else { return nil }
+        return RouteSegment.match(segments, rawPath: rawPath)
+    }
+
+    /// The untyped view the keeper's router keeps in its table.
+    public var erased: AnyControlRoute { AnyControlRoute(method: method, template: template, segments: segments) }
+}
+
+/// A route with its types erased: what a router stores, and what the completeness test compares.
+public struct AnyControlRoute: Sendable, Hashable, CustomStringConvertible {
+    public let method: String
+    public let template: String
+    let segments: [RouteSegment]
+
+    public var description: String { "\(method) \(template)" }
+
+    public func match(method m: String, rawPath: String) -> [String: String]? {
+        guard m == method else { return nil }
+        return RouteSegment.match(segments, rawPath: rawPath)
+    }
+
+    public static func == (a: AnyControlRoute, b: AnyControlRoute) -> Bool { a.method == b.method && a.template == b.template }
+    public func hash(into h: inout Hasher) {
+        h.combine(method)
+        h.combine(template)
+    }
+}
+
+enum RouteSegment: Sendable, Equatable {
+    case literal(String)
+    case parameter(String)
+
+    static func parse(_ template: String) -> [RouteSegment] {
+        template.split(separator: "/").map { s in
+            s.hasPrefix("{") && s.hasSuffix("}") ? .parameter(String(s.dropFirst().dropLast())) : .literal(String(s))
+        }
+    }
+
+    static func match(_ segments: [RouteSegment], rawPath: String) -> [String: String]? {
+        let path = rawPath.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
+        guard parts.count == segments.count else { return nil }
+        var params: [String: String] = [:]
+        for (s, p) in zip(segments, parts) {
+            switch s {
+            case .literal(let l):
+                guard p == l else { return nil }
+            case .parameter(let name):
+                guard let v = decode(p), !v.isEmpty else { return nil }
+                params[name] = v
+            }
+        }
+        return params
+    }
+
+    /// Percent-encodes everything but unreserved characters, so a value is one segment whatever it holds.
+    static func encode(_ s: String) -> String {
+        var out = ""
+        for b in s.utf8 {
+            let unreserved = (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39)
+                || b == 0x2D || b == 0x2E || b == 0x5F || b == 0x7E
+            if unreserved {
+                out.unicodeScalars.append(Unicode.Scalar(b))
+            } else {
+                let hex = Array("0123456789ABCDEF".utf8)
+                out += "%" + String(decoding: [hex[Int(b >> 4)], hex[Int(b & 15)]], as: UTF8.self)
+            }
+        }
+        return out
+    }
+
+    static func decode<S: StringProtocol>(_ s: S) -> String? {
+        var out: [UInt8] = []
+        var it = Array(s.utf8)[...]
+        func hex(_ c: UInt8) -> UInt8? {
+            switch c {
+            case 0x30...0x39: c - 0x30
+            case 0x41...0x46: c - 0x41 + 10
+            case 0x61...0x66: c - 0x61 + 10
+            default: nil
+            }
+        }
+        while let c = it.popFirst() {
+            if c == UInt8(ascii: "%") {
+                guard let h = it.popFirst(), let l = it.popFirst(), let hv = hex(h), let lv = hex(l) else { return nil }
+                out.append(hv << 4 | lv)
+            } else {
+                out.append(c)
+            }
+        }
+        return String(validating: out, as: UTF8.self)
+    }
+}
+
+/// No request body.
+public struct NoBody: Codable, Sendable, Equatable {
+    public init() {}
+}
+
+/// What a DELETE of a tenant, user or key answers.
+public struct Deleted: Codable, Sendable, Equatable {
+    public var deleted: String
+    public init(deleted: String) { self.deleted = deleted }
+}
+
+/// Every route of the control API.
+public enum Routes {
+    public static let version = ControlRoute<NoBody, VersionInfo>("GET", "/v1/version")
+    public static let show = ControlRoute<NoBody, ConfigShow>("GET", "/v1/show")
+
+    public static let argsList = ControlRoute<NoBody, ArgList>("GET", "/v1/args")
+    public static let argGet = ControlRoute<NoBody, ArgValue>("GET", "/v1/args/{key}")
+    public static let argSet = ControlRoute<ArgSetRequest, ArgValue>("PUT", "/v1/args/{key}")
+    public static let argDelete = ControlRoute<NoBody, ArgValue>("DELETE", "/v1/args/{key}")
+
+    public static let serviceShow = ControlRoute<NoBody, ServiceShow>("GET", "/v1/service")
+    /// `{verb}`: start, stop or restart.
+    public static let serviceControl = ControlRoute<ServiceRequest, ServiceShow>("POST", "/v1/service/{verb}")
+
+    public static let certShow = ControlRoute<NoBody, CertInfo>("GET", "/v1/cert")
+    public static let certGenerate = ControlRoute<CertGenerateRequest, CertInfo>("POST", "/v1/cert/generate")
+    public static let certImport = ControlRoute<CertImportRequest, CertInfo>("POST", "/v1/cert/import")
+
+    public static let dbShow = ControlRoute<NoBody, DBInfo>("GET", "/v1/db")
+    public static let dbSet = ControlRoute<DBSetRequest, DBInfo>("PUT", "/v1/db")
+    public static let migrationShow = ControlRoute<NoBody, MigrationInfo>("GET", "/v1/migration")
+    public static let migrationStart = ControlRoute<MigrationStartRequest, MigrationInfo>("POST", "/v1/migration")
+
+    public static let s3Show = ControlRoute<NoBody, S3Settings>("GET", "/v1/s3")
+    public static let s3Set = ControlRoute<S3Settings, S3Settings>("PUT", "/v1/s3")
+
+    public static let vipShow = ControlRoute<NoBody, VIPInfo>("GET", "/v1/vip")
+    public static let vipSet = ControlRoute<VIPSetRequest, VIPInfo>("PUT", "/v1/vip")
+    public static let vipDisable = ControlRoute<NoBody, VIPInfo>("DELETE", "/v1/vip")
+
+    public static let clusterShow = ControlRoute<NoBody, ClusterView>("GET", "/v1/cluster")
+    public static let clusterToken = ControlRoute<NoBody, ClusterToken>("GET", "/v1/cluster/token")
+    public static let clusterJoin = ControlRoute<ClusterJoinRequest, ClusterView>("POST", "/v1/cluster/join")
+    public static let clusterLeave = ControlRoute<NoBody, ClusterView>("POST", "/v1/cluster/leave")
+
+    public static let configExport = ControlRoute<ConfigExportRequest, ConfigExportResponse>("POST", "/v1/config/export")
+    public static let configImport = ControlRoute<ConfigImportRequest, ConfigImportResponse>("POST", "/v1/config/import")
+
+    // Identity: served by the S3 gateway's admin API (the keeper forwards these).
+    public static let tenantCreate = ControlRoute<NameRequest, TenantInfo>("POST", "/v1/tenants")
+    public static let tenantList = ControlRoute<NoBody, TenantList>("GET", "/v1/tenants")
+    public static let tenantDelete = ControlRoute<NoBody, Deleted>("DELETE", "/v1/tenants/{tenant}")
+    public static let userCreate = ControlRoute<NameRequest, UserInfo>("POST", "/v1/tenants/{tenant}/users")
+    public static let userList = ControlRoute<NoBody, UserList>("GET", "/v1/tenants/{tenant}/users")
+    public static let userDelete = ControlRoute<NoBody, Deleted>("DELETE", "/v1/tenants/{tenant}/users/{user}")
+    public static let keyCreate = ControlRoute<NoBody, KeyInfo>("POST", "/v1/tenants/{tenant}/users/{user}/keys")
+    public static let keyList = ControlRoute<NoBody, KeyList>("GET", "/v1/tenants/{tenant}/users/{user}/keys")
+    public static let keyDelete = ControlRoute<NoBody, Deleted>("DELETE", "/v1/keys/{key}")
+
+    /// The identity routes (forwarded by the keeper to the gateway).
+    public static let identity: [AnyControlRoute] = [
+        tenantCreate.erased, tenantList.erased, tenantDelete.erased, userCreate.erased, userList.erased, userDelete.erased,
+        keyCreate.erased, keyList.erased, keyDelete.erased,
+    ]
+
+    /// Every route: the keeper's router must serve each (a unit test checks it).
+    public static let all: [AnyControlRoute] = [
+        version.erased, show.erased, argsList.erased, argGet.erased, argSet.erased, argDelete.erased, serviceShow.erased,
+        serviceControl.erased, certShow.erased, certGenerate.erased, certImport.erased, dbShow.erased, dbSet.erased,
+        migrationShow.erased, migrationStart.erased, s3Show.erased, s3Set.erased, vipShow.erased, vipSet.erased,
+        vipDisable.erased, clusterShow.erased, clusterToken.erased, clusterJoin.erased, clusterLeave.erased,
+        configExport.erased, configImport.erased,
+    ] + identity
+}
