@@ -35,6 +35,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // ---- C shims -------------------------------------------------------------------------------------
@@ -140,6 +141,8 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings),
         .target(
@@ -191,6 +194,7 @@ let package = Package(
             swiftSettings: swiftSettings),
 
         // ---- Tests ---------------------------------------------------------------------------------------
+        .testTarget(name: "VossBaseTests", dependencies: ["VossBase"], swiftSettings: swiftSettings),
         .testTarget(name: "VossWireTests", dependencies: ["VossWire"], swiftSettings: swiftSettings),
         .testTarget(name: "VossSupervisionTests", dependencies: ["VossSupervision"], swiftSettings: swiftSettings),
         .testTarget(

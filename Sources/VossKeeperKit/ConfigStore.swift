@@ -4,6 +4,12 @@ import VossBase
 import VossConfig
 import VossPosix
 
+/// One configuration change: the document after it and the keys that changed.
+public struct ConfigChange: Sendable {
+    public var document: ConfigDocument
+    public var keys: [String]
+}
+
 /// The node's copy of the cluster configuration: loaded at start, changed through the control API
 /// (and, in a cluster, by gossip), written atomically (0600) after every change with secrets sealed.
 public actor ConfigStore {
@@ -18,8 +24,13 @@ public actor ConfigStore {
     private let path: String
     private var box: SecretBox
     private let logger = Logger(label: "voss.config")
-    private var observers: [@Sendable (ConfigDocument, [String]) async -> Void] = []
-    private var localObservers: [@Sendable ([String: ConfigEntry]) async -> Void] = []
+    /// Every change (made here, merged from another node, adopted on join) with the keys that
+    /// changed. The services that react subscribe (`SupervisorService`, `VIPService`); `set` and
+    /// `merge` return once each has applied it.
+    public nonisolated let changes = AckedBroadcast<ConfigChange>()
+    /// Changes made on this node (not merged from elsewhere), with their stamps: `GossipRunner`
+    /// sends them to the other nodes.
+    public nonisolated let localChanges = AckedBroadcast<[String: ConfigEntry]>()
 
     public init(path: String, node: String, box: SecretBox) throws {
         self.path = path
@@ -46,13 +57,6 @@ public actor ConfigStore {
         }
     }
 
-    /// Called after every change with the new document and the keys that changed.
-    public func observe(_ f: @escaping @Sendable (ConfigDocument, [String]) async -> Void) { observers.append(f) }
-
-    /// Called after a change made on this node (not one merged from elsewhere) with the new entries,
-    /// stamps included: gossip sends them to the other nodes.
-    public func observeLocal(_ f: @escaping @Sendable ([String: ConfigEntry]) async -> Void) { localObservers.append(f) }
-
     /// Validates and writes several entries at once (all or nothing). `nil` deletes.
     @discardableResult
     public func set(_ changes: [(key: String, value: String?)]) async throws -> [String] {
@@ -75,7 +79,7 @@ public actor ConfigStore {
         await notify(changed)
         var entries: [String: ConfigEntry] = [:]
         for k in changed { entries[k] = next.entries[k] }
-        for o in localObservers { await o(entries) }
+        await localChanges.publish(entries)
         return changed
     }
 
@@ -117,7 +121,7 @@ public actor ConfigStore {
 
     private func notify(_ changed: [String]) async {
         logger.info("configuration changed", metadata: ["keys": "\(changed.joined(separator: ","))"])
-        for o in observers { await o(document, changed) }
+        await changes.publish(ConfigChange(document: document, keys: changed))
     }
 
     private func save(_ doc: ConfigDocument) throws {

@@ -4,6 +4,8 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import ServiceLifecycle
+import UnixSignals
 import Synchronization
 import VossBase
 import VossCertificates
@@ -265,8 +267,6 @@ public enum KeeperMain {
         let db = DatabaseManager(config: config, supervisor: supervisor, node: node)
         let gossip = await GossipService(node: node, config: config, box: box, group: group)
         let vip = VIPManager(config: config, gossip: gossip, supervisor: supervisor, nodeName: node.nodeName)
-        await gossip.onMembershipChange { await vip.refresh() }
-        await gossip.onKeyChange { newBox in await supervisor.setExtraSlice("s3", newBox.s3Slice) }
         let api = ControlAPI(
             token: token, config: config, supervisor: supervisor, node: node, info: info,
             admin: AdminForwarder(socket: node.worker(named: "s3").flatMap { $0.enabled ? $0.listeners.first { $0.name == "admin" }?.unix : nil }, pool: adminPool),
@@ -289,13 +289,17 @@ public enum KeeperMain {
             logger.critical("\(msg.english)")
             fail(1, msg.english)
         }
-        await config.observe { doc, _ in await supervisor.configChanged(doc) }
-        await config.observeLocal { entries in await gossip.localChanged(entries) }
-        await config.observe { _, keys in
-            if keys.contains(where: { VIPManager.keys.contains($0) }) { await vip.refresh() }
-        }
-        await gossip.start()
-        await vip.refresh()
+        // The long-lived parts, started in this order and stopped in reverse (KeeperServices.swift).
+        let services = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [
+                    .init(service: ControlService(server: control)),
+                    .init(service: SupervisorService(supervisor: supervisor, config: config, db: db, logger: logger)),
+                    .init(service: GossipRunner(gossip: gossip, supervisor: supervisor, config: config)),
+                    .init(service: VIPService(vip: vip, gossip: gossip, config: config)),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
 
         logger.notice(
             "voss-keeper \(VossVersion.current) starting",
@@ -305,31 +309,23 @@ public enum KeeperMain {
                 "watchdog": "\(watchdog.map { "\($0.timeout)" } ?? "off")",
             ])
 
-        let stop = Mutex<CheckedContinuation<Int32, Never>?>(nil)
-        let signals = SignalWatcher([SIGTERM, SIGINT, SIGHUP, SIGCHLD]) { sig in
+        // SIGTERM/SIGINT belong to the service group; these two the keeper handles itself.
+        let signals = SignalWatcher([SIGHUP, SIGCHLD]) { sig in
             switch sig {
             case SIGCHLD:
                 Task { await supervisor.reap() }
-            case SIGHUP:
+            default:
                 Task {
                     logger.notice("SIGHUP: pushing configuration to every worker")
                     await supervisor.reload(await config.document)
                 }
-            default:
-                stop.withLock { c in
-                    c?.resume(returning: sig)
-                    c = nil
-                }
             }
         }
-        await supervisor.start()
-        Task { await db.resume() }
-        let sig = await withCheckedContinuation { c in stop.withLock { $0 = c } }
-        logger.notice("received \(sig == SIGINT ? "SIGINT" : "SIGTERM"); stopping workers")
-        await vip.release()
-        await gossip.stop()
-        await supervisor.shutdown()
-        await control.drain(grace: .seconds(2))
+        do {
+            try await services.run()
+        } catch {
+            logger.error("a keeper service failed", metadata: ["error": "\(error)"])
+        }
         signals.cancel()
         logger.notice("voss-keeper stopped")
         exit(0)
