@@ -24,10 +24,10 @@ enum BodySink {
     case memory(limit: Int)
 }
 
-extension S3Server {
+extension S3Service {
     /// The one additional checksum a request names: an `x-amz-checksum-*` header (value to check), an
     /// `x-amz-trailer` (value arrives at the end), or `x-amz-sdk-checksum-algorithm` (compute only).
-    func requestedChecksum(_ ex: Exchange, default def: ChecksumAlgorithm? = nil) throws
+    func requestedChecksum(_ ex: S3Call, default def: ChecksumAlgorithm? = nil) throws
         -> (algorithm: ChecksumAlgorithm, expected: [UInt8]?, trailer: Bool)?
     {
         var found: [(ChecksumAlgorithm, [UInt8])] = []
@@ -59,7 +59,7 @@ extension S3Server {
 
     /// Receives the body into `sink`, checking everything the request promised about it. On any
     /// failure nothing is committed (the caller aborts the blob writer).
-    func receiveBody(_ ex: Exchange, into sink: BodySink, maxSize: Int64, checksumDefault: ChecksumAlgorithm? = nil)
+    func receiveBody(_ ex: S3Call, into sink: BodySink, maxSize: Int64, checksumDefault: ChecksumAlgorithm? = nil)
         async throws -> BodyOutcome
     {
         let h = { (n: String) in ex.ctx.header(n) }
@@ -111,7 +111,7 @@ extension S3Server {
             payload: payload, chunked: chunked, chain: chain, declared: declared, maxSize: maxSize, contentMD5: contentMD5,
             check: check.map { BodyVerifier.Checksum(algorithm: $0.algorithm, expected: $0.expected, trailer: $0.trailer) })
 
-        ex.acceptBody()
+        ex.body.acceptBody()
 
         var staging = ByteBuffer()
         var memory: [UInt8] = []
@@ -121,7 +121,7 @@ extension S3Server {
             staging = ByteBuffer()
             try await state.blocking { try buf.withUnsafeReadableBytes { try w.write($0) } }
         }
-        while let buf = try await ex.reader.nextBody() {
+        while let buf = try await ex.body.nextBody() {
             state.counters.bytesIn.add(Int64(buf.readableBytes), ordering: .relaxed)
             try buf.withUnsafeReadableBytes { ptr in
                 try verifier.feed(ptr) { data in
@@ -141,7 +141,7 @@ extension S3Server {
     }
 
     /// Reads a small (XML) body into memory with the same verification as object bodies.
-    func readSmallBody(_ ex: Exchange, limit: Int = 2 << 20) async throws -> [UInt8] {
+    func readSmallBody(_ ex: S3Call, limit: Int = 2 << 20) async throws -> [UInt8] {
         try await receiveBody(ex, into: .memory(limit: limit), maxSize: Int64(limit)).bytes
     }
 }

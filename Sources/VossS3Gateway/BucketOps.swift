@@ -7,8 +7,8 @@ import VossChecksums
 import VossS3Core
 import VossS3Store
 
-extension S3Server {
-    func listBuckets(_ ex: Exchange) async throws {
+extension S3Service {
+    func listBuckets(_ ex: S3Call) async throws -> S3Response {
         let p = try requirePrincipal(ex)
         let buckets = try await state.store.buckets(tenantID: p.tenant.id).filter { Access.lists(bucket: $0, principal: p) }
         var x = XMLWriter()
@@ -27,12 +27,12 @@ extension S3Server {
         }
         x.close("Buckets")
         x.close("ListAllMyBucketsResult")
-        await ex.responder().sendXML(x.document)
+        return .xml(x.document)
     }
 
     /// Canned ACL and grants from `x-amz-acl` / `x-amz-grant-read` / `x-amz-grant-write`
     /// (`id="TENANT-ID"`), or `nil` when none given.
-    func policyFromHeaders(_ ex: Exchange) throws -> AccessPolicy? {
+    func policyFromHeaders(_ ex: S3Call) throws -> AccessPolicy? {
         let acl = ex.ctx.header("x-amz-acl")
         let gr = ex.ctx.header("x-amz-grant-read")
         let gw = ex.ctx.header("x-amz-grant-write")
@@ -66,7 +66,7 @@ extension S3Server {
         return policy
     }
 
-    func createBucket(_ ex: Exchange) async throws {
+    func createBucket(_ ex: S3Call) async throws -> S3Response {
         let p = try requirePrincipal(ex)
         if let problem = S3Names.bucketProblem(ex.ctx.bucket) {
             throw S3Error("InvalidBucketName", message: problem, details: [("BucketName", ex.ctx.bucket)])
@@ -91,42 +91,42 @@ extension S3Server {
             throw S3Error(same ? "BucketAlreadyOwnedByYou" : "BucketAlreadyExists", details: [("BucketName", ex.ctx.bucket)])
         }
         state.logger.info("bucket created", metadata: ["bucket": "\(ex.ctx.bucket)", "tenant": "\(p.tenant.name)"])
-        await ex.responder().send(.ok, headers: [("Location", "/" + ex.ctx.bucket)])
+        return .status(200, headers: [("Location", "/" + ex.ctx.bucket)])
     }
 
-    func deleteBucket(_ ex: Exchange) async throws {
+    func deleteBucket(_ ex: S3Call) async throws -> S3Response {
         let b = try await bucket(ex, access: .owner)
         do {
             try await state.store.deleteBucket(id: b.id)
         } catch StoreError.notEmpty {
             throw S3Error("BucketNotEmpty", details: [("BucketName", b.name)])
         }
-        await ex.responder().send(.noContent)
+        return .status(204)
     }
 
-    func headBucket(_ ex: Exchange) async throws {
+    func headBucket(_ ex: S3Call) async throws -> S3Response {
         let b = try await bucket(ex, access: .read)
-        await ex.responder().send(.ok, headers: [("x-amz-bucket-region", b.region)], headOnly: true)
+        return .status(200, headers: [("x-amz-bucket-region", b.region)], headOnly: true)
     }
 
-    func getBucketLocation(_ ex: Exchange) async throws {
+    func getBucketLocation(_ ex: S3Call) async throws -> S3Response {
         let b = try await bucket(ex, access: .owner)
         var x = XMLWriter()
         x.raw("<LocationConstraint xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">")
         x.raw(XMLWriter.escape(b.region == "us-east-1" ? "" : b.region))
         x.raw("</LocationConstraint>")
-        await ex.responder().sendXML(x.document)
+        return .xml(x.document)
     }
 
-    func getBucketVersioning(_ ex: Exchange) async throws {
+    func getBucketVersioning(_ ex: S3Call) async throws -> S3Response {
         _ = try await bucket(ex, access: .owner)
         var x = XMLWriter()
         x.open("VersioningConfiguration", xmlns: true)
         x.close("VersioningConfiguration")
-        await ex.responder().sendXML(x.document)
+        return .xml(x.document)
     }
 
-    func maxKeys(_ ex: Exchange, name: String = "max-keys") throws -> Int {
+    func maxKeys(_ ex: S3Call, name: String = "max-keys") throws -> Int {
         guard let s = ex.ctx.query[name] else { return 1000 }
         guard let n = ASCIIDecimal.int(s) else {
             throw S3Error.invalidArgument("Provided \(name) not an integer or within integer range", name: name, value: s)
@@ -192,7 +192,7 @@ extension S3Server {
         return (acc, summaries)
     }
 
-    func listObjects(_ ex: Exchange, v2: Bool) async throws {
+    func listObjects(_ ex: S3Call, v2: Bool) async throws -> S3Response {
         let b = try await bucket(ex, access: .read)
         let q = ex.ctx.query
         let prefix = q["prefix"] ?? ""
@@ -259,15 +259,15 @@ extension S3Server {
             }
         }
         x.close("ListBucketResult")
-        await ex.responder().sendXML(x.document)
+        return .xml(x.document)
     }
 
-    func ownerName(_ ex: Exchange, tenantID: String) -> String {
+    func ownerName(_ ex: S3Call, tenantID: String) -> String {
         ex.ctx.principal?.tenant.id == tenantID ? ex.ctx.principal!.tenant.name : tenantID
     }
 
     /// Unversioned buckets list each object as its only ("null") version.
-    func listObjectVersions(_ ex: Exchange) async throws {
+    func listObjectVersions(_ ex: S3Call) async throws -> S3Response {
         let b = try await bucket(ex, access: .read)
         let q = ex.ctx.query
         let prefix = q["prefix"] ?? ""
@@ -307,10 +307,10 @@ extension S3Server {
             }
         }
         x.close("ListVersionsResult")
-        await ex.responder().sendXML(x.document)
+        return .xml(x.document)
     }
 
-    func listMultipartUploads(_ ex: Exchange) async throws {
+    func listMultipartUploads(_ ex: S3Call) async throws -> S3Response {
         let b = try await bucket(ex, access: .write)
         let q = ex.ctx.query
         let prefix = q["prefix"] ?? ""
@@ -370,26 +370,26 @@ extension S3Server {
             x.close("CommonPrefixes")
         }
         x.close("ListMultipartUploadsResult")
-        await ex.responder().sendXML(x.document)
+        return .xml(x.document)
     }
 
-    func bucketTagging(_ ex: Exchange) async throws {
+    func bucketTagging(_ ex: S3Call) async throws -> S3Response {
         var b = try await bucket(ex, access: .owner)
         switch ex.ctx.operation {
         case .getBucketTagging:
             guard let tags = b.tags, !tags.isEmpty else {
                 throw S3Error("NoSuchTagSet", details: [("BucketName", b.name)])
             }
-            await ex.responder().sendXML(Tags.xml(tags))
+            return .xml(Tags.xml(tags))
         case .putBucketTagging:
             let body = try await readSmallBody(ex, limit: 64 << 10)
             b.tags = try Tags.parseXML(body, max: 50).get()
             try await state.store.updateBucket(b)
-            await ex.responder().send(.noContent)
+            return .status(204)
         default:
             b.tags = nil
             try await state.store.updateBucket(b)
-            await ex.responder().send(.noContent)
+            return .status(204)
         }
     }
 
@@ -439,11 +439,10 @@ extension S3Server {
         return p
     }
 
-    func bucketACL(_ ex: Exchange) async throws {
+    func bucketACL(_ ex: S3Call) async throws -> S3Response {
         var b = try await bucket(ex, access: .owner)
         if ex.ctx.operation == .getBucketAcl {
-            await ex.responder().sendXML(aclXML(ownerID: b.tenantID, ownerName: ownerName(ex, tenantID: b.tenantID), policy: b.policy))
-            return
+            return .xml(aclXML(ownerID: b.tenantID, ownerName: ownerName(ex, tenantID: b.tenantID), policy: b.policy))
         }
         let body = try await readSmallBody(ex, limit: 64 << 10)
         if let p = try policyFromHeaders(ex) {
@@ -454,10 +453,10 @@ extension S3Server {
             throw S3Error("MissingRequestBodyError")
         }
         try await state.store.updateBucket(b)
-        await ex.responder().send(.ok)
+        return .status(200)
     }
 
-    func deleteObjects(_ ex: Exchange) async throws {
+    func deleteObjects(_ ex: S3Call) async throws -> S3Response {
         let b = try await bucket(ex, access: .write)
         let body = try await readSmallBody(ex, limit: 2 << 20)
         guard let root = try? XMLParser.parse(body), root.name == "Delete" else { throw S3Error("MalformedXML") }
@@ -496,7 +495,7 @@ extension S3Server {
             }
         }
         x.close("DeleteResult")
-        await ex.responder().sendXML(x.document)
-        await state.collectGarbage(garbage)
+        let collected = garbage
+        return .xml(x.document, after: { [state] in await state.collectGarbage(collected) })
     }
 }

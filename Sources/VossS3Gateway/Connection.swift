@@ -87,10 +87,11 @@ enum GatewayFailure: Error {
     case connectionClosed
 }
 
-/// One S3 request being served.
+/// One S3 request being served: what the transport read and verified, without the transport.
 struct RequestContext: Sendable {
     let id: String
-    let head: HTTPRequestHead
+    let method: String
+    let headers: [(String, String)]
     let rawPath: String
     let rawQuery: String
     let query: [String: String]
@@ -101,8 +102,13 @@ struct RequestContext: Sendable {
     let tls: Bool
     let remote: String
 
-    func header(_ name: String) -> String? { head.headers.first(name: name) }
-    var headerPairs: [(String, String)] { head.headers.map { ($0.name, $0.value) } }
+    /// The first value of a header (names compare case-insensitively).
+    func header(_ name: String) -> String? {
+        for (n, v) in headers where n.utf8.count == name.utf8.count && n.lowercased() == name.lowercased() { return v }
+        return nil
+    }
+    var headerPairs: [(String, String)] { headers }
+    var isHead: Bool { method == "HEAD" }
     var bucket: String { target.bucket ?? "" }
     var key: String { target.key ?? "" }
 }

@@ -176,7 +176,7 @@ public final class S3Worker: WorkerApp {
 
     func serveS3(fd: Int32, tls: Bool, group: any EventLoopGroup, state st: GatewayState) async throws -> String {
         let connections = self.connections
-        let server = S3Server(state: st, tls: tls, connections: connections, draining: { [self] in
+        let server = S3Server(service: S3Service(state: st), tls: tls, connections: connections, draining: { [self] in
             self.drainingFlag.load(ordering: .relaxed)
         })
         let channel = try await ServerBootstrap(group: group)

@@ -5,13 +5,16 @@ import NIOCore
 import NIOHTTP1
 import Synchronization
 import VossHTTP
+import VossBlobStore
 import VossS3Core
 import VossS3Store
 import VossSigV4
 
-/// One request/response exchange on a connection.
-final class Exchange: @unchecked Sendable {  // used by one task at a time
+/// One request/response exchange on a connection: the transport's side of an `S3Call` (it is the
+/// call's body source, and writes the service's answer).
+final class Exchange: S3BodySource, @unchecked Sendable {  // used by one task at a time
     var ctx: RequestContext
+    let head: HTTPRequestHead
     let reader: PartReader
     let channel: any Channel
     let state: GatewayState
@@ -21,8 +24,12 @@ final class Exchange: @unchecked Sendable {  // used by one task at a time
     var closeAfter = false
     var responded = false
 
-    init(ctx: RequestContext, reader: PartReader, channel: any Channel, state: GatewayState, draining: @escaping @Sendable () -> Bool) {
+    init(
+        ctx: RequestContext, head: HTTPRequestHead, reader: PartReader, channel: any Channel, state: GatewayState,
+        draining: @escaping @Sendable () -> Bool
+    ) {
         self.ctx = ctx
+        self.head = head
         self.reader = reader
         self.channel = channel
         self.state = state
@@ -32,11 +39,13 @@ final class Exchange: @unchecked Sendable {  // used by one task at a time
     var contentLength: Int64? { ctx.header("content-length").flatMap { ASCIIDecimal.int64($0) } }
     var expectsContinue: Bool { ctx.header("expect")?.lowercased() == "100-continue" }
 
+    func nextBody() async throws -> ByteBuffer? { try await reader.nextBody() }
+
     /// Tells an `Expect: 100-continue` client to send the body (once we accepted the request).
     func acceptBody() {
         if expectsContinue && !continueSent && !reader.bodyDone {
             continueSent = true
-            Responder(channel: channel, requestID: ctx.id, version: ctx.head.version, keepAlive: true, counters: state.counters)
+            Responder(channel: channel, requestID: ctx.id, version: head.version, keepAlive: true, counters: state.counters)
                 .sendContinue()
         }
     }
@@ -52,21 +61,23 @@ final class Exchange: @unchecked Sendable {  // used by one task at a time
             }
         }
         return Responder(
-            channel: channel, requestID: ctx.id, version: ctx.head.version,
-            keepAlive: ctx.head.isKeepAlive && !closeAfter && !draining(), counters: state.counters)
+            channel: channel, requestID: ctx.id, version: head.version,
+            keepAlive: head.isKeepAlive && !closeAfter && !draining(), counters: state.counters)
     }
 
     func fail(_ e: S3Error) async {
-        await responder().sendError(e, resource: ctx.target.resource, headOnly: ctx.head.method == .HEAD)
+        await responder().sendError(e, resource: ctx.target.resource, headOnly: ctx.isHead)
     }
 }
 
 /// Serves S3 over HTTP/1.1 connections (one task per connection).
 struct S3Server: Sendable {
-    let state: GatewayState
+    let service: S3Service
     let tls: Bool
     let connections: ConnectionTracker
     let draining: @Sendable () -> Bool
+
+    var state: GatewayState { service.state }
 
     func serve(_ conn: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, origin: ClientOrigin) async {
         state.counters.connections.add(1, ordering: .relaxed)
@@ -127,9 +138,9 @@ struct S3Server: Sendable {
         case .failure(let e): return await quickFail(e, head: head, id: id, reader: reader, channel: channel, target: target)
         }
         let ctx = RequestContext(
-            id: id, head: head, rawPath: rawPath, rawQuery: rawQuery, query: query, target: target, operation: op,
-            principal: nil, auth: nil, tls: tls, remote: remote)
-        let ex = Exchange(ctx: ctx, reader: reader, channel: channel, state: state, draining: draining)
+            id: id, method: head.method.rawValue, headers: signed.headers, rawPath: rawPath, rawQuery: rawQuery, query: query,
+            target: target, operation: op, principal: nil, auth: nil, tls: tls, remote: remote)
+        let ex = Exchange(ctx: ctx, head: head, reader: reader, channel: channel, state: state, draining: draining)
 
         // Authenticate.
         do {
@@ -172,7 +183,7 @@ struct S3Server: Sendable {
                 }
             }
         } catch {
-            await ex.fail(Self.s3Error(error, state: state, ctx: ctx))
+            await ex.fail(S3Service.s3Error(error, state: state, ctx: ctx))
             return await finish(ex)
         }
 
@@ -182,15 +193,37 @@ struct S3Server: Sendable {
             return await finish(ex)
         }
 
+        let call = S3Call(ctx: ex.ctx, body: ex)
         do {
-            try await dispatch(ex)
+            let response = try await service.handle(call)
+            try await write(response, ex)
+            if let after = response.after { await after() }
         } catch let e as S3Error {
-            if !ex.responded { await ex.fail(e) }
+            if !ex.responded { await ex.fail(e) } else { ex.closeAfter = true }
         } catch {
-            let e = Self.s3Error(error, state: state, ctx: ex.ctx)
+            let e = S3Service.s3Error(error, state: state, ctx: ex.ctx)
             if !ex.responded { await ex.fail(e) } else { ex.closeAfter = true }
         }
         return await finish(ex)
+    }
+
+    /// Writes the service's answer.
+    func write(_ r: S3Response, _ ex: Exchange) async throws {
+        let responder = ex.responder()
+        let status = HTTPResponseStatus(statusCode: r.status)
+        if r.headOnly {
+            if r.status == 304 {
+                await responder.send(status, headers: r.headers, headOnly: true)
+            } else {
+                await responder.sendWithLength(status, headers: r.headers, contentLength: r.contentLength)
+            }
+            return
+        }
+        switch r.body {
+        case .bytes(let b): await responder.send(status, headers: r.headers, body: b)
+        case .object(let o, let first, let count):
+            try await sendObjectBytes(responder, o, first: first, count: count, status: status, headers: r.headers, tls: ex.ctx.tls)
+        }
     }
 
     /// After the response: read what is left of the body so the connection stays in sync, or close.
@@ -200,98 +233,17 @@ struct S3Server: Sendable {
             if ex.expectsContinue && !ex.continueSent && (ex.contentLength ?? 0) > 0 { return false }
             guard await ex.reader.drain(limit: 1 << 20) else { return false }
         }
-        return ex.ctx.head.isKeepAlive
+        return ex.head.isKeepAlive
     }
 
     func quickFail(_ e: S3Error, head: HTTPRequestHead, id: String, reader: PartReader, channel: any Channel, target: S3Target? = nil) async -> Bool {
         let ctx = RequestContext(
-            id: id, head: head, rawPath: "", rawQuery: "", query: [:],
+            id: id, method: head.method.rawValue, headers: [], rawPath: "", rawQuery: "", query: [:],
             target: target ?? S3Target(bucket: nil, key: nil, virtualHosted: false), operation: .listBuckets,
             principal: nil, auth: nil, tls: tls, remote: "")
-        let ex = Exchange(ctx: ctx, reader: reader, channel: channel, state: state, draining: draining)
+        let ex = Exchange(ctx: ctx, head: head, reader: reader, channel: channel, state: state, draining: draining)
         await ex.fail(e)
         return await finish(ex)
-    }
-
-    static func s3Error(_ error: any Error, state: GatewayState, ctx: RequestContext) -> S3Error {
-        switch error {
-        case let e as S3Error: return e
-        case let e as StoreError:
-            switch e {
-            case .unavailable(let why), .readOnly(let why):
-                state.logger.warning("metadata store unavailable", metadata: ["request": "\(ctx.id)", "client": "\(ctx.remote)", "why": "\(why)"])
-                return S3Error("ServiceUnavailable", status: 503, message: "The metadata store is unavailable (\(why)); retry later.")
-            case .notFound(let what): return S3Error("NoSuchKey", message: "\(what) does not exist.")
-            default:
-                state.logger.error("metadata store error", metadata: ["request": "\(ctx.id)", "client": "\(ctx.remote)", "error": "\(e)"])
-                return .internalError
-            }
-        default:
-            state.logger.error("request failed", metadata: ["request": "\(ctx.id)", "client": "\(ctx.remote)", "op": "\(ctx.operation.rawValue)", "error": "\(error)"])
-            return .internalError
-        }
-    }
-
-    func dispatch(_ ex: Exchange) async throws {
-        switch ex.ctx.operation {
-        case .listBuckets: try await listBuckets(ex)
-        case .createBucket: try await createBucket(ex)
-        case .deleteBucket: try await deleteBucket(ex)
-        case .headBucket: try await headBucket(ex)
-        case .getBucketLocation: try await getBucketLocation(ex)
-        case .listObjects, .listObjectsV2: try await listObjects(ex, v2: ex.ctx.operation == .listObjectsV2)
-        case .listObjectVersions: try await listObjectVersions(ex)
-        case .listMultipartUploads: try await listMultipartUploads(ex)
-        case .getBucketTagging, .putBucketTagging, .deleteBucketTagging: try await bucketTagging(ex)
-        case .getBucketAcl, .putBucketAcl: try await bucketACL(ex)
-        case .getBucketVersioning: try await getBucketVersioning(ex)
-        case .getBucketPolicy: try await bucketConfigAbsent(ex, "NoSuchBucketPolicy", "The bucket policy does not exist")
-        case .getBucketCors: try await bucketConfigAbsent(ex, "NoSuchCORSConfiguration", "The CORS configuration does not exist")
-        case .getBucketLifecycle: try await bucketConfigAbsent(ex, "NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist")
-        case .getBucketEncryption: try await bucketConfigAbsent(ex, "ServerSideEncryptionConfigurationNotFoundError", "The server side encryption configuration was not found")
-        case .deleteObjects: try await deleteObjects(ex)
-        case .putObject: try await putObject(ex)
-        case .copyObject: try await copyObject(ex)
-        case .getObject, .headObject: try await getObject(ex, head: ex.ctx.operation == .headObject)
-        case .deleteObject: try await deleteObject(ex)
-        case .createMultipartUpload: try await createMultipartUpload(ex)
-        case .uploadPart: try await uploadPart(ex)
-        case .uploadPartCopy: try await uploadPartCopy(ex)
-        case .completeMultipartUpload: try await completeMultipartUpload(ex)
-        case .abortMultipartUpload: try await abortMultipartUpload(ex)
-        case .listParts: try await listParts(ex)
-        case .getObjectTagging, .putObjectTagging, .deleteObjectTagging: try await objectTagging(ex)
-        case .getObjectAcl, .putObjectAcl: try await objectACL(ex)
-        }
-    }
-
-    // MARK: shared checks
-
-    func requirePrincipal(_ ex: Exchange) throws -> Principal {
-        guard let p = ex.ctx.principal else { throw S3Error.accessDenied }
-        return p
-    }
-
-    /// The addressed bucket, checked for existence and access.
-    func bucket(_ ex: Exchange, access: BucketAccess) async throws -> BucketRecord {
-        guard let b = try await state.store.bucket(named: ex.ctx.bucket) else { throw S3Error.noSuchBucket(ex.ctx.bucket) }
-        let p = ex.ctx.principal
-        let ok: Bool
-        switch access {
-        case .read: ok = Access.canRead(bucket: b, principal: p)
-        case .write: ok = Access.canWrite(bucket: b, principal: p)
-        case .owner: ok = Access.isOwner(bucket: b, principal: p)
-        case .objectRead: ok = true  // decided per object
-        }
-        guard ok else { throw S3Error.accessDenied }
-        return b
-    }
-
-    enum BucketAccess { case read, write, owner, objectRead }
-
-    func bucketConfigAbsent(_ ex: Exchange, _ code: String, _ message: String) async throws {
-        _ = try await bucket(ex, access: .owner)
-        throw S3Error(code, status: 404, message: message, details: [("BucketName", ex.ctx.bucket)])
     }
 }
 
@@ -301,5 +253,82 @@ extension Optional {
         case .some(let w): try await f(w)
         case .none: nil
         }
+    }
+}
+
+extension S3Server {
+    /// Sends `count` bytes from `first` of the object's pieces: small bodies in one write, large ones
+    /// with sendfile (plain HTTP) or read in chunks (TLS).
+    func sendObjectBytes(_ r: Responder, _ o: ObjectRecord, first: Int64, count: Int64, status: HTTPResponseStatus,
+                         headers: [(String, String)], tls: Bool) async throws
+    {
+        // Map the byte range onto pieces: (blob, offset within blob, length).
+        var segs: [(String, Int64, Int64)] = []
+        var pos: Int64 = 0
+        var remaining = count
+        var want = first
+        for p in o.storage.pieces where remaining > 0 {
+            if want < pos + p.size {
+                let off = want - pos
+                let len = min(p.size - off, remaining)
+                segs.append((p.blob, off, len))
+                remaining -= len
+                want += len
+            }
+            pos += p.size
+        }
+        let blobs = state.blobs
+        let segments = segs
+        if count <= 64 << 10 {
+            // Small: read it all (inline: a page-cache read costs less than a thread hop) and send head,
+            // body and end in one go.
+            let bytes: [UInt8] = try {
+                var out = [UInt8]()
+                out.reserveCapacity(Int(count))
+                for (blob, off, len) in segments {
+                    let fd = try blobs.openForReading(blob)
+                    defer { close(fd) }
+                    var buf = [UInt8](repeating: 0, count: Int(len))
+                    var got = 0
+                    while got < Int(len) {
+                        let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + got, Int(len) - got, off_t(off) + off_t(got)) }
+                        if n <= 0 { throw S3Error.internalError }
+                        got += n
+                    }
+                    out += buf
+                }
+                return out
+            }()
+            await r.send(status, headers: headers, body: bytes)
+            return
+        }
+        try await r.head(status, headers: headers, contentLength: count)
+        for (blob, off, len) in segments {
+            let fd = try blobs.openForReading(blob)
+            if !tls {
+                let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: fd)
+                defer { try? handle.close() }
+                try await r.file(handle, offset: off, count: len)
+            } else {
+                defer { close(fd) }
+                var done: Int64 = 0
+                while done < len {
+                    let n = Int(min(256 << 10, len - done))
+                    let start = off + done
+                    let buf: ByteBuffer = try await state.blocking {
+                        var b = ByteBuffer()
+                        b.reserveCapacity(n)
+                        let got = b.writeWithUnsafeMutableBytes(minimumWritableBytes: n) { p in
+                            max(0, pread(fd, p.baseAddress!, n, off_t(start)))
+                        }
+                        if got < n { throw S3Error.internalError }
+                        return b
+                    }
+                    try await r.body(buf)
+                    done += Int64(n)
+                }
+            }
+        }
+        try await r.end()
     }
 }

@@ -8,7 +8,7 @@ import VossS3Core
 import VossS3Store
 import VossSigV4
 
-extension S3Server {
+extension S3Service {
     static let minPartSize: Int64 = 5 << 20
     static let maxParts = 10_000
 
@@ -18,7 +18,7 @@ extension S3Server {
         return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
     }
 
-    func createMultipartUpload(_ ex: Exchange) async throws {
+    func createMultipartUpload(_ ex: S3Call) async throws -> S3Response {
         let b = try await bucket(ex, access: .write)
         try checkKey(ex)
         let p = try requirePrincipal(ex)
@@ -61,11 +61,11 @@ extension S3Server {
         var extra: [(String, String)] = []
         if let a = algorithm { extra.append(("x-amz-checksum-algorithm", a.rawValue)) }
         if let t = upload.checksumType { extra.append(("x-amz-checksum-type", t)) }
-        await ex.responder().sendXML(x.document, headers: extra)
+        return .xml(x.document, headers: extra)
     }
 
     /// The upload a request names, in the addressed bucket and key.
-    func currentUpload(_ ex: Exchange, _ b: BucketRecord) async throws -> UploadRecord {
+    func currentUpload(_ ex: S3Call, _ b: BucketRecord) async throws -> UploadRecord {
         let id = ex.ctx.query["uploadId"] ?? ""
         guard let u = try await state.store.upload(id: id), u.bucketID == b.id, u.key == ex.ctx.key else {
             throw S3Error.noSuchUpload(id)
@@ -73,7 +73,7 @@ extension S3Server {
         return u
     }
 
-    func partNumber(_ ex: Exchange) throws -> Int {
+    func partNumber(_ ex: S3Call) throws -> Int {
         let s = ex.ctx.query["partNumber"] ?? ""
         guard let n = ASCIIDecimal.int(s), (1...Self.maxParts).contains(n) else {
             throw S3Error.invalidArgument("Part number must be an integer between 1 and 10000, inclusive", name: "partNumber", value: s)
@@ -81,7 +81,7 @@ extension S3Server {
         return n
     }
 
-    func uploadPart(_ ex: Exchange) async throws {
+    func uploadPart(_ ex: S3Call) async throws -> S3Response {
         let b = try await bucket(ex, access: .write)
         let n = try partNumber(ex)
         let u = try await currentUpload(ex, b)
@@ -103,10 +103,10 @@ extension S3Server {
         }
         var headers: [(String, String)] = [("ETag", "\"\(part.etag)\"")]
         if let c = out.checksum { headers.append((c.algorithm.headerName, Data(c.digest).base64EncodedString())) }
-        await ex.responder().send(.ok, headers: headers)
+        return .status(200, headers: headers)
     }
 
-    func uploadPartCopy(_ ex: Exchange) async throws {
+    func uploadPartCopy(_ ex: S3Call) async throws -> S3Response {
         let b = try await bucket(ex, access: .write)
         let n = try partNumber(ex)
         let u = try await currentUpload(ex, b)
@@ -136,7 +136,7 @@ extension S3Server {
         x.element("ETag", "\"\(part.etag)\"")
         if let a = u.checksumAlgorithm, let c = part.checksum { x.element(a.xmlName, c) }
         x.close("CopyPartResult")
-        await ex.responder().sendXML(x.document)
+        return .xml(x.document)
     }
 
     static func unquote(_ s: String) -> String {
@@ -146,7 +146,7 @@ extension S3Server {
         return t
     }
 
-    func completeMultipartUpload(_ ex: Exchange) async throws {
+    func completeMultipartUpload(_ ex: S3Call) async throws -> S3Response {
         let b = try await bucket(ex, access: .write)
         let p = try requirePrincipal(ex)
         let u = try await currentUpload(ex, b)
@@ -225,13 +225,13 @@ extension S3Server {
             x.element("ChecksumType", c.type)
         }
         x.close("CompleteMultipartUploadResult")
-        await ex.responder().sendXML(x.document)
         var garbage = stored.values.map(\.blob).filter { b in !chosen.contains { $0.blob == b } }
         if let old { garbage += old.storage.blobs }
-        await state.collectGarbage(garbage)
+        let collected = garbage
+        return .xml(x.document, after: { [state] in await state.collectGarbage(collected) })
     }
 
-    func abortMultipartUpload(_ ex: Exchange) async throws {
+    func abortMultipartUpload(_ ex: S3Call) async throws -> S3Response {
         let b = try await bucket(ex, access: .write)
         let u = try await currentUpload(ex, b)
         var blobs: [String] = []
@@ -243,11 +243,11 @@ extension S3Server {
             after = last.partNumber
         }
         do { try await state.store.abortUpload(uploadID: u.uploadID) } catch StoreError.notFound { throw S3Error.noSuchUpload(u.uploadID) }
-        await ex.responder().send(.noContent)
-        await state.collectGarbage(blobs)
+        let collected = blobs
+        return .status(204, after: { [state] in await state.collectGarbage(collected) })
     }
 
-    func listParts(_ ex: Exchange) async throws {
+    func listParts(_ ex: S3Call) async throws -> S3Response {
         let b = try await bucket(ex, access: .write)
         let u = try await currentUpload(ex, b)
         let marker = Int(ex.ctx.query["part-number-marker"] ?? "0") ?? 0
@@ -282,6 +282,6 @@ extension S3Server {
             x.close("Part")
         }
         x.close("ListPartsResult")
-        await ex.responder().sendXML(x.document)
+        return .xml(x.document)
     }
 }

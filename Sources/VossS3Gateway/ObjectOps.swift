@@ -11,7 +11,7 @@ import VossS3Core
 import VossS3Store
 import VossSigV4
 
-extension S3Server {
+extension S3Service {
     static func hex(_ b: [UInt8]) -> String { SigV4.hex(b) }
 
     static func unhex(_ s: String) -> [UInt8]? {
@@ -24,11 +24,11 @@ extension S3Server {
         return out
     }
 
-    func checkKey(_ ex: Exchange) throws {
+    func checkKey(_ ex: S3Call) throws {
         if let p = S3Names.keyProblem(ex.ctx.key) { throw p }
     }
 
-    func tagsFromHeader(_ ex: Exchange) throws -> [String: String] {
+    func tagsFromHeader(_ ex: S3Call) throws -> [String: String] {
         guard let t = ex.ctx.header("x-amz-tagging") else { return [:] }
         return try Tags.parseHeader(t).get()
     }
@@ -40,7 +40,7 @@ extension S3Server {
 
     // MARK: PUT
 
-    func putObject(_ ex: Exchange) async throws {
+    func putObject(_ ex: S3Call) async throws -> S3Response {
         let b = try await bucket(ex, access: .write)
         try checkKey(ex)
         let headers = try ObjectHeaders.from(ex.ctx.headerPairs).get()
@@ -60,13 +60,14 @@ extension S3Server {
             await discard(blob)
             throw error
         }
-        await ex.responder().send(.ok, headers: [("ETag", "\"\(record.etag)\"")] + checksumHeaders(checksum).filter { $0.0 != "x-amz-checksum-type" })
-        if let old { await state.collectGarbage(old.storage.blobs) }
+        return .status(
+            200, headers: [("ETag", "\"\(record.etag)\"")] + checksumHeaders(checksum).filter { $0.0 != "x-amz-checksum-type" },
+            after: collecting(old))
     }
 
     /// Streams the body into a new, journalled blob and makes it durable. The caller commits metadata
     /// (or calls `discard`).
-    func receiveIntoNewBlob(_ ex: Exchange, maxSize: Int64, checksumDefault: ChecksumAlgorithm? = nil) async throws
+    func receiveIntoNewBlob(_ ex: S3Call, maxSize: Int64, checksumDefault: ChecksumAlgorithm? = nil) async throws
         -> (BodyOutcome, String)
     {
         let blob = LocalBlobStore.newID()
@@ -90,6 +91,12 @@ extension S3Server {
         }
     }
 
+    /// After the answer: delete the blobs of the object a write or delete replaced.
+    func collecting(_ old: ObjectRecord?) -> (@Sendable () async -> Void)? {
+        guard let blobs = old?.storage.blobs, !blobs.isEmpty else { return nil }
+        return { [state] in await state.collectGarbage(blobs) }
+    }
+
     func discard(_ blob: String) async {
         let blobs = state.blobs
         _ = try? await state.blocking { blobs.delete(blob) }
@@ -98,7 +105,7 @@ extension S3Server {
 
     // MARK: GET / HEAD
 
-    func getObject(_ ex: Exchange, head: Bool) async throws {
+    func getObject(_ ex: S3Call, head: Bool) async throws -> S3Response {
         let b = try await bucket(ex, access: .objectRead)
         guard let o = try await state.store.object(bucketID: b.id, key: ex.ctx.key) else {
             throw Access.canRead(bucket: b, principal: ex.ctx.principal) ? S3Error.noSuchKey(ex.ctx.key) : S3Error.accessDenied
@@ -110,8 +117,7 @@ extension S3Server {
             etag: o.etag, lastModified: o.lastModified)
         {
         case .notModified:
-            await ex.responder().send(.notModified, headers: [("ETag", "\"\(o.etag)\""), ("Last-Modified", HTTPDate.format(o.lastModified))], headOnly: true)
-            return
+            return .status(304, headers: [("ETag", "\"\(o.etag)\""), ("Last-Modified", HTTPDate.format(o.lastModified))], headOnly: true)
         case .preconditionFailed:
             throw S3Error("PreconditionFailed", details: [("Condition", "If-Match")])
         case .proceed:
@@ -145,107 +151,25 @@ extension S3Server {
         if ex.ctx.header("x-amz-checksum-mode")?.uppercased() == "ENABLED", range == nil {
             headers += checksumHeaders(o.checksum)
         }
-        let status: HTTPResponseStatus = range == nil ? .ok : .partialContent
         let first = range?.first ?? 0
         let count = range?.count ?? o.size
         if let range { headers.append(("Content-Range", range.contentRange(size: o.size))) }
-        let r = ex.responder()
-        if head {
-            await r.sendWithLength(status, headers: headers, contentLength: count)
-            return
-        }
-        try await sendObjectBytes(r, o, first: first, count: count, status: status, headers: headers, tls: ex.ctx.tls)
-    }
-
-    /// Sends `count` bytes from `first` of the object's pieces: small bodies in one write, large ones
-    /// with sendfile (plain HTTP) or read in chunks (TLS).
-    func sendObjectBytes(_ r: Responder, _ o: ObjectRecord, first: Int64, count: Int64, status: HTTPResponseStatus,
-                         headers: [(String, String)], tls: Bool) async throws
-    {
-        // Map the byte range onto pieces: (blob, offset within blob, length).
-        var segs: [(String, Int64, Int64)] = []
-        var pos: Int64 = 0
-        var remaining = count
-        var want = first
-        for p in o.storage.pieces where remaining > 0 {
-            if want < pos + p.size {
-                let off = want - pos
-                let len = min(p.size - off, remaining)
-                segs.append((p.blob, off, len))
-                remaining -= len
-                want += len
-            }
-            pos += p.size
-        }
-        let blobs = state.blobs
-        let segments = segs
-        if count <= 64 << 10 {
-            // Small: read it all (inline: a page-cache read costs less than a thread hop) and send head,
-            // body and end in one go.
-            let bytes: [UInt8] = try {
-                var out = [UInt8]()
-                out.reserveCapacity(Int(count))
-                for (blob, off, len) in segments {
-                    let fd = try blobs.openForReading(blob)
-                    defer { close(fd) }
-                    var buf = [UInt8](repeating: 0, count: Int(len))
-                    var got = 0
-                    while got < Int(len) {
-                        let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + got, Int(len) - got, off_t(off) + off_t(got)) }
-                        if n <= 0 { throw S3Error.internalError }
-                        got += n
-                    }
-                    out += buf
-                }
-                return out
-            }()
-            await r.send(status, headers: headers, body: bytes)
-            return
-        }
-        try await r.head(status, headers: headers, contentLength: count)
-        for (blob, off, len) in segments {
-            let fd = try blobs.openForReading(blob)
-            if !tls {
-                let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: fd)
-                defer { try? handle.close() }
-                try await r.file(handle, offset: off, count: len)
-            } else {
-                defer { close(fd) }
-                var done: Int64 = 0
-                while done < len {
-                    let n = Int(min(256 << 10, len - done))
-                    let start = off + done
-                    let buf: ByteBuffer = try await state.blocking {
-                        var b = ByteBuffer()
-                        b.reserveCapacity(n)
-                        let got = b.writeWithUnsafeMutableBytes(minimumWritableBytes: n) { p in
-                            max(0, pread(fd, p.baseAddress!, n, off_t(start)))
-                        }
-                        if got < n { throw S3Error.internalError }
-                        return b
-                    }
-                    try await r.body(buf)
-                    done += Int64(n)
-                }
-            }
-        }
-        try await r.end()
+        return S3Response(status: range == nil ? 200 : 206, headers: headers, body: .object(o, first: first, count: count), headOnly: head)
     }
 
     // MARK: DELETE
 
-    func deleteObject(_ ex: Exchange) async throws {
+    func deleteObject(_ ex: S3Call) async throws -> S3Response {
         let b = try await bucket(ex, access: .write)
         try checkKey(ex)
         let old = try await state.store.deleteObject(bucketID: b.id, key: ex.ctx.key)
-        await ex.responder().send(.noContent)
-        if let old { await state.collectGarbage(old.storage.blobs) }
+        return .status(204, after: collecting(old))
     }
 
     // MARK: copy
 
     /// The source of a CopyObject/UploadPartCopy, checked for read access and the copy preconditions.
-    func copySource(_ ex: Exchange) async throws -> (BucketRecord, ObjectRecord) {
+    func copySource(_ ex: S3Call) async throws -> (BucketRecord, ObjectRecord) {
         guard var raw = ex.ctx.header("x-amz-copy-source") else { throw S3Error.invalidArgument("Copy Source must mention the source bucket and key: sourcebucket/sourcekey") }
         if let q = raw.firstIndex(of: "?") {
             let version = raw[raw.index(after: q)...]
@@ -330,7 +254,7 @@ extension S3Server {
         }
     }
 
-    func copyObject(_ ex: Exchange) async throws {
+    func copyObject(_ ex: S3Call) async throws -> S3Response {
         let b = try await bucket(ex, access: .write)
         try checkKey(ex)
         let p = try requirePrincipal(ex)
@@ -361,40 +285,38 @@ extension S3Server {
         x.element("ETag", "\"\(record.etag)\"")
         if let c = checksum { x.element(c.algorithm.xmlName, c.value) }
         x.close("CopyObjectResult")
-        await ex.responder().sendXML(x.document)
-        if let old { await state.collectGarbage(old.storage.blobs) }
+        return .xml(x.document, after: collecting(old))
     }
 
     // MARK: tagging and ACL
 
-    func existingObject(_ ex: Exchange, _ b: BucketRecord) async throws -> ObjectRecord {
+    func existingObject(_ ex: S3Call, _ b: BucketRecord) async throws -> ObjectRecord {
         guard let o = try await state.store.object(bucketID: b.id, key: ex.ctx.key) else { throw S3Error.noSuchKey(ex.ctx.key) }
         return o
     }
 
-    func objectTagging(_ ex: Exchange) async throws {
+    func objectTagging(_ ex: S3Call) async throws -> S3Response {
         let b = try await bucket(ex, access: ex.ctx.operation == .getObjectTagging ? .read : .write)
         let o = try await existingObject(ex, b)
         switch ex.ctx.operation {
         case .getObjectTagging:
-            await ex.responder().sendXML(Tags.xml(o.tags))
+            return .xml(Tags.xml(o.tags))
         case .putObjectTagging:
             let body = try await readSmallBody(ex, limit: 64 << 10)
             let tags = try Tags.parseXML(body, max: 10).get()
             _ = try await state.store.updateObject(bucketID: b.id, key: o.key, tags: tags, policy: nil)
-            await ex.responder().send(.ok)
+            return .status(200)
         default:
             _ = try await state.store.updateObject(bucketID: b.id, key: o.key, tags: [:], policy: nil)
-            await ex.responder().send(.noContent)
+            return .status(204)
         }
     }
 
-    func objectACL(_ ex: Exchange) async throws {
+    func objectACL(_ ex: S3Call) async throws -> S3Response {
         let b = try await bucket(ex, access: .owner)
         let o = try await existingObject(ex, b)
         if ex.ctx.operation == .getObjectAcl {
-            await ex.responder().sendXML(aclXML(ownerID: b.tenantID, ownerName: ownerName(ex, tenantID: b.tenantID), policy: o.policy))
-            return
+            return .xml(aclXML(ownerID: b.tenantID, ownerName: ownerName(ex, tenantID: b.tenantID), policy: o.policy))
         }
         let body = try await readSmallBody(ex, limit: 64 << 10)
         let policy: AccessPolicy
@@ -402,7 +324,7 @@ extension S3Server {
             throw S3Error("MissingRequestBodyError")
         }
         _ = try await state.store.updateObject(bucketID: b.id, key: o.key, tags: nil, policy: policy)
-        await ex.responder().send(.ok)
+        return .status(200)
     }
 }
 

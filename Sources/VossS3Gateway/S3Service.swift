@@ -1,0 +1,188 @@
+import Logging
+import NIOCore
+import VossS3Core
+import VossS3Store
+
+/// The S3 operations as a service: `(S3Call) async throws -> S3Response`, with no connection in
+/// sight. The call carries what was asked, who asked (verified by the transport), and the body as an
+/// async source of bytes; the response is a status, headers and a body (bytes, or a range of an
+/// object that the transport sends as it can — sendfile on plain HTTP). Errors are `S3Error`s.
+///
+/// `S3Server` (Handler.swift, Connection.swift) is the one NIO adapter; tests call the service
+/// directly (`Tests/VossS3GatewayTests/S3ServiceTests.swift`).
+struct S3Service: Sendable {
+    let state: GatewayState
+
+    func handle(_ ex: S3Call) async throws -> S3Response {
+        switch ex.ctx.operation {
+        case .listBuckets: try await listBuckets(ex)
+        case .createBucket: try await createBucket(ex)
+        case .deleteBucket: try await deleteBucket(ex)
+        case .headBucket: try await headBucket(ex)
+        case .getBucketLocation: try await getBucketLocation(ex)
+        case .listObjects, .listObjectsV2: try await listObjects(ex, v2: ex.ctx.operation == .listObjectsV2)
+        case .listObjectVersions: try await listObjectVersions(ex)
+        case .listMultipartUploads: try await listMultipartUploads(ex)
+        case .getBucketTagging, .putBucketTagging, .deleteBucketTagging: try await bucketTagging(ex)
+        case .getBucketAcl, .putBucketAcl: try await bucketACL(ex)
+        case .getBucketVersioning: try await getBucketVersioning(ex)
+        case .getBucketPolicy: try await bucketConfigAbsent(ex, "NoSuchBucketPolicy", "The bucket policy does not exist")
+        case .getBucketCors: try await bucketConfigAbsent(ex, "NoSuchCORSConfiguration", "The CORS configuration does not exist")
+        case .getBucketLifecycle:
+            try await bucketConfigAbsent(ex, "NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist")
+        case .getBucketEncryption:
+            try await bucketConfigAbsent(
+                ex, "ServerSideEncryptionConfigurationNotFoundError", "The server side encryption configuration was not found")
+        case .deleteObjects: try await deleteObjects(ex)
+        case .putObject: try await putObject(ex)
+        case .copyObject: try await copyObject(ex)
+        case .getObject, .headObject: try await getObject(ex, head: ex.ctx.operation == .headObject)
+        case .deleteObject: try await deleteObject(ex)
+        case .createMultipartUpload: try await createMultipartUpload(ex)
+        case .uploadPart: try await uploadPart(ex)
+        case .uploadPartCopy: try await uploadPartCopy(ex)
+        case .completeMultipartUpload: try await completeMultipartUpload(ex)
+        case .abortMultipartUpload: try await abortMultipartUpload(ex)
+        case .listParts: try await listParts(ex)
+        case .getObjectTagging, .putObjectTagging, .deleteObjectTagging: try await objectTagging(ex)
+        case .getObjectAcl, .putObjectAcl: try await objectACL(ex)
+        }
+    }
+
+    // MARK: shared checks
+
+    func requirePrincipal(_ ex: S3Call) throws -> Principal {
+        guard let p = ex.ctx.principal else { throw S3Error.accessDenied }
+        return p
+    }
+
+    /// The addressed bucket, checked for existence and access.
+    func bucket(_ ex: S3Call, access: BucketAccess) async throws -> BucketRecord {
+        guard let b = try await state.store.bucket(named: ex.ctx.bucket) else { throw S3Error.noSuchBucket(ex.ctx.bucket) }
+        let p = ex.ctx.principal
+        let ok: Bool
+        switch access {
+        case .read: ok = Access.canRead(bucket: b, principal: p)
+        case .write: ok = Access.canWrite(bucket: b, principal: p)
+        case .owner: ok = Access.isOwner(bucket: b, principal: p)
+        case .objectRead: ok = true  // decided per object
+        }
+        guard ok else { throw S3Error.accessDenied }
+        return b
+    }
+
+    enum BucketAccess { case read, write, owner, objectRead }
+
+    func bucketConfigAbsent(_ ex: S3Call, _ code: String, _ message: String) async throws -> S3Response {
+        _ = try await bucket(ex, access: .owner)
+        throw S3Error(code, status: 404, message: message, details: [("BucketName", ex.ctx.bucket)])
+    }
+
+    static func s3Error(_ error: any Error, state: GatewayState, ctx: RequestContext) -> S3Error {
+        switch error {
+        case let e as S3Error: return e
+        case let e as StoreError:
+            switch e {
+            case .unavailable(let why), .readOnly(let why):
+                state.logger.warning("metadata store unavailable", metadata: ["request": "\(ctx.id)", "client": "\(ctx.remote)", "why": "\(why)"])
+                return S3Error("ServiceUnavailable", status: 503, message: "The metadata store is unavailable (\(why)); retry later.")
+            case .notFound(let what): return S3Error("NoSuchKey", message: "\(what) does not exist.")
+            default:
+                state.logger.error("metadata store error", metadata: ["request": "\(ctx.id)", "client": "\(ctx.remote)", "error": "\(e)"])
+                return .internalError
+            }
+        default:
+            state.logger.error(
+                "request failed",
+                metadata: ["request": "\(ctx.id)", "client": "\(ctx.remote)", "op": "\(ctx.operation.rawValue)", "error": "\(error)"])
+            return .internalError
+        }
+    }
+}
+
+/// One request as the service sees it.
+final class S3Call: @unchecked Sendable {  // used by one task at a time
+    var ctx: RequestContext
+    let body: any S3BodySource
+
+    init(ctx: RequestContext, body: any S3BodySource) {
+        self.ctx = ctx
+        self.body = body
+    }
+}
+
+/// A request body as it arrives: from the connection, or from memory in a test.
+protocol S3BodySource: AnyObject {
+    /// The next piece of the body; `nil` at its end.
+    func nextBody() async throws -> ByteBuffer?
+    /// The operation accepted the request and will read its body (a client that sent
+    /// `Expect: 100-continue` is told to go on).
+    func acceptBody()
+}
+
+/// A body held in memory, handed out in pieces of `piece` bytes (tests; small internal requests).
+final class BytesBody: S3BodySource, @unchecked Sendable {
+    private var rest: ArraySlice<UInt8>
+    private let piece: Int
+
+    init(_ bytes: [UInt8], piece: Int = 64 << 10) {
+        rest = bytes[...]
+        self.piece = max(1, piece)
+    }
+
+    func nextBody() async throws -> ByteBuffer? {
+        guard !rest.isEmpty else { return nil }
+        let n = min(piece, rest.count)
+        let buf = ByteBuffer(bytes: rest.prefix(n))
+        rest = rest.dropFirst(n)
+        return buf
+    }
+
+    func acceptBody() {}
+}
+
+/// What an operation answers.
+struct S3Response: Sendable {
+    enum Body: Sendable {
+        case bytes([UInt8])
+        /// `count` bytes of `object` from `first`, read from its pieces by the transport.
+        case object(ObjectRecord, first: Int64, count: Int64)
+    }
+
+    var status: Int
+    var headers: [(String, String)]
+    var body: Body
+    /// A HEAD answer: the headers (with `Content-Length` of what a GET would send) and no body.
+    var headOnly = false
+    /// Work to do once the answer is on its way (deleting blobs an overwrite or delete released).
+    var after: (@Sendable () async -> Void)?
+
+    init(status: Int, headers: [(String, String)] = [], body: Body = .bytes([]), headOnly: Bool = false,
+         after: (@Sendable () async -> Void)? = nil) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.headOnly = headOnly
+        self.after = after
+    }
+
+    static func status(_ s: Int, headers: [(String, String)] = [], headOnly: Bool = false, after: (@Sendable () async -> Void)? = nil)
+        -> S3Response
+    {
+        S3Response(status: s, headers: headers, headOnly: headOnly, after: after)
+    }
+
+    static func xml(_ x: String, status: Int = 200, headers: [(String, String)] = [], after: (@Sendable () async -> Void)? = nil)
+        -> S3Response
+    {
+        S3Response(status: status, headers: [("Content-Type", "application/xml")] + headers, body: .bytes(Array(x.utf8)), after: after)
+    }
+
+    /// The body's length (what `Content-Length` says).
+    var contentLength: Int64 {
+        switch body {
+        case .bytes(let b): Int64(b.count)
+        case .object(_, _, let count): count
+        }
+    }
+}
