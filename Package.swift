@@ -210,7 +210,11 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "VossS3GatewayTests",
-            dependencies: ["VossS3Gateway", "VossVIPCore", .product(name: "NIOEmbedded", package: "swift-nio")],
+            dependencies: [
+                "VossS3Gateway", "VossVIPCore", "VossS3Core", "VossS3Store", "VossSQLite", "VossBlobStore", "VossChecksums",
+                "VossSigV4", .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ] + nio,
             swiftSettings: swiftSettings),
         .testTarget(
             name: "VossHTTPTests",
