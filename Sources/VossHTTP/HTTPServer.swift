@@ -105,10 +105,7 @@ public final class HTTPServer: Sendable {
         }
         for l in ls { try? await l.close() }
         connections.beginDraining()
-        let deadline = ContinuousClock.now + grace
-        while connections.count > 0 && ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
-        }
+        _ = await connections.waitUntilEmpty(within: grace)
         connections.closeAll()
     }
 }
@@ -135,6 +132,8 @@ public final class ConnectionTracker: Sendable {
     private struct State {
         var channels: [ObjectIdentifier: (channel: any Channel, busy: Bool)] = [:]
         var draining = false
+        var emptyWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
+        var nextWaiter = 0
     }
 
     private let state = Mutex(State())
@@ -152,7 +151,48 @@ public final class ConnectionTracker: Sendable {
         if draining { c.close(promise: nil) }
     }
 
-    public func remove(_ c: any Channel) { state.withLock { _ = $0.channels.removeValue(forKey: ObjectIdentifier(c)) } }
+    public func remove(_ c: any Channel) {
+        let wake = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+            s.channels.removeValue(forKey: ObjectIdentifier(c))
+            guard s.channels.isEmpty else { return [] }
+            defer { s.emptyWaiters.removeAll() }
+            return Array(s.emptyWaiters.values)
+        }
+        wake.forEach { $0.resume() }
+    }
+
+    /// Waits until no connection is open, at most `limit`; whether they all closed.
+    public func waitUntilEmpty(within limit: Duration) async -> Bool {
+        await withTaskGroup(of: Bool.self) { g in
+            g.addTask { await self.empty(); return true }
+            g.addTask {
+                try? await Task.sleep(for: limit)
+                return false
+            }
+            let first = await g.next() ?? false
+            g.cancelAll()
+            return first
+        }
+    }
+
+    private func empty() async {
+        let id = state.withLock { s -> Int in
+            s.nextWaiter += 1
+            return s.nextWaiter
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                let now = state.withLock { s -> Bool in
+                    if s.channels.isEmpty || Task.isCancelled { return true }
+                    s.emptyWaiters[id] = c
+                    return false
+                }
+                if now { c.resume() }
+            }
+        } onCancel: {
+            state.withLock { $0.emptyWaiters.removeValue(forKey: id) }?.resume()
+        }
+    }
 
     public func setBusy(_ c: any Channel, _ busy: Bool) {
         state.withLock { s in

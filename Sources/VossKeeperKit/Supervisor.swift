@@ -43,6 +43,8 @@ public actor Supervisor {
     private var readySent = false
     private var lastStatusText = ""
     private var nextPetAt: Instant = .zero
+    /// `shutdown` waiting for a worker to be down (woken by `apply`).
+    private var downWaiters: [String: [CheckedContinuation<Bool, Never>]] = [:]
     /// When the supervision loop last completed an iteration (the watchdog's measure of health).
     private var lastIterationAt: Instant = .zero
     private var shuttingDown = false
@@ -141,15 +143,28 @@ public actor Supervisor {
         loopRunning = false
     }
 
+    /// Waits (no polling: `apply` wakes it) until `name` is down, at most `timeout`.
     private func waitUntilDown(_ name: String, timeout: Duration) async {
-        let deadline = now() + timeout
-        while now() < deadline {
-            switch workers[name]!.lifecycle.phase {
-            case .idle, .failed, .waiting: return
-            default: try? await Task.sleep(for: .milliseconds(20))
-            }
+        guard !isDown(name) else { return }
+        let timer = Task { [weak self] in
+            try? await Task.sleep(for: timeout)
+            await self?.wakeDownWaiters(name, timedOut: true)
         }
-        logger.warning("worker did not stop in time", metadata: ["worker": "\(name)"])
+        let inTime = await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in downWaiters[name, default: []].append(c) }
+        timer.cancel()
+        if !inTime { logger.warning("worker did not stop in time", metadata: ["worker": "\(name)"]) }
+    }
+
+    private func isDown(_ name: String) -> Bool {
+        switch workers[name]?.lifecycle.phase {
+        case .idle?, .failed?, .waiting?, nil: true
+        default: false
+        }
+    }
+
+    private func wakeDownWaiters(_ name: String, timedOut: Bool = false) {
+        guard timedOut || isDown(name), let waiters = downWaiters.removeValue(forKey: name) else { return }
+        for w in waiters { w.resume(returning: !timedOut) }
     }
 
     // MARK: operator requests
@@ -307,7 +322,7 @@ public actor Supervisor {
         guard var lc = workers[name]?.lifecycle else { return }
         let actions = event(&lc)
         workers[name]!.lifecycle = lc
-        if applyingNothing || !actions.isEmpty { apply(name, actions) }
+        if applyingNothing || !actions.isEmpty { apply(name, actions) } else if downWaiters[name] != nil { wakeDownWaiters(name) }
     }
 
     private func apply(_ name: String, _ actions: [WorkerLifecycle.Action]) {
@@ -354,6 +369,7 @@ public actor Supervisor {
             }
         }
         updateSummary()
+        if downWaiters[name] != nil { wakeDownWaiters(name) }
     }
 
     /// While a worker is FAILED its clients are refused at once (and a translator or load balancer

@@ -234,10 +234,7 @@ public final class S3Worker: WorkerApp {
         expiry.withLock { $0?.cancel() }
         for s in servers.withLock({ $0 }) { try? await s.close() }
         connections.beginDraining()
-        let deadline = ContinuousClock.now + grace
-        while connections.count > 0 && ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
-        }
+        _ = await connections.waitUntilEmpty(within: grace)
         connections.closeAll()
         if let a = admin.withLock({ $0 }) { await a.drain(grace: .milliseconds(200)) }
     }
