@@ -12,72 +12,6 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// Timing and size knobs of the membership protocol. The defaults suit a LAN; every duration is
-/// multiplied by Lifeguard's local health (`1 + lhm`) when this node itself is slow.
-public struct SwimSettings: Sendable, Equatable {
-    public var probeInterval: Duration = .milliseconds(500)
-    public var probeTimeout: Duration = .milliseconds(200)
-    /// Members asked to probe a target that did not answer us directly.
-    public var indirectChecks = 3
-    public var gossipInterval: Duration = .milliseconds(100)
-    public var gossipFanout = 3
-    /// Each update is sent `retransmitMult * ceil(log10(N + 1))` times.
-    public var retransmitMult = 4
-    /// Suspicion timeout: at least `suspicionMinMult * max(1, log10 N) * probeInterval`, at most
-    /// `suspicionMaxMult` times that; it shrinks from max to min as independent suspicions arrive.
-    public var suspicionMinMult = 4
-    public var suspicionMaxMult = 3
-    public var pushPullInterval: Duration = .seconds(10)
-    /// How often a push-pull is tried with a random failed member, so that the two sides of a healed
-    /// partition (or a node that came back under the same name) find each other again.
-    public var reconnectInterval: Duration = .seconds(5)
-    /// A config digest mismatch starts a push-pull with that peer at most this often.
-    public var digestSyncGap: Duration = .milliseconds(500)
-    /// How long failed and departed members stay listed.
-    public var forgetAfter: Duration = .seconds(3600)
-    /// Largest encoded packet before sealing (a datagram carries 29 more bytes of nonce, tag and
-    /// version; together they stay within 1400 bytes).
-    public var maxPacketBytes = 1371
-    public var maxLocalHealth = 8
-
-    public init() {}
-}
-
-/// What the protocol tells its shell to do.
-public enum SwimOutput: Equatable, Sendable {
-    /// Send one datagram.
-    case send(PeerAddress, Packet)
-    /// Open a TCP push-pull exchange with a peer: send `fullState(join:)`, merge its reply with
-    /// `receiveState`.
-    case pushPull(PeerAddress, join: Bool)
-    case event(ClusterEvent)
-}
-
-public enum ClusterEvent: Equatable, Sendable {
-    case joined(String)
-    case alive(String)
-    case suspect(String)
-    case failed(String)
-    case left(String)
-    /// Entries merged from other nodes (only the ones that were newer than ours).
-    case config([String: ConfigEntry])
-}
-
-/// One member as this node sees it.
-public struct Member: Equatable, Sendable {
-    public var name: String
-    public var address: PeerAddress
-    public var incarnation: UInt64
-    public var status: MemberStatus
-    public var meta: [String: String]?
-    /// When the status last changed (this node's clock).
-    public var since: Instant
-    /// When this node last received a message from that member.
-    public var lastContact: Instant?
-    /// The configuration digest it last told us.
-    public var digest: String?
-}
-
 /// SWIM membership (Das et al. 2002) with the Lifeguard extensions (Dadgar et al. 2017: local health,
 /// dynamic suspicion timeouts, nacks), piggy-backed dissemination with bounded retransmits and
 /// push-pull anti-entropy that also carries the cluster configuration.
@@ -95,20 +29,20 @@ public struct SwimNode: Sendable {
     public private(set) var leaving = false
     public let settings: SwimSettings
 
-    private var rng: SplitMix64
-    private var seq: UInt32 = 0
-    private var probeOrder: [String] = []
-    private var nextProbeAt: Instant
-    private var nextGossipAt: Instant
-    private var nextPushPullAt: Instant
-    private var nextReconnectAt: Instant
-    private var probe: PendingProbe?
-    private var relays: [UInt32: Relay] = [:]
-    private var suspicions: [String: Suspicion] = [:]
-    private var broadcasts: [String: Broadcast] = [:]
-    private var broadcastCounter: UInt64 = 0
-    private var lastDigestSync: [PeerAddress: Instant] = [:]
-    private var cachedDigest: String
+    var rng: SplitMix64
+    var seq: UInt32 = 0
+    var probeOrder: [String] = []
+    var nextProbeAt: Instant
+    var nextGossipAt: Instant
+    var nextPushPullAt: Instant
+    var nextReconnectAt: Instant
+    var probe: PendingProbe?
+    var relays: [UInt32: Relay] = [:]
+    var suspicions: [String: Suspicion] = [:]
+    var broadcasts: [String: Broadcast] = [:]
+    var broadcastCounter: UInt64 = 0
+    var lastDigestSync: [PeerAddress: Instant] = [:]
+    var cachedDigest: String
 
     struct PendingProbe: Sendable {
         var seq: UInt32
@@ -538,7 +472,7 @@ public struct SwimNode: Sendable {
 
     /// A member is gone (`dead` or `left`) at `inc`: refuted when it is this node, else recorded and
     /// passed on unless the member is already in one of the `skipping` states.
-    private mutating func markDown(
+    mutating func markDown(
         _ n: String, _ inc: UInt64, _ status: MemberStatus, _ u: Update, now: Instant, skipping: Set<MemberStatus>,
         event: ClusterEvent
     ) -> [SwimOutput] {
@@ -557,7 +491,7 @@ public struct SwimNode: Sendable {
         return [.event(event)]
     }
 
-    private mutating func refute(_ inc: UInt64, now: Instant) -> [SwimOutput] {
+    mutating func refute(_ inc: UInt64, now: Instant) -> [SwimOutput] {
         incarnation = max(incarnation, inc) + 1
         members[name]?.incarnation = incarnation
         members[name]?.status = .alive
@@ -565,7 +499,7 @@ public struct SwimNode: Sendable {
         return []
     }
 
-    private func newSuspicion(now: Instant, from: String) -> Suspicion {
+    func newSuspicion(now: Instant, from: String) -> Suspicion {
         let n = Double(max(1, aliveCount))
         let nodeScale = max(1, log10(n))
         let minT = settings.probeInterval.secondsDouble * Double(settings.suspicionMinMult) * nodeScale
@@ -576,76 +510,11 @@ public struct SwimNode: Sendable {
             max: .nanoseconds(Int64(maxT * 1e9)))
     }
 
-    private mutating func adjustHealth(_ delta: Int) {
+    mutating func adjustHealth(_ delta: Int) {
         localHealth = min(settings.maxLocalHealth, max(0, localHealth + delta))
     }
-
-    // MARK: dissemination
-
-    private mutating func enqueue(_ u: Update) {
-        broadcastCounter += 1
-        let cost = encodedSize(basePacket(.gossip, updates: [u])) - encodedSize(basePacket(.gossip)) + 1
-        broadcasts[u.identity] = Broadcast(update: u, transmits: 0, order: broadcastCounter, cost: cost)
-    }
-
-    private func basePacket(_ body: Packet.Body, updates: [Update] = []) -> Packet {
-        Packet(from: name, address: address, digest: cachedDigest, body: body, updates: updates)
-    }
-
-    /// A packet with as many queued updates as fit (least-sent first), counting their transmissions.
-    private mutating func packet(_ body: Packet.Body, extra: [Update] = []) -> Packet {
-        var p = basePacket(body, updates: extra)
-        let limit = retransmitLimit
-        let queued = broadcasts.values.sorted { ($0.transmits, $0.order) < ($1.transmits, $1.order) }
-        let extraIDs = Set(extra.map(\.identity))
-        var size = encodedSize(p)
-        for b in queued {
-            let id = b.update.identity
-            if extraIDs.contains(id) {
-                bump(id, limit: limit)
-                continue
-            }
-            let cost = b.cost
-            if size + cost > settings.maxPacketBytes {
-                if cost > settings.maxPacketBytes / 2 { broadcasts[id] = nil }  // only push-pull can carry it
-                continue
-            }
-            p.updates.append(b.update)
-            size += cost
-            bump(id, limit: limit)
-        }
-        return p
-    }
-
-    private mutating func bump(_ id: String, limit: Int) {
-        guard var b = broadcasts[id] else { return }
-        b.transmits += 1
-        broadcasts[id] = b.transmits >= max(1, limit) ? nil : b
-    }
-
-    // MARK: choosing members
-
-    private mutating func nextProbeTarget() -> Member? {
-        for _ in 0..<2 {
-            while !probeOrder.isEmpty {
-                let n = probeOrder.removeLast()
-                if let m = members[n], n != name, m.status == .alive || m.status == .suspect { return m }
-            }
-            // A new round: every reachable member once, in a fresh random order.
-            var order = reachableMembers.map(\.name)
-            order.shuffle(using: &rng)
-            probeOrder = order
-            if order.isEmpty { return nil }
-        }
-        return nil
-    }
-
-    private mutating func randomMembers(count: Int, excluding: Set<String>, where pred: (Member) -> Bool) -> [Member] {
-        var pool = reachableMembers.filter { !excluding.contains($0.name) && pred($0) }
-        pool.shuffle(using: &rng)
-        return Array(pool.prefix(count))
-    }
 }
+
 
 /// The size a packet takes encoded (JSON), before sealing.
 func encodedSize(_ p: Packet) -> Int { (try? GossipCodec.encoder.encode(p).count) ?? Int.max }

@@ -10,15 +10,6 @@ import VossHTTP
 import VossPosix
 import VossWire
 
-/// `etc/cluster.json`: the cluster this node belongs to, so a restarted keeper finds it again.
-struct ClusterFile: Codable, Equatable, Sendable {
-    var label: String
-    /// Where the node joined (`ose cluster join --seed`, the token's seeds).
-    var seeds: [String]
-    /// The members it last knew, as further seeds at the next start.
-    var members: [String]?
-}
-
 /// The gossip shell around the pure `SwimNode`: UDP datagrams for SWIM, TCP on the same port for
 /// push-pull, every message sealed with the cluster key. Configuration changes made on this node go out
 /// at once; entries merged from other nodes go into the `ConfigStore`, whose observers push them to the
@@ -375,17 +366,17 @@ public actor GossipService {
         guard udp != nil else { throw KeeperError(Message("cluster.not_listening", listenError ?? "?")) }
         let newKey = SymmetricKey(data: token.keyBytes)
         let sameCluster = token.label == label && newKey.withUnsafeBytes({ Array($0) }) == box.key.withUnsafeBytes({ Array($0) })
-        if !sameCluster && !core.reachableMembers.isEmpty {
-            throw KeeperError(Message("cluster.already_member", label, String(core.reachableMembers.count)))
+        let seeds = JoinPlan.seeds(explicit: seed, token: token.seeds, ownAddress: advertise)
+        switch JoinPlan.refusal(sameCluster: sameCluster, label: label, reachableMembers: core.reachableMembers.count, seeds: seeds) {
+        case .alreadyMember(let l, let n)?: throw KeeperError(Message("cluster.already_member", l, String(n)))
+        case .noSeed?: throw KeeperError(Message("cluster.no_seed"))
+        case nil: break
         }
-        let seeds = ([seed].compactMap { $0 } + token.seeds).reduce(into: [PeerAddress]()) { if !$0.contains($1) && $1 != advertise { $0.append($1) } }
-        guard !seeds.isEmpty else { throw KeeperError(Message("cluster.no_seed")) }
         let newCodec = GossipCodec(clusterKey: newKey, label: token.label)
         let incarnation = Self.freshIncarnation()
-        let hello = FullState(
-            from: core.name, address: advertise, join: true,
-            members: [MemberState(name: core.name, address: advertise, incarnation: incarnation, status: .alive, meta: core.meta)],
-            config: sameCluster ? core.config.entries : [:])
+        let hello = JoinPlan.hello(
+            name: core.name, address: advertise, incarnation: incarnation, meta: core.meta, sameCluster: sameCluster,
+            config: core.config.entries)
         var problems: [String] = []
         var answer: FullState?
         for s in seeds {
@@ -394,13 +385,11 @@ public actor GossipService {
                 continue
             }
             switch await Self.pushPull(group: group, to: address, request: newCodec.sealState(hello)) {
-            case .success(let bytes) where bytes == Self.refusal:
-                problems.append("\(s): refused (the token's key or label is not that cluster's)")
             case .success(let bytes):
-                if let st = try? newCodec.openState(bytes) {
-                    answer = st
-                } else {
-                    problems.append("\(s): answered with another key")
+                switch JoinPlan.answer(bytes, refusal: Self.refusal, codec: newCodec) {
+                case .accepted(let st): answer = st
+                case .refused: problems.append("\(s): refused (the token's key or label is not that cluster's)")
+                case .otherKey: problems.append("\(s): answered with another key")
                 }
             case .failure(let f):
                 problems.append("\(s): \(f)")
@@ -408,7 +397,7 @@ public actor GossipService {
             if answer != nil { break }
         }
         guard let answer else { throw KeeperError(Message("cluster.join_failed", problems.joined(separator: "; "))) }
-        if answer.members.contains(where: { $0.name == core.name && $0.address != advertise && $0.status == .alive }) {
+        if JoinPlan.nameTaken(in: answer, name: core.name, address: advertise) {
             throw KeeperError(Message("cluster.name_taken", core.name))
         }
 
@@ -463,124 +452,4 @@ public actor GossipService {
 
     /// Members other than this one that are alive (for the virtual-IP translator's backends).
     public var liveMembers: [Member] { core.reachableMembers.filter { $0.status == .alive } }
-
-    // MARK: TCP push-pull
-
-    enum ExchangeFailure: Error, CustomStringConvertible {
-        case connect(String)
-        case closed
-        case timeout
-        case frame(String)
-
-        var description: String {
-            switch self {
-            case .connect(let e): "cannot connect: \(e)"
-            case .closed: "closed the connection without answering"
-            case .timeout: "no answer within \(GossipService.exchangeTimeout.nanoseconds / 1_000_000_000) s"
-            case .frame(let e): "bad answer: \(e)"
-            }
-        }
-    }
-
-    /// One request frame out, one reply frame back, then close.
-    static func pushPull(group: any EventLoopGroup, to address: SocketAddress, request: [UInt8]) async -> Result<[UInt8], ExchangeFailure> {
-        let loop = group.next()
-        let promise = loop.makePromise(of: [UInt8].self)
-        let channel: any Channel
-        do {
-            channel = try await ClientBootstrap(group: loop)
-                .connectTimeout(.seconds(2))
-                .channelInitializer { ch in
-                    ch.eventLoop.makeCompletedFuture {
-                        try ch.pipeline.syncOperations.addHandler(
-                            FrameReader(onFrame: { promise.succeed($0) }, onEnd: { promise.fail(ExchangeFailure.closed) }))
-                    }
-                }
-                .connect(to: address).get()
-        } catch {
-            promise.fail(ExchangeFailure.connect("\(error)"))
-            return .failure(.connect("\(error)"))
-        }
-        let timer = loop.scheduleTask(in: exchangeTimeout) { promise.fail(ExchangeFailure.timeout) }
-        channel.writeAndFlush(channel.allocator.buffer(bytes: FrameCodec.encode(request)), promise: nil)
-        defer {
-            timer.cancel()
-            channel.close(promise: nil)
-        }
-        do {
-            return .success(try await promise.futureResult.get())
-        } catch let f as ExchangeFailure {
-            return .failure(f)
-        } catch {
-            return .failure(.frame("\(error)"))
-        }
-    }
-}
-
-/// Reads datagrams into an async stream (the actor consumes them in order).
-final class DatagramReader: ChannelInboundHandler, Sendable {
-    typealias InboundIn = AddressedEnvelope<ByteBuffer>
-    let sink: AsyncStream<(bytes: [UInt8], from: SocketAddress?)>.Continuation
-
-    init(sink: AsyncStream<(bytes: [UInt8], from: SocketAddress?)>.Continuation) { self.sink = sink }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let env = unwrapInboundIn(data)
-        // A SWIM datagram stays within 1400 bytes; anything much larger is not ours.
-        guard env.data.readableBytes <= 65_000 else { return }
-        sink.yield((Array(env.data.readableBytesView), env.remoteAddress))
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // ICMP port unreachable and the like arrive here; a datagram socket keeps going.
-    }
-}
-
-/// Collects one length-prefixed frame from a TCP stream.
-final class FrameReader: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-    private var decoder = FrameDecoder()
-    private var done = false
-    private let onFrame: @Sendable ([UInt8]) -> Void
-    private let onEnd: (@Sendable () -> Void)?
-
-    init(onFrame: @escaping @Sendable ([UInt8]) -> Void, onEnd: (@Sendable () -> Void)? = nil) {
-        self.onFrame = onFrame
-        self.onEnd = onEnd
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !done else { return }
-        decoder.append(unwrapInboundIn(data).readableBytesView)
-        do {
-            if let frame = try decoder.next() {
-                done = true
-                onFrame(frame)
-            }
-        } catch {
-            done = true
-            context.close(promise: nil)
-            onEnd?()
-        }
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        if !done { onEnd?() }
-        context.fireChannelInactive()
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        context.close(promise: nil)
-    }
-}
-
-enum Capabilities {
-    /// Whether this process may add addresses to interfaces (CAP_NET_ADMIN, bit 12 of CapEff).
-    static func hasNetAdmin() -> Bool {
-        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("CapEff:") }),
-            let bits = UInt64(line.dropFirst("CapEff:".count).trimmingCharacters(in: .whitespaces), radix: 16)
-        else { return false }
-        return bits & (1 << 12) != 0
-    }
 }
