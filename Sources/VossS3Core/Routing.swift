@@ -1,3 +1,4 @@
+import VossBase
 /// Which bucket and key a request addresses.
 public struct S3Target: Equatable, Sendable {
     public var bucket: String?
@@ -108,28 +109,7 @@ public enum S3Router {
         return .success(S3Target(bucket: String(rest), key: nil, virtualHosted: false))
     }
 
-    static func decodePath(_ raw: String) -> String? {
-        var out = [UInt8]()
-        var it = Array(raw.utf8)[...]
-        while let c = it.popFirst() {
-            if c == UInt8(ascii: "%") {
-                guard let h = it.popFirst(), let l = it.popFirst(), let hv = hex(h), let lv = hex(l) else { return nil }
-                out.append(hv << 4 | lv)
-            } else {
-                out.append(c)
-            }
-        }
-        return String(validating: out, as: UTF8.self)
-    }
-
-    static func hex(_ c: UInt8) -> UInt8? {
-        switch c {
-        case 0x30...0x39: c - 0x30
-        case 0x41...0x46: c - 0x37
-        case 0x61...0x66: c - 0x57
-        default: nil
-        }
-    }
+    static func decodePath(_ raw: String) -> String? { Percent.decodeText(raw) }
 
     /// Bucket sub-resources VOSS does not implement (answered NotImplemented, as S3-compatible stores do).
     static let unsupportedSubresources: Set<String> = [

@@ -25,7 +25,6 @@ public enum SigV4 {
     // MARK: encoding
 
     static let hexDigits = Array("0123456789abcdef".utf8)
-    static let upperHex = Array("0123456789ABCDEF".utf8)
 
     public static func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 {
         var out = [UInt8]()
@@ -39,46 +38,13 @@ public enum SigV4 {
     /// AWS's URI encoding: every byte except `A-Z a-z 0-9 - . _ ~` as `%XX` (upper-case hex); `/` kept
     /// as is when `encodeSlash` is false (paths).
     public static func uriEncode<S: Sequence>(_ bytes: S, encodeSlash: Bool) -> String where S.Element == UInt8 {
-        var out = [UInt8]()
-        for b in bytes {
-            let unreserved = (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39)
-                || b == 0x2D || b == 0x2E || b == 0x5F || b == 0x7E
-            if unreserved || (b == 0x2F && !encodeSlash) {
-                out.append(b)
-            } else {
-                out.append(0x25)
-                out.append(upperHex[Int(b >> 4)])
-                out.append(upperHex[Int(b & 15)])
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
+        Percent.encode(bytes, keepSlash: !encodeSlash)
     }
 
     /// Percent-decodes a URI component (`+` stays `+`). `nil` for a malformed escape.
-    public static func percentDecode<S: StringProtocol>(_ s: S) -> [UInt8]? {
-        var out = [UInt8]()
-        var it = Array(s.utf8)[...]
-        while let b = it.popFirst() {
-            if b == 0x25 {
-                guard let h = it.popFirst(), let l = it.popFirst(), let hv = hexValue(h), let lv = hexValue(l) else {
-                    return nil
-                }
-                out.append(hv << 4 | lv)
-            } else {
-                out.append(b)
-            }
-        }
-        return out
-    }
+    public static func percentDecode<S: StringProtocol>(_ s: S) -> [UInt8]? { Percent.decode(s) }
 
-    public static func hexValue(_ c: UInt8) -> UInt8? {
-        switch c {
-        case 0x30...0x39: c - 0x30
-        case 0x41...0x46: c - 0x41 + 10
-        case 0x61...0x66: c - 0x61 + 10
-        default: nil
-        }
-    }
+    public static func hexValue(_ c: UInt8) -> UInt8? { Percent.hexValue(c) }
 
     // MARK: canonical request
 

@@ -187,12 +187,7 @@ public struct SigV4Verifier: Sendable {
         }
         return checkSignature(
             r, cred: cred, signed: signed, amzDate: amzDate, payloadHash: hashText, given: sig, excludingFromQuery: [],
-            signingKey: signingKey
-        ).map {
-            AuthContext(
-                accessKey: cred.accessKey, signingKey: $0.key, amzDate: amzDate, scope: cred.scope, seedSignature: $0.signature,
-                payload: payload, presigned: false)
-        }
+            payload: payload, presigned: false, signingKey: signingKey)
     }
 
     func verifyPresigned(
@@ -232,19 +227,14 @@ public struct SigV4Verifier: Sendable {
         let payload: PayloadMode = hash == SigV4.unsignedPayload ? .unsigned : (hash.count == 64 ? .sha256(hash.lowercased()) : .unsigned)
         return checkSignature(
             r, cred: cred, signed: signed, amzDate: amzDate, payloadHash: hash, given: sig, excludingFromQuery: ["X-Amz-Signature"],
-            signingKey: signingKey
-        ).map {
-            AuthContext(
-                accessKey: cred.accessKey, signingKey: $0.key, amzDate: amzDate, scope: cred.scope, seedSignature: $0.signature,
-                payload: payload, presigned: true)
-        }
+            payload: payload, presigned: true, signingKey: signingKey)
     }
 
     /// The part both forms share: canonical request, signing key, signature compared in constant time.
     func checkSignature(
         _ r: SignedRequest, cred: Credential, signed: [String], amzDate: String, payloadHash: String, given: String,
-        excludingFromQuery: Set<String>, signingKey: (String, String) -> SymmetricKey?
-    ) -> Result<(key: SymmetricKey, signature: String), AuthFailure> {
+        excludingFromQuery: Set<String>, payload: PayloadMode, presigned: Bool, signingKey: (String, String) -> SymmetricKey?
+    ) -> Result<AuthContext, AuthFailure> {
         guard let uri = SigV4.canonicalURI(rawPath: r.rawPath),
             let query = SigV4.canonicalQuery(rawQuery: r.rawQuery, excluding: excludingFromQuery),
             let headers = SigV4.canonicalHeaders(r.headers, signed: signed)
@@ -261,7 +251,10 @@ public struct SigV4Verifier: Sendable {
         guard SigV4.signaturesEqual(expected, given.lowercased()) else {
             return .failure(AuthFailure("SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method."))
         }
-        return .success((key, expected))
+        return .success(
+            AuthContext(
+                accessKey: cred.accessKey, signingKey: key, amzDate: amzDate, scope: cred.scope, seedSignature: expected,
+                payload: payload, presigned: presigned))
     }
 
     /// `Date:` header forms (RFC 1123), for clients that sign `date` instead of `x-amz-date`.

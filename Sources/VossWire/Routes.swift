@@ -1,3 +1,5 @@
+import VossBase
+
 /// The control API as one typed table (`docs/control-api.md`): each route's method, path template,
 /// request body and response types. `ose` builds its requests from it, the keeper matches and
 /// dispatches with it, and the gateway's admin API matches the identity routes with it, so a route
@@ -93,42 +95,9 @@ enum RouteSegment: Sendable, Equatable {
     }
 
     /// Percent-encodes everything but unreserved characters, so a value is one segment whatever it holds.
-    static func encode(_ s: String) -> String {
-        var out = ""
-        for b in s.utf8 {
-            let unreserved = (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39)
-                || b == 0x2D || b == 0x2E || b == 0x5F || b == 0x7E
-            if unreserved {
-                out.unicodeScalars.append(Unicode.Scalar(b))
-            } else {
-                let hex = Array("0123456789ABCDEF".utf8)
-                out += "%" + String(decoding: [hex[Int(b >> 4)], hex[Int(b & 15)]], as: UTF8.self)
-            }
-        }
-        return out
-    }
+    static func encode(_ s: String) -> String { Percent.encode(s.utf8) }
 
-    static func decode<S: StringProtocol>(_ s: S) -> String? {
-        var out: [UInt8] = []
-        var it = Array(s.utf8)[...]
-        func hex(_ c: UInt8) -> UInt8? {
-            switch c {
-            case 0x30...0x39: c - 0x30
-            case 0x41...0x46: c - 0x41 + 10
-            case 0x61...0x66: c - 0x61 + 10
-            default: nil
-            }
-        }
-        while let c = it.popFirst() {
-            if c == UInt8(ascii: "%") {
-                guard let h = it.popFirst(), let l = it.popFirst(), let hv = hex(h), let lv = hex(l) else { return nil }
-                out.append(hv << 4 | lv)
-            } else {
-                out.append(c)
-            }
-        }
-        return String(validating: out, as: UTF8.self)
-    }
+    static func decode<S: StringProtocol>(_ s: S) -> String? { Percent.decodeText(s) }
 }
 
 /// No request body.

@@ -1,0 +1,49 @@
+/// Percent-encoding as URIs use it (RFC 3986), for paths and query values from the network.
+public enum Percent {
+    /// The bytes of `s` with each `%XX` decoded (`+` stays `+`); `nil` for a malformed escape.
+    public static func decode<S: StringProtocol>(_ s: S) -> [UInt8]? {
+        var out: [UInt8] = []
+        out.reserveCapacity(s.utf8.count)
+        var it = s.utf8.makeIterator()
+        while let c = it.next() {
+            if c == UInt8(ascii: "%") {
+                guard let h = it.next(), let l = it.next(), let hv = hexValue(h), let lv = hexValue(l) else { return nil }
+                out.append(hv << 4 | lv)
+            } else {
+                out.append(c)
+            }
+        }
+        return out
+    }
+
+    /// `decode`, as UTF-8 text; `nil` when malformed or not UTF-8.
+    public static func decodeText<S: StringProtocol>(_ s: S) -> String? { decode(s).flatMap { String(validating: $0, as: UTF8.self) } }
+
+    /// Every byte but the unreserved `A-Z a-z 0-9 - . _ ~` as `%XX` (upper-case hex).
+    public static func encode<S: Sequence>(_ bytes: S, keepSlash: Bool = false) -> String where S.Element == UInt8 {
+        var out: [UInt8] = []
+        for b in bytes {
+            let unreserved = (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39)
+                || b == 0x2D || b == 0x2E || b == 0x5F || b == 0x7E
+            if unreserved || (keepSlash && b == 0x2F) {
+                out.append(b)
+            } else {
+                out.append(0x25)
+                out.append(upperHex[Int(b >> 4)])
+                out.append(upperHex[Int(b & 15)])
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static let upperHex = Array("0123456789ABCDEF".utf8)
+
+    public static func hexValue(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 0x30...0x39: c - 0x30
+        case 0x41...0x46: c - 0x41 + 10
+        case 0x61...0x66: c - 0x61 + 10
+        default: nil
+        }
+    }
+}
