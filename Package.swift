@@ -195,6 +195,17 @@ let package = Package(
 
         // ---- Tests ---------------------------------------------------------------------------------------
         .testTarget(name: "VossBaseTests", dependencies: ["VossBase"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "VossIPCTests",
+            dependencies: ["VossIPC", "VossWire", .product(name: "NIOEmbedded", package: "swift-nio")] + nio,
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "VossKeeperKitTests",
+            dependencies: [
+                "VossKeeperKit", "VossBase", "VossConfig", "VossHTTP", "VossWire", .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings),
         .testTarget(name: "VossWireTests", dependencies: ["VossWire"], swiftSettings: swiftSettings),
         .testTarget(name: "VossSupervisionTests", dependencies: ["VossSupervision"], swiftSettings: swiftSettings),
         .testTarget(
