@@ -63,7 +63,7 @@ public final class LocalBlobStore: Sendable {
         return fd
     }
 
-    public func makeWriter(_ blob: String) throws(PosixError) -> BlobWriter {
+    public func makeLocalWriter(_ blob: String) throws(PosixError) -> BlobWriter {
         let p = "\(tmp)/\(blob)"
         let fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
         guard fd >= 0 else { throw PosixError(errno, "create \(p)") }

@@ -20,7 +20,7 @@ struct BodyOutcome: Sendable {
 }
 
 enum BodySink {
-    case blob(BlobWriter)
+    case blob(any BlobSink)
     case memory(limit: Int)
 }
 

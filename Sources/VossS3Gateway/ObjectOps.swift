@@ -70,10 +70,10 @@ extension S3Service {
     func receiveIntoNewBlob(_ ex: S3Call, maxSize: Int64, checksumDefault: ChecksumAlgorithm? = nil) async throws
         -> (BodyOutcome, String)
     {
-        let blob = LocalBlobStore.newID()
+        let blob = state.blobs.newID()
         try await state.store.journalNewBlob(blob)
         let blobs = state.blobs
-        let writer: BlobWriter
+        let writer: any BlobSink
         do {
             writer = try await state.blocking { try blobs.makeWriter(blob) }
         } catch {
@@ -204,7 +204,7 @@ extension S3Service {
     func copyBytes(_ source: ObjectRecord, first: Int64, count: Int64, checksum: ChecksumAlgorithm?) async throws
         -> (md5: [UInt8], checksum: [UInt8]?, blob: String)
     {
-        let blob = LocalBlobStore.newID()
+        let blob = state.blobs.newID()
         try await state.store.journalNewBlob(blob)
         let blobs = state.blobs
         do {

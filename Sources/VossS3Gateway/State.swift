@@ -34,14 +34,14 @@ struct GatewaySettings: Sendable, Equatable {
 /// Everything a request handler needs, shared by all connections.
 final class GatewayState: Sendable {
     let store: any MetadataStore
-    let blobs: LocalBlobStore
+    let blobs: any BlobPlatform
     let io: NIOThreadPool
     let settings: Mutex<GatewaySettings>
     let identity: IdentityCache
     let logger: Logger
     let counters = GatewayCounters()
 
-    init(store: any MetadataStore, blobs: LocalBlobStore, io: NIOThreadPool, settings: GatewaySettings, logger: Logger) {
+    init(store: any MetadataStore, blobs: any BlobPlatform, io: NIOThreadPool, settings: GatewaySettings, logger: Logger) {
         self.store = store
         self.blobs = blobs
         self.io = io
