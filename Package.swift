@@ -195,6 +195,8 @@ let package = Package(
 
         // ---- Tests ---------------------------------------------------------------------------------------
         .testTarget(name: "VossBaseTests", dependencies: ["VossBase"], swiftSettings: swiftSettings),
+        .testTarget(name: "VossWorkerKitTests", dependencies: ["VossWorkerKit"], swiftSettings: swiftSettings),
+        .testTarget(name: "VossOSETests", dependencies: ["VossOSE", "VossCLI", "VossConfig"], swiftSettings: swiftSettings),
         .testTarget(
             name: "VossIPCTests",
             dependencies: ["VossIPC", "VossWire", .product(name: "NIOEmbedded", package: "swift-nio")] + nio,
