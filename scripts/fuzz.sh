@@ -3,7 +3,7 @@
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET…]      (default 60 s; every target)
 # Seeds: Fuzz/corpus/<target>/ (committed). Inputs the fuzzer finds interesting go to
 # .build-fuzz/corpus/<target>/ (not committed); a crashing input to .build-fuzz/crashes/<target>/,
-# and the script exits non-zero naming it. Replay one with:  VOSS_FUZZ_TARGET=T .build-fuzz/release/voss-fuzz FILE
+# and the script exits non-zero naming it (Swift's own backtracer is off so libFuzzer catches the trap and saves the input). Replay one with:  VOSS_FUZZ_TARGET=T .build-fuzz/release/voss-fuzz FILE
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-60}"; shift || true
@@ -17,7 +17,7 @@ for t in "${targets[@]}"; do
   mkdir -p ".build-fuzz/corpus/$t" ".build-fuzz/crashes/$t"
   log=".build-fuzz/$t.log"
   start=$(date +%s)
-  if VOSS_FUZZ_TARGET="$t" "$bin" ".build-fuzz/corpus/$t" "Fuzz/corpus/$t" -max_total_time="$secs" -max_len=4096 \
+  if SWIFT_BACKTRACE=enable=no VOSS_FUZZ_TARGET="$t" "$bin" ".build-fuzz/corpus/$t" "Fuzz/corpus/$t" -max_total_time="$secs" -max_len=4096 \
        -timeout=10 -rss_limit_mb=2048 -artifact_prefix=".build-fuzz/crashes/$t/" -print_final_stats=1 >"$log" 2>&1; then
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1)
