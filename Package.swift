@@ -58,7 +58,7 @@ let package = Package(
         .target(
             name: "VossSigV4", dependencies: ["VossBase", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings),
-        .target(name: "VossS3Core", dependencies: ["VossBase"], swiftSettings: swiftSettings),
+        .target(name: "VossS3Core", dependencies: ["VossBase", "VossSigV4", "VossChecksums"], swiftSettings: swiftSettings),
         .target(
             name: "VossCluster",
             dependencies: [
@@ -188,7 +188,7 @@ let package = Package(
         .executableTarget(
             name: "voss-fuzz",
             dependencies: [
-                "VossBase", "VossSigV4", "VossS3Core", "VossVIPCore", "VossCluster", "VossWire",
+                "VossBase", "VossSigV4", "VossS3Core", "VossChecksums", "VossVIPCore", "VossCluster", "VossWire",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings),
@@ -241,7 +241,9 @@ let package = Package(
         .testTarget(name: "VossCLITests", dependencies: ["VossCLI"], swiftSettings: swiftSettings),
         .testTarget(name: "VossChecksumsTests", dependencies: ["VossChecksums"], swiftSettings: swiftSettings),
         .testTarget(name: "VossSigV4Tests", dependencies: ["VossSigV4", "VossBase"], swiftSettings: swiftSettings),
-        .testTarget(name: "VossS3CoreTests", dependencies: ["VossS3Core", "VossBase"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "VossS3CoreTests",
+            dependencies: ["VossS3Core", "VossBase", "VossSigV4", "VossChecksums", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
         .testTarget(name: "VossS3StoreTests", dependencies: ["VossS3Store", "VossSQLite"], swiftSettings: swiftSettings),
         .testTarget(
             name: "VossCertificatesTests", dependencies: ["VossCertificates", "VossBase"], swiftSettings: swiftSettings),

@@ -73,6 +73,12 @@ def main():
            b"\x40" + chunked([100, 5, 0], True) + b"\r\n", b"\x00zz\r\n", b"\x03ffffffffffffffff\r\n"]
     for i, s in enumerate(aws):
         write("awschunked", i, s)
+    # body: mode byte (0 signed, 1 signed + trailer, 2 unsigned trailer, 3 plain), cut byte, then the body.
+    body = [b"\x00\x10" + chunked([5, 0], True) + b"\r\n", b"\x01\x05" + chunked([10, 0], True)
+            + b"x-amz-checksum-crc32c:AAAAAA==\r\nx-amz-trailer-signature:" + b"0" * 64 + b"\r\n\r\n",
+            b"\x02\x07" + chunked([3, 0], False) + b"x-amz-checksum-crc64nvme:AAAAAAAAAAA=\r\n\r\n", b"\x03\x00hello"]
+    for i, s in enumerate(body):
+        write("body", i, s)
     sig = b"\r\n\r\n\x00\r\nQUIT\n"
     v4 = sig + bytes([0x21, 0x11]) + struct.pack(">H", 12) + bytes([192, 0, 2, 7, 10, 0, 0, 1]) + struct.pack(">HH", 40000, 80)
     v6 = sig + bytes([0x21, 0x21]) + struct.pack(">H", 36) + bytes(16) + bytes(16) + struct.pack(">HH", 1, 2)

@@ -8,6 +8,7 @@
 // A target returns normally for any input; a trap (force-unwrap, overflow, out-of-bounds) is a bug.
 import Crypto
 import VossBase
+import VossChecksums
 import VossCluster
 import VossS3Core
 import VossSigV4
@@ -27,6 +28,7 @@ enum FuzzTargets {
     static let all: [String: @Sendable ([UInt8]) -> Void] = [
         "httpdate": httpDate, "sigv4": sigV4, "sigv2": sigV2, "awschunked": awsChunked, "xml": xml,
         "range": rangeAndConditions, "proxyv2": proxyV2, "gossip": gossip, "frame": frame, "routing": routing,
+        "body": body,
     ]
 
     static let now = Date(timeIntervalSince1970: 1_369_353_600)
@@ -90,6 +92,41 @@ enum FuzzTargets {
         }
     }
 
+    /// The body checks as the gateway runs them: any payload mode, the bytes cut in two at a point the
+    /// first byte chooses (merged and split reads must agree).
+    static func body(_ d: [UInt8]) {
+        guard d.count >= 2 else { return }
+        let mode = d[0] % 4
+        let rest = Array(d.dropFirst(2))
+        let cut = Int(d[1]) % (rest.count + 1)
+        let key = SigV4.signingKey(secret: secret, date: "20130524", region: "us-east-1")
+        let chain = ChunkSignatureChain(key: key, amzDate: "20130524T000000Z", scope: "20130524/us-east-1/s3/aws4_request", seed: "00")
+        func make() -> BodyVerifier {
+            switch mode {
+            case 0: BodyVerifier(payload: .streamingSigned(trailer: false), chunked: true, chain: chain, declared: nil, maxSize: 1 << 20, contentMD5: nil, check: nil)
+            case 1: BodyVerifier(payload: .streamingSigned(trailer: true), chunked: true, chain: chain, declared: 10, maxSize: 1 << 20, contentMD5: nil,
+                                 check: .init(algorithm: .crc32c, expected: nil, trailer: true))
+            case 2: BodyVerifier(payload: .streamingUnsignedTrailer, chunked: true, chain: nil, declared: Int64(rest.count / 2), maxSize: 1 << 20,
+                                 contentMD5: nil, check: .init(algorithm: .crc64nvme, expected: nil, trailer: true))
+            default: BodyVerifier(payload: .sha256(SigV4.emptySHA256), chunked: false, chain: nil, declared: Int64(rest.count), maxSize: 1 << 20,
+                                  contentMD5: Array(repeating: 0, count: 16), check: .init(algorithm: .crc32, expected: [0, 0, 0, 0], trailer: false))
+            }
+        }
+        func run(_ parts: [ArraySlice<UInt8>]) -> (BodyVerifier.Outcome, [UInt8])? {
+            var v = make()
+            var out: [UInt8] = []
+            do {
+                for p in parts { try Array(p).withUnsafeBytes { try v.feed($0) { out += $0 } } }
+                return (try v.finish(), out)
+            } catch {
+                return nil  // which error comes first may depend on the split; that one does is what counts
+            }
+        }
+        let whole = run([rest[...]])
+        let split = run([rest[..<cut], rest[cut...]])
+        precondition(whole?.0 == split?.0 && whole?.1 == split?.1, "a split read changed the outcome")
+    }
+
     static func xml(_ d: [UInt8]) {
         guard let root = try? XMLParser.parse(d) else { return }
         _ = root.childText("Key")
@@ -148,6 +185,8 @@ enum FuzzTargets {
         case .failure: break
         }
         _ = ObjectHeaders.from(r.headers)
+        // The control API's route table matches raw paths too.
+        for route in Routes.all { _ = route.match(method: r.method, rawPath: r.rawPath + (r.rawQuery.isEmpty ? "" : "?" + r.rawQuery)) }
     }
 }
 

@@ -2,10 +2,9 @@ import Crypto
 import Foundation
 import Testing
 import VossChecksums
-import VossS3Core
 import VossSigV4
 
-@testable import VossS3Gateway
+@testable import VossS3Core
 
 /// The body checks without a socket: AWS's published "Signature Calculations … in Multiple Chunks"
 /// example (66,560 bytes of 'a' in a 64 KiB and a 1 KiB chunk, seed signature 4f232c43…), fed in

@@ -1,6 +1,5 @@
 import Crypto
 import VossChecksums
-import VossS3Core
 import VossSigV4
 
 #if canImport(FoundationEssentials)
@@ -16,28 +15,34 @@ import Foundation
 /// Pure: no socket, no clock. `feed` takes the body in any split (one byte at a time or all at once
 /// give the same outcome) and hands the decoded data to its caller; `finish` says whether the body
 /// was complete and matched. The network shell only reads buffers and writes data.
-struct BodyVerifier {
-    struct Checksum {
-        var algorithm: ChecksumAlgorithm
+public struct BodyVerifier {
+    public struct Checksum {
+        public var algorithm: ChecksumAlgorithm
         /// The value to match (from a header), or `nil` when it arrives as a trailer or is only computed.
-        var expected: [UInt8]?
-        var trailer: Bool
+        public var expected: [UInt8]?
+        public var trailer: Bool
+
+        public init(algorithm: ChecksumAlgorithm, expected: [UInt8]?, trailer: Bool) {
+            self.algorithm = algorithm
+            self.expected = expected
+            self.trailer = trailer
+        }
     }
 
-    struct Outcome: Equatable {
-        var size: Int64
-        var md5: [UInt8]
-        var checksum: Checksummed?
+    public struct Outcome: Equatable {
+        public var size: Int64
+        public var md5: [UInt8]
+        public var checksum: Checksummed?
     }
 
-    struct Checksummed: Equatable {
-        var algorithm: ChecksumAlgorithm
-        var digest: [UInt8]
+    public struct Checksummed: Equatable {
+        public var algorithm: ChecksumAlgorithm
+        public var digest: [UInt8]
     }
 
-    let payload: PayloadMode
-    let declared: Int64?
-    let maxSize: Int64
+    public let payload: PayloadMode
+    public let declared: Int64?
+    public let maxSize: Int64
     let contentMD5: [UInt8]?
     let check: Checksum?
 
@@ -50,12 +55,12 @@ struct BodyVerifier {
     private var pendingChunkSignature: String?
     private var trailers: [(String, String)] = []
     private var trailerSignature: String?
-    private(set) var size: Int64 = 0
+    public private(set) var size: Int64 = 0
 
     /// - Parameters:
     ///   - chunked: the body is `aws-chunked` (from the payload mode or `Content-Encoding`).
     ///   - chain: the chunk signature chain of a verified streaming-signed request.
-    init(
+    public init(
         payload: PayloadMode, chunked: Bool, chain: ChunkSignatureChain?, declared: Int64?, maxSize: Int64,
         contentMD5: [UInt8]?, check: Checksum?
     ) {
@@ -75,7 +80,7 @@ struct BodyVerifier {
     var wantsSHA: Bool { if case .sha256 = payload { true } else { false } }
 
     /// Takes the next bytes of the body as received; `data` gets the decoded object bytes in order.
-    mutating func feed(_ p: UnsafeRawBufferPointer, data: (UnsafeRawBufferPointer) throws -> Void) throws {
+    public mutating func feed(_ p: UnsafeRawBufferPointer, data: (UnsafeRawBufferPointer) throws -> Void) throws {
         guard var decoder = chunked else {
             try consume(p, data)
             return
@@ -131,7 +136,7 @@ struct BodyVerifier {
     }
 
     /// The body has ended: was it complete, and does it match everything promised?
-    func finish() throws -> Outcome {
+    public func finish() throws -> Outcome {
         if let decoder = chunked, !decoder.isDone {
             throw S3Error("IncompleteBody", message: "The aws-chunked body ended early.")
         }
