@@ -1,6 +1,5 @@
 import NIOCore
 import NIOHTTP1
-import Synchronization
 
 /// Time limits a slow or hostile client cannot stretch:
 /// - **head**: once the first byte of a request arrives, its request line and headers must be
@@ -63,8 +62,8 @@ public final class RawDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
 
     /// Returns the pair to add around the HTTP codec: `raw` before it, `phase` after it.
     public static func pair(_ settings: DeadlineSettings) -> (raw: RawDeadlineHandler, phase: RequestPhaseHandler) {
-        let clock = DeadlineClock()
-        return (RawDeadlineHandler(settings: settings, clock: clock), RequestPhaseHandler(clock: clock))
+        let raw = RawDeadlineHandler(settings: settings, clock: DeadlineClock())
+        return (raw, RequestPhaseHandler(raw: raw))
     }
 
     init(settings: DeadlineSettings, clock: DeadlineClock) {
@@ -95,7 +94,15 @@ public final class RawDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
         context.write(data, promise: promise)
     }
 
-    public func handlerRemoved(context: ChannelHandlerContext) { cancelAll() }
+    /// Its own context: the phase handler's events start and stop timers here, next to the socket.
+    var context: ChannelHandlerContext?
+
+    public func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+
+    public func handlerRemoved(context: ChannelHandlerContext) {
+        cancelAll()
+        self.context = nil
+    }
 
     public func channelInactive(context: ChannelHandlerContext) {
         cancelAll()
@@ -175,25 +182,10 @@ public final class RequestPhaseHandler: ChannelDuplexHandler, RemovableChannelHa
     public typealias OutboundIn = HTTPServerResponsePart
     public typealias OutboundOut = HTTPServerResponsePart
 
-    let clock: DeadlineClock
-    weak var raw: RawDeadlineHandler?
-    var rawContext: ChannelHandlerContext?
+    let raw: RawDeadlineHandler
+    var clock: DeadlineClock { raw.clock }
 
-    init(clock: DeadlineClock) { self.clock = clock }
-
-    public func handlerAdded(context: ChannelHandlerContext) {
-        if let r = try? context.pipeline.syncOperations.context(handlerType: RawDeadlineHandler.self),
-            let h = r.handler as? RawDeadlineHandler, h.clock === clock
-        {
-            raw = h
-            rawContext = r
-        }
-    }
-
-    public func handlerRemoved(context: ChannelHandlerContext) {
-        raw = nil
-        rawContext = nil
-    }
+    init(raw: RawDeadlineHandler) { self.raw = raw }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
@@ -202,12 +194,12 @@ public final class RequestPhaseHandler: ChannelDuplexHandler, RemovableChannelHa
             let expectsBody = hasLength || h.headers.contains(name: "transfer-encoding")
             clock.requestDone = false
             clock.responseDone = false
-            if let raw, let rawContext {
+            if let rawContext = raw.context {
                 if clock.phase == .betweenRequests { clock.phase = .head }
                 raw.headDone(rawContext, expectsBody: expectsBody)
             }
         case .end:
-            raw?.bodyDone()
+            raw.bodyDone()
         case .body:
             break
         }
@@ -231,72 +223,5 @@ public final class RequestPhaseHandler: ChannelDuplexHandler, RemovableChannelHa
             clock.settle()
         }
         context.write(data, promise: promise)
-    }
-}
-
-/// Caps on open connections: in all, and from one client address. A connection over a cap gets a
-/// `503` with `Retry-After` and is closed at once (SDKs retry a 503 with back-off); it never
-/// reaches a request handler.
-public final class ConnectionLimiter: Sendable {
-    public struct Limits: Sendable, Equatable {
-        public var total: Int
-        public var perAddress: Int
-        public init(total: Int = 4096, perAddress: Int = 512) {
-            self.total = total
-            self.perAddress = perAddress
-        }
-    }
-
-    private struct State {
-        var limits: Limits
-        var total = 0
-        var byAddress: [String: Int] = [:]
-        var refused: Int64 = 0
-    }
-
-    private let state: Mutex<State>
-
-    public init(_ limits: Limits = .init()) { state = Mutex(State(limits: limits)) }
-
-    public func setLimits(_ l: Limits) { state.withLock { $0.limits = l } }
-    public var refused: Int64 { state.withLock { $0.refused } }
-    public var open: Int { state.withLock { $0.total } }
-
-    /// The address a connection is counted under: its IP (without the port), or `nil` (not capped
-    /// per address: Unix sockets, and connections whose real client a PROXY header names later).
-    public static func key(_ channel: any Channel) -> String? { channel.remoteAddress?.ipAddress }
-
-    /// Admits `channel` or refuses it (answering 503 and closing). Release happens on close.
-    public func admit(_ channel: any Channel, perAddressKey: String?, answerHTTP: Bool = true) -> Bool {
-        let ok = state.withLock { s -> Bool in
-            let perAddr = perAddressKey.map { s.byAddress[$0, default: 0] } ?? 0
-            guard s.total < s.limits.total, perAddressKey == nil || perAddr < s.limits.perAddress else {
-                s.refused += 1
-                return false
-            }
-            s.total += 1
-            if let k = perAddressKey { s.byAddress[k] = perAddr + 1 }
-            return true
-        }
-        guard ok else {
-            guard answerHTTP else {
-                channel.close(promise: nil)
-                return false
-            }
-            var buf = channel.allocator.buffer(capacity: 128)
-            buf.writeString("HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
-            channel.writeAndFlush(buf).whenComplete { _ in channel.close(promise: nil) }
-            return false
-        }
-        channel.closeFuture.whenComplete { [self] _ in
-            state.withLock { s in
-                s.total -= 1
-                if let k = perAddressKey {
-                    let n = (s.byAddress[k] ?? 1) - 1
-                    s.byAddress[k] = n > 0 ? n : nil
-                }
-            }
-        }
-        return true
     }
 }

@@ -45,12 +45,7 @@ struct SupervisorService: Service {
         await supervisor.start()
         // A migration that a restart interrupted goes on; it is cancelled on shutdown.
         let migration = Task { await db.resume() }
-        let changes = self.changes
-        await withGracefulShutdownHandler {
-            for await change in changes { await supervisor.configChanged(change.document) }
-        } onGracefulShutdown: {
-            changes.cancel()
-        }
+        await changes.forEach { change in await supervisor.configChanged(change.document) }
         logger.notice("shutting down: stopping workers")
         migration.cancel()
         await supervisor.shutdown()
@@ -74,12 +69,8 @@ struct GossipRunner: Service {
         // A new cluster key (joining) re-derives the gateway's secrets.
         await gossip.onKeyChange { newBox in await supervisor.setExtraSlice("s3", newBox.s3Slice) }
         await gossip.start()
-        let (gossip, local) = (self.gossip, self.local)
-        await withGracefulShutdownHandler {
-            for await entries in local { await gossip.localChanged(entries) }
-        } onGracefulShutdown: {
-            local.cancel()
-        }
+        let gossip = self.gossip
+        await local.forEach { entries in await gossip.localChanged(entries) }
         await gossip.stop()
     }
 }
@@ -100,14 +91,21 @@ struct VIPService: Service {
         let vip = self.vip
         await gossip.onMembershipChange { await vip.refresh() }
         await vip.refresh()
-        let changes = self.changes
-        await withGracefulShutdownHandler {
-            for await change in changes where change.keys.contains(where: { VIPManager.keys.contains($0) }) {
-                await vip.refresh()
-            }
-        } onGracefulShutdown: {
-            changes.cancel()
+        await changes.forEach { change in
+            if change.keys.contains(where: { VIPManager.keys.contains($0) }) { await vip.refresh() }
         }
         await vip.release()
+    }
+}
+
+extension AckedBroadcast.Subscription {
+    /// Handles each element (acknowledging it when `body` returns) until graceful shutdown ends the
+    /// subscription.
+    func forEach(_ body: @escaping @Sendable (Element) async -> Void) async {
+        await withGracefulShutdownHandler {
+            for await e in self { await body(e) }
+        } onGracefulShutdown: {
+            self.cancel()
+        }
     }
 }

@@ -163,8 +163,10 @@ struct S3Server: Sendable {
             {
                 // Any Authorization header is verified: an unknown scheme is refused (InvalidArgument),
                 // never served as anonymous.
-                let ak = IdentityCache.claimedAccessKey(authorization: authorization, query: query)
-                let principal = try await ak.asyncMap { try await state.identity.principal($0) } ?? nil
+                var principal: Principal?
+                if let ak = IdentityCache.claimedAccessKey(authorization: authorization, query: query) {
+                    principal = try await state.identity.principal(ak)
+                }
                 let identity = state.identity
                 let region = settings.region
                 let result = SigV4Verifier(region: region).verify(signed, now: Date()) { akid, date in
@@ -244,15 +246,6 @@ struct S3Server: Sendable {
         let ex = Exchange(ctx: ctx, head: head, reader: reader, channel: channel, state: state, draining: draining)
         await ex.fail(e)
         return await finish(ex)
-    }
-}
-
-extension Optional {
-    func asyncMap<T>(_ f: (Wrapped) async throws -> T) async rethrows -> T? {
-        switch self {
-        case .some(let w): try await f(w)
-        case .none: nil
-        }
     }
 }
 

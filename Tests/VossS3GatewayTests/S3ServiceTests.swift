@@ -9,6 +9,7 @@ import VossChecksums
 import VossS3Core
 import VossS3Store
 import VossSQLite
+import VossSigV4
 
 @testable import VossS3Gateway
 
@@ -46,7 +47,7 @@ import VossSQLite
         _ method: String, _ path: String, query: String = "", headers: [(String, String)] = [], body: [UInt8] = [],
         as who: Principal?? = .none
     ) async throws -> S3Response {
-        let q = Dictionary(SigV4Query.pairs(query), uniquingKeysWith: { a, _ in a })
+        let q = SignedRequest(method: method, rawPath: path, rawQuery: query, headers: []).queryParameters
         var hs = headers
         if !body.isEmpty && !hs.contains(where: { $0.0.lowercased() == "content-length" }) { hs.append(("Content-Length", String(body.count))) }
         let target = try S3Router.target(host: "127.0.0.1", rawPath: path, serviceHost: nil).get()
@@ -89,7 +90,7 @@ import VossSQLite
         let get = try await call("GET", "/\(b)/k")
         guard case .object(let o, let first, let count) = get.body else { Issue.record("not an object body"); return }
         #expect(o.size == Int64(data.count) && first == 0 && count == Int64(data.count))
-        #expect(get.headers.contains { $0.0 == "ETag" && $0.1 == "\"\(SigV4Hex.md5(data))\"" })
+        #expect(get.headers.contains { $0.0 == "ETag" && $0.1 == "\"\(S3Service.hex(Array(Insecure.MD5.hash(data: data))))\"" })
         let head = try await call("HEAD", "/\(b)/k")
         #expect(head.headOnly && head.contentLength == Int64(data.count))
         #expect(try await call("GET", "/\(b)/k", headers: [("Range", "bytes=2-4")]).status == 206)
@@ -167,18 +168,4 @@ import VossSQLite
         #expect(second.after != nil)  // the first object's blob is deleted once the answer is out
         await second.after?()
     }
-}
-
-/// Test helpers: query parsing and MD5 as the gateway does them.
-enum SigV4Query {
-    static func pairs(_ q: String) -> [(String, String)] {
-        q.split(separator: "&").map { item in
-            let kv = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            return (String(kv[0]), kv.count > 1 ? String(kv[1]) : "")
-        }
-    }
-}
-
-enum SigV4Hex {
-    static func md5(_ d: [UInt8]) -> String { Insecure.MD5.hash(data: d).map { String(format: "%02x", $0) }.joined() }
 }
