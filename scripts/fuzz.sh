@@ -8,10 +8,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-60}"; shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(httpdate sigv4 sigv2 awschunked xml range proxyv2 gossip frame routing)
-swift build -c release --scratch-path .build-fuzz --product voss-fuzz \
+[ ${#targets[@]} -gt 0 ] || targets=(httpdate sigv4 sigv2 awschunked body xml range proxyv2 gossip frame routing)
+# FUZZ_CONFIG=debug (what `make test` uses) builds faster and runs slower; release (`make fuzz`) finds more.
+config="${FUZZ_CONFIG:-release}"
+swift build -c "$config" --scratch-path .build-fuzz --product voss-fuzz \
   -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DFUZZING >&2
-bin=.build-fuzz/release/voss-fuzz
+bin=".build-fuzz/$config/voss-fuzz"
 failed=()
 for t in "${targets[@]}"; do
   mkdir -p ".build-fuzz/corpus/$t" ".build-fuzz/crashes/$t"
