@@ -114,12 +114,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .target(
-            name: "VossBlobStore", dependencies: ["VossPosix"], swiftSettings: swiftSettings),
+            name: "VossBlobStore", dependencies: nio + ["VossPosix"], swiftSettings: swiftSettings),
+        // Upstream storage platforms: an HTTP/1.1 client, S3 calls, admin APIs (RGW, HyperStore, ECS).
+        .target(
+            name: "VossUpstream",
+            dependencies: nio + [
+                "VossBase", "VossBlobStore", "VossConfig", "VossSigV4", "VossS3Core", "VossS3Store",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
         .target(
             name: "VossS3Gateway",
             dependencies: nio + [
                 "VossBase", "VossWire", "VossWorkerKit", "VossHTTP", "VossPosix", "VossS3Core", "VossS3Store", "VossSQLite",
-                "VossPostgres", "VossConfig", "VossSigV4", "VossChecksums", "VossBlobStore", "VossVIPCore",
+                "VossPostgres", "VossConfig", "VossSigV4", "VossChecksums", "VossBlobStore", "VossUpstream", "VossVIPCore",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -137,7 +148,7 @@ let package = Package(
             name: "VossKeeperKit",
             dependencies: nio + [
                 "VossBase", "VossWire", "VossIPC", "VossSupervision", "VossConfig", "VossSystemd", "VossPosix", "VossHTTP",
-                "VossCertificates", "VossS3Store", "VossSQLite", "VossPostgres", "VossCluster", "VossVIPCore",
+                "VossCertificates", "VossS3Store", "VossSQLite", "VossPostgres", "VossCluster", "VossVIPCore", "VossUpstream",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

@@ -22,20 +22,14 @@ public final class LocalBlobStore: Sendable {
         try Files.makeDirectory(tmp, mode: 0o750)
     }
 
-    public static func newID() -> String {
-        var rng = SystemRandomNumberGenerator()
-        return (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &rng)) }.joined()
-    }
-
     public func path(_ blob: String) -> String {
         let u = Array(blob.utf8)
         guard u.count >= 4 else { return "\(root)/\(blob)" }
         return "\(root)/\(String(decoding: u[0..<2], as: UTF8.self))/\(String(decoding: u[2..<4], as: UTF8.self))/\(blob)"
     }
 
-    /// Removes temp files left by a crash; returns how many.
-    @discardableResult
     /// Removes temporary files left by writes that never finished, those modified before `olderThan`.
+    @discardableResult
     public func cleanTemporaryFiles(olderThan: Date) -> Int {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: tmp)) ?? []
         var removed = 0

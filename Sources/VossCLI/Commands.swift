@@ -107,6 +107,31 @@ public enum CommandTable {
             options: [OptionSpec("--domain", "DOMAIN", help: "opt.s3_domain"), OptionSpec("--region", "REGION", help: "opt.region")],
             examples: ["ose s3 set --domain example.com --region us-east-1"]),
         CommandSpec(["s3", "show"], summary: "cmd.s3.show"),
+        CommandSpec(["platforms", "show"], summary: "cmd.platforms.show", options: [withSecret]),
+        CommandSpec(
+            ["platforms", "enable"], summary: "cmd.platforms.enable",
+            options: [OptionSpec("--name", "NAME", required: true, help: "opt.platform_name")],
+            examples: ["ose platforms enable ceph1", "ose platforms enable local"]),
+        CommandSpec(
+            ["platforms", "s3", "set"], summary: "cmd.platforms.s3.set",
+            options: [
+                OptionSpec("--name", "NAME", required: true, help: "opt.platform_name"),
+                OptionSpec("--url", "URL", required: true, help: "opt.platform_url"),
+                OptionSpec("--access-key", "KEY", required: true, help: "opt.platform_access_key"), secret, secretFile,
+                OptionSpec("--region", "REGION", help: "opt.platform_region"),
+                OptionSpec("--tenancy", "provisioned|shared", help: "opt.platform_tenancy"),
+                OptionSpec("--bucket", "BUCKET", help: "opt.platform_bucket"),
+                OptionSpec("--ca-file", "FILE", help: "opt.platform_ca_file"),
+                OptionSpec("--no-tls-verify", help: "opt.platform_no_tls_verify"),
+                OptionSpec("--quota-gb", "GB", help: "opt.platform_quota"), force,
+            ],
+            examples: [
+                "ose platforms s3 set --name ceph1 --url http://rgw.example.com:7480 --access-key ADMINKEY --secret-file /root/rgw.secret --region default",
+                "ose platforms s3 set --name minio --url https://minio.example.com --access-key KEY --tenancy shared --bucket voss-data",
+            ], takesSecret: true),
+        CommandSpec(
+            ["platforms", "s3", "delete"], summary: "cmd.platforms.s3.delete",
+            options: [OptionSpec("--name", "NAME", required: true, help: "opt.platform_name")]),
         CommandSpec(["tenant", "create"], summary: "cmd.tenant.create", options: [OptionSpec("--name", "NAME", required: true, help: "opt.tenant_name")]),
         CommandSpec(["tenant", "list"], summary: "cmd.tenant.list"),
         CommandSpec(["tenant", "delete"], summary: "cmd.tenant.delete", options: [OptionSpec("--name", "NAME", required: true, help: "opt.tenant_name")]),

@@ -52,6 +52,15 @@ public struct UsageError: Error, Equatable, Sendable {
 }
 
 public enum Parser {
+    /// `ose platforms enable NAME` (the original's form) is `ose platforms enable --name NAME`.
+    public static func positionalPlatform(_ args: [String]) -> [String] {
+        guard let i = args.firstIndex(of: "enable"), i > 0, args[i - 1] == "platforms", i + 1 < args.count, !args[i + 1].hasPrefix("-")
+        else { return args }
+        var out = args
+        out.insert("--name", at: i + 1)
+        return out
+    }
+
     public static func parse(_ args: [String]) throws(UsageError) -> Invocation {
         var global = GlobalOptions()
         var words: [String] = []

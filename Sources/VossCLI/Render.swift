@@ -118,6 +118,26 @@ public enum Render {
         return out
     }
 
+    /// `ose platforms show`: every platform with its state, the default marked.
+    public static func platforms(_ info: PlatformsInfo, _ t: Translator) -> String {
+        var out = "[\(t("section.platforms"))]\n"
+        let rows = info.platforms.map { p in
+            [
+                p.name + (p.isDefault ? " *" : ""), p.kind, p.url ?? "-", p.tenancy.map { $0 == "shared" ? "shared (\(p.bucket ?? ""))" : $0 } ?? "-",
+                p.state == "normal" ? t("state.normal") : t("state.unavailable"), p.detail ?? "",
+            ]
+        }
+        out += TextTable(
+            header: [t("col.name"), t("col.kind"), "URL", t("col.tenancy"), t("col.state"), t("col.detail")], rows: rows
+        ).render() + "\n"
+        for p in info.platforms where p.secret != nil || p.accessKey != nil {
+            out += "    \(p.name): access key \(p.accessKey ?? "")\(p.secret.map { ", \(t("label.secret")): \($0)" } ?? "")\n"
+        }
+        out += "    " + t("platforms.default_note") + "\n"
+        for n in info.notes { out += t(n) + "\n" }
+        return out
+    }
+
     /// `ose vip show`: the virtual address, who holds it, and the gateways behind it.
     public static func vip(_ v: VIPInfo, _ t: Translator) -> String {
         var out = "[\(t("section.vip"))]\n"

@@ -89,6 +89,10 @@ public enum ConfigSchema {
             if let known = knownArgs.first(where: { $0.key == arg }) { return known }
             return KeySpec(key)
         }
+        if key == "platforms.default" || PlatformConfig.split(key) != nil {
+            let secret = PlatformConfig.split(key).map { PlatformConfig.secretFields.contains($0.field) } ?? false
+            return KeySpec(key, secret: secret) { k, v in PlatformConfig.validate(k, v) }
+        }
         return keys.first { $0.key == key }
     }
 
@@ -105,6 +109,7 @@ public enum ConfigSchema {
             if let known = knownArgs.first(where: { $0.key == arg }) { return known.validate(key, value) }
             return Validators.text(key, value)
         }
+        if key == "platforms.default" || PlatformConfig.split(key) != nil { return PlatformConfig.validate(key, value) }
         guard let spec = keys.first(where: { $0.key == key }) else {
             return [ConfigIssue(key: key, Message("config.unknown_key", key))]
         }

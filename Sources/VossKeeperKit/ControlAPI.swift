@@ -42,6 +42,7 @@ struct ControlAPI: Sendable {
         certRoutes(&r)
         databaseRoutes(&r)
         clusterRoutes(&r)
+        platformRoutes(&r)
         let admin = self.admin
         r.pass(Routes.identity) { call in
             let rest = call.request.uri.split(separator: "?").first.map { String($0.dropFirst(("/" + VossVersion.controlAPI).count)) } ?? ""

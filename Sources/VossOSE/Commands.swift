@@ -62,6 +62,28 @@ extension OSE {
             let (d, raw): (DBInfo, [UInt8]) = try call(
                 Routes.dbSet, DBSetRequest(url: p.value("--url")!, user: p.value("--user")!, secret: secret, force: p.flag("--force")))
             json ? emitJSON(raw) : print(Render.db(d, t), terminator: "")
+        case ["platforms", "show"]:
+            let (info, raw): (PlatformsInfo, [UInt8]) = try call(Routes.platformsShow, query: secretQuery(p))
+            json ? emitJSON(raw) : print(Render.platforms(info, t), terminator: "")
+        case ["platforms", "enable"]:
+            let (info, raw): (PlatformsInfo, [UInt8]) = try call(Routes.platformEnable, PlatformEnableRequest(name: p.value("--name")!))
+            json ? emitJSON(raw) : print(Render.platforms(info, t), terminator: "")
+        case ["platforms", "s3", "set"]:
+            let secret = try secret(p, confirm: false)
+            var quota: Int?
+            if let q = p.value("--quota-gb") {
+                guard let n = ASCIIDecimal.int(q), n > 0 else { throw OSEFailure(code: .usage, message: Message("value.integer_range", "1", "1000000000")) }
+                quota = n
+            }
+            let body = PlatformSetRequest(
+                url: p.value("--url")!, region: p.value("--region"), accessKey: p.value("--access-key")!, secret: secret,
+                tenancy: p.value("--tenancy"), bucket: p.value("--bucket"), tlsVerify: p.flag("--no-tls-verify") ? false : nil,
+                caFile: p.value("--ca-file"), quotaGB: quota, force: p.flag("--force"))
+            let (info, raw): (PlatformsInfo, [UInt8]) = try call(Routes.platformSet, ["name": p.value("--name")!], body)
+            json ? emitJSON(raw) : print(Render.platforms(info, t), terminator: "")
+        case ["platforms", "s3", "delete"]:
+            let (info, raw): (PlatformsInfo, [UInt8]) = try call(Routes.platformDelete, ["name": p.value("--name")!])
+            json ? emitJSON(raw) : print(Render.platforms(info, t), terminator: "")
         case ["db", "show"]:
             let (d, raw): (DBInfo, [UInt8]) = try call(Routes.dbShow, query: secretQuery(p))
             json ? emitJSON(raw) : print(Render.db(d, t), terminator: "")

@@ -57,7 +57,7 @@ struct OSE {
     mutating func run(_ args: [String]) -> Int32 {
         let invocation: Invocation
         do {
-            invocation = try Parser.parse(args)
+            invocation = try Parser.parse(Parser.positionalPlatform(args))
         } catch {
             loadTranslations(GlobalOptions())
             let hint = error.path.isEmpty ? "ose -h" : "ose \(error.path.joined(separator: " ")) -h"

@@ -57,11 +57,9 @@ extension S3Service {
         return def.map { ($0, nil, false) }
     }
 
-    /// Receives the body into `sink`, checking everything the request promised about it. On any
-    /// failure nothing is committed (the caller aborts the blob writer).
-    func receiveBody(_ ex: S3Call, into sink: BodySink, maxSize: Int64, checksumDefault: ChecksumAlgorithm? = nil)
-        async throws -> BodyOutcome
-    {
+    /// How the body comes: its payload mode, whether it is aws-chunked, the chunk signature chain,
+    /// and its (decoded) length when the request declares one.
+    func bodyFraming(_ ex: S3Call) throws -> (PayloadMode, Bool, ChunkSignatureChain?, Int64?) {
         let h = { (n: String) in ex.ctx.header(n) }
         let payload: PayloadMode
         if let auth = ex.ctx.auth {
@@ -95,6 +93,16 @@ extension S3Service {
                 throw S3Error("MissingContentLength")
             }
         }
+        return (payload, chunked, chain, declared)
+    }
+
+    /// Receives the body into `sink`, checking everything the request promised about it. On any
+    /// failure nothing is committed (the caller aborts the blob writer).
+    func receiveBody(_ ex: S3Call, into sink: BodySink, maxSize: Int64, checksumDefault: ChecksumAlgorithm? = nil)
+        async throws -> BodyOutcome
+    {
+        let h = { (n: String) in ex.ctx.header(n) }
+        let (payload, chunked, chain, declared) = try bodyFraming(ex)
         if let declared, declared > maxSize {
             throw S3Error("EntityTooLarge", details: [("ProposedSize", String(declared)), ("MaxSizeAllowed", String(maxSize))])
         }
@@ -119,7 +127,7 @@ extension S3Service {
             guard case .blob(let w) = sink, staging.readableBytes > 0 else { return }
             let buf = staging
             staging = ByteBuffer()
-            try await state.blocking { try buf.withUnsafeReadableBytes { try w.write($0) } }
+            try await w.write(buf)
         }
         while let buf = try await ex.body.nextBody() {
             state.counters.bytesIn.add(Int64(buf.readableBytes), ordering: .relaxed)

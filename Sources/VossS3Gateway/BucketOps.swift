@@ -4,7 +4,10 @@ import Synchronization
 import Foundation
 import NIOHTTP1
 import VossChecksums
+import VossBlobStore
+import VossConfig
 import VossS3Core
+import VossUpstream
 import VossS3Store
 
 extension S3Service {
@@ -73,24 +76,36 @@ extension S3Service {
         }
         let region = state.current.region
         let body = try await readSmallBody(ex, limit: 64 << 10)
+        // The LocationConstraint is the region (the default platform) or a platform's name.
+        var platformName = state.platforms.defaultName
         if !body.isEmpty {
             guard let root = try? XMLParser.parse(body), root.name == "CreateBucketConfiguration" else {
                 throw S3Error("MalformedXML")
             }
             if let lc = root.childText("LocationConstraint"), !lc.isEmpty, lc != region {
-                throw S3Error(
-                    "IllegalLocationConstraintException",
-                    message: "The \(lc) location constraint is incompatible for the region specific endpoint this request was sent to (\(region)).")
+                guard state.platforms.platform(named: lc) != nil else {
+                    throw S3Error(
+                        "IllegalLocationConstraintException",
+                        message: "The \(lc) location constraint is incompatible for the region specific endpoint this request was sent to (\(region)); "
+                            + "it may name one of this service's storage platforms: \(state.platforms.names.joined(separator: ", ")).")
+                }
+                platformName = lc
             }
         }
         let policy = try policyFromHeaders(ex) ?? .private
+        guard let platform = state.platforms.platform(named: platformName) else {
+            throw PlatformUnavailable(platform: platformName, reason: "it is the default platform but is not configured on this node")
+        }
+        if try await state.store.bucket(named: ex.ctx.bucket) == nil {
+            try await platform.prepare(tenant: p.tenant.id)
+        }
         do {
             _ = try await state.store.createBucket(
-                name: ex.ctx.bucket, tenantID: p.tenant.id, ownerID: p.user.id, region: region, policy: policy)
+                name: ex.ctx.bucket, tenantID: p.tenant.id, ownerID: p.user.id, region: region, policy: policy, platform: platformName)
         } catch StoreError.bucketExists(let same) {
             throw S3Error(same ? "BucketAlreadyOwnedByYou" : "BucketAlreadyExists", details: [("BucketName", ex.ctx.bucket)])
         }
-        state.logger.info("bucket created", metadata: ["bucket": "\(ex.ctx.bucket)", "tenant": "\(p.tenant.name)"])
+        state.logger.info("bucket created", metadata: ["bucket": "\(ex.ctx.bucket)", "tenant": "\(p.tenant.name)", "platform": "\(platformName)"])
         return .status(200, headers: [("Location", "/" + ex.ctx.bucket)])
     }
 
@@ -113,7 +128,9 @@ extension S3Service {
         let b = try await bucket(ex, access: .owner)
         var x = XMLWriter()
         x.raw("<LocationConstraint xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">")
-        x.raw(XMLWriter.escape(b.region == "us-east-1" ? "" : b.region))
+        // A bucket on an upstream platform answers the platform (its LocationConstraint at creation).
+        let location = b.platform != PlatformConfig.local ? b.platform : (b.region == "us-east-1" ? "" : b.region)
+        x.raw(XMLWriter.escape(location))
         x.raw("</LocationConstraint>")
         return .xml(x.document)
     }

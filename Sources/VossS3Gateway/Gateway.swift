@@ -30,6 +30,7 @@ public final class S3Worker: WorkerApp {
     let expiry = Mutex<Task<Void, Never>?>(nil)
     let drainingFlag = Atomic<Bool>(false)
     let io = NIOThreadPool(numberOfThreads: 8)
+    let group = Mutex<(any EventLoopGroup)?>(nil)
 
     public init() {}
 
@@ -70,8 +71,11 @@ public final class S3Worker: WorkerApp {
         io.start()
         let store = try Self.openStore(c, lib: lib, secretKey: SymmetricKey(data: keyData), logger: context.logger)
         // Object bytes: the node's own directory, or one every node of a cluster shares (paths.objects).
-        let blobs = try LocalBlobStore(root: c.values["paths.objects"] ?? lib + "/objects", node: c.values["node.name"] ?? "node")
-        let st = GatewayState(store: store, blobs: blobs, io: io, settings: Self.settings(c), logger: context.logger)
+        let files = try LocalBlobStore(root: c.values["paths.objects"] ?? lib + "/objects", node: c.values["node.name"] ?? "node")
+        let platforms = PlatformSet(local: LocalPlatform(store: files, io: io))
+        platforms.configure(c.values, store: store, group: context.group, logger: context.logger)
+        let st = GatewayState(store: store, platforms: platforms, io: io, settings: Self.settings(c), logger: context.logger)
+        group.withLock { $0 = context.group }
         limiter.setLimits(st.current.connectionLimits)
         state.withLock { $0 = st }
         // Normally before serving; if the database is down, in the background once it is back (only
@@ -163,10 +167,20 @@ public final class S3Worker: WorkerApp {
     /// After a crash: remove temp files, delete blobs whose object never committed and blobs no
     /// object references any more.
     func recover(_ st: GatewayState, before: Date) async throws {
-        let temp = st.blobs.cleanTemporaryFiles(olderThan: before)
+        let temp = await st.platforms.local.cleanTemporaryFiles(olderThan: before)
         let journal = try await st.store.journal(before: before)
-        for e in journal { st.blobs.delete(e.blob) }
-        try await st.store.forgetJournal(journal.map(\.blob))
+        await st.collectGarbage(journal.map(\.blob))
+        // An upstream may still finish a PUT whose last bytes left just before the crash: delete
+        // those blobs once more a little later.
+        let remote = journal.map(\.blob).filter { BlobID.platform(of: $0) != BlobID.local && BlobID.splitPartReference($0) == nil }
+        if !remote.isEmpty {
+            Task {
+                try? await Task.sleep(for: .seconds(10))
+                for (name, group) in Dictionary(grouping: remote, by: { BlobID.platform(of: $0) }) {
+                    try? await st.platforms.platform(named: name)?.delete(group)
+                }
+            }
+        }
         if temp > 0 || !journal.isEmpty {
             st.logger.notice(
                 "cleaned up after an unclean stop",
@@ -223,6 +237,7 @@ public final class S3Worker: WorkerApp {
         if let st = state.withLock({ $0 }) {
             let s = Self.settings(config)
             st.settings.withLock { $0 = s }
+            if let g = group.withLock({ $0 }) { st.platforms.configure(config.values, store: st.store, group: g, logger: st.logger) }
             limiter.setLimits(s.connectionLimits)
         }
         // New connections use the new certificate; established ones keep theirs.

@@ -169,9 +169,10 @@ struct S3Server: Sendable {
                 }
                 let identity = state.identity
                 let region = settings.region
-                let result = SigV4Verifier(region: region).verify(signed, now: Date()) { akid, date in
+                let verifier = SigV4Verifier(region: region, otherRegions: state.platforms.regionNames)
+                let result = verifier.verify(signed, now: Date()) { akid, date, scopeRegion in
                     guard let p = principal, p.accessKey == akid else { return nil }
-                    return identity.signingKey(p, date: date, region: region)
+                    return identity.signingKey(p, date: date, region: scopeRegion)
                 }
                 switch result {
                 case .success(let auth)?:
@@ -255,31 +256,16 @@ extension S3Server {
     func sendObjectBytes(_ r: Responder, _ o: ObjectRecord, first: Int64, count: Int64, status: HTTPResponseStatus,
                          headers: [(String, String)], tls: Bool) async throws
     {
-        // Map the byte range onto pieces: (blob, offset within blob, length).
-        var segs: [(String, Int64, Int64)] = []
-        var pos: Int64 = 0
-        var remaining = count
-        var want = first
-        for p in o.storage.pieces where remaining > 0 {
-            if want < pos + p.size {
-                let off = want - pos
-                let len = min(p.size - off, remaining)
-                segs.append((p.blob, off, len))
-                remaining -= len
-                want += len
-            }
-            pos += p.size
-        }
-        let blobs = state.blobs
-        let segments = segs
+        let segments = o.storage.segments(first: first, count: count)
+        let platforms = state.platforms
         if count <= 64 << 10 {
-            // Small: read it all (inline: a page-cache read costs less than a thread hop) and send head,
-            // body and end in one go.
-            let bytes: [UInt8] = try {
-                var out = [UInt8]()
-                out.reserveCapacity(Int(count))
-                for (blob, off, len) in segments {
-                    let fd = try blobs.openForReading(blob)
+            // Small: read it all (a local page-cache read inline costs less than a thread hop) and send
+            // head, body and end in one go — an upstream's error is then still a clean S3 error.
+            var out = [UInt8]()
+            out.reserveCapacity(Int(count))
+            for (blob, off, len) in segments {
+                let platform = try platforms.platform(of: blob)
+                if let fd = try platform.openFile(blob) {
                     defer { close(fd) }
                     var buf = [UInt8](repeating: 0, count: Int(len))
                     var got = 0
@@ -289,37 +275,65 @@ extension S3Server {
                         got += n
                     }
                     out += buf
+                } else {
+                    let reader = try await platform.read(blob, offset: off, count: len)
+                    defer { reader.cancel() }
+                    while let b = try await reader.next() { out += b.readableBytesView }
                 }
-                return out
-            }()
-            await r.send(status, headers: headers, body: bytes)
+            }
+            await r.send(status, headers: headers, body: out)
             return
         }
+        // Large: the first segment's source is opened before the head goes out, so a platform that
+        // cannot serve gets a proper error answer; a failure later cuts the connection.
+        enum Source {
+            case file(Int32)
+            case stream(any BlobReader)
+        }
+        func open(_ blob: String, _ off: Int64, _ len: Int64) async throws -> Source {
+            let platform = try platforms.platform(of: blob)
+            if let fd = try platform.openFile(blob) { return .file(fd) }
+            return .stream(try await platform.read(blob, offset: off, count: len))
+        }
+        var opened: Source? = nil
+        if let (blob, off, len) = segments.first { opened = try await open(blob, off, len) }
         try await r.head(status, headers: headers, contentLength: count)
         for (blob, off, len) in segments {
-            let fd = try blobs.openForReading(blob)
-            if !tls {
-                let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: fd)
-                defer { try? handle.close() }
-                try await r.file(handle, offset: off, count: len)
+            let source: Source
+            if let o = opened {
+                source = o
+                opened = nil
             } else {
-                defer { close(fd) }
-                var done: Int64 = 0
-                while done < len {
-                    let n = Int(min(256 << 10, len - done))
-                    let start = off + done
-                    let buf: ByteBuffer = try await state.blocking {
-                        var b = ByteBuffer()
-                        b.reserveCapacity(n)
-                        let got = b.writeWithUnsafeMutableBytes(minimumWritableBytes: n) { p in
-                            max(0, pread(fd, p.baseAddress!, n, off_t(start)))
+                source = try await open(blob, off, len)
+            }
+            switch source {
+            case .file(let fd):
+                if !tls {
+                    let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: fd)
+                    defer { try? handle.close() }
+                    try await r.file(handle, offset: off, count: len)
+                } else {
+                    defer { close(fd) }
+                    var done: Int64 = 0
+                    while done < len {
+                        let n = Int(min(256 << 10, len - done))
+                        let start = off + done
+                        let buf: ByteBuffer = try await state.blocking {
+                            var b = ByteBuffer()
+                            b.reserveCapacity(n)
+                            let got = b.writeWithUnsafeMutableBytes(minimumWritableBytes: n) { p in
+                                max(0, pread(fd, p.baseAddress!, n, off_t(start)))
+                            }
+                            if got < n { throw S3Error.internalError }
+                            return b
                         }
-                        if got < n { throw S3Error.internalError }
-                        return b
+                        try await r.body(buf)
+                        done += Int64(n)
                     }
-                    try await r.body(buf)
-                    done += Int64(n)
                 }
+            case .stream(let reader):
+                defer { reader.cancel() }
+                while let b = try await reader.next() { try await r.body(b) }
             }
         }
         try await r.end()

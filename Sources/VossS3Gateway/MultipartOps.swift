@@ -4,7 +4,10 @@ import Synchronization
 import Foundation
 import NIOHTTP1
 import VossChecksums
+import VossBlobStore
+import VossConfig
 import VossS3Core
+import VossUpstream
 import VossS3Store
 import VossSigV4
 
@@ -48,10 +51,26 @@ extension S3Service {
             throw S3Error.invalidRequest("The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.")
         }
         _ = try await readSmallBody(ex, limit: 0)
+        // On a platform with its own multipart uploads, the VOSS upload is one of those, to become one blob.
+        let platform = try platform(of: b)
+        var platformUpload: String?
+        var pending: String?
+        if let mp = platform.multipart {
+            let blob = platform.newID(tenant: b.tenantID)
+            // Journalled until the upload is recorded: a crash in between aborts the platform's upload.
+            pending = BlobID.partReference(blob, handle: "")
+            try await state.store.journalNewBlob(pending!)
+            platformUpload = BlobID.partReference(blob, handle: try await mp.start(blob))
+        }
         let upload = UploadRecord(
             uploadID: newUploadID(), bucketID: b.id, key: ex.ctx.key, initiated: Date(), headers: headers, policy: policy,
-            tags: tags, checksumAlgorithm: algorithm, checksumType: algorithm == nil ? nil : type, ownerID: p.user.id)
-        try await state.store.createUpload(upload)
+            tags: tags, checksumAlgorithm: algorithm, checksumType: algorithm == nil ? nil : type, ownerID: p.user.id,
+            platformUpload: platformUpload)
+        do { try await state.store.createUpload(upload) } catch {
+            await state.collectGarbage([platformUpload, pending].compactMap { $0 })
+            throw error
+        }
+        if let pending { try? await state.store.forgetJournal([pending]) }
         var x = XMLWriter()
         x.open("InitiateMultipartUploadResult", xmlns: true)
         x.element("Bucket", b.name)
@@ -88,7 +107,7 @@ extension S3Service {
         if let a = u.checksumAlgorithm, let named = try requestedChecksum(ex), named.algorithm != a {
             throw S3Error.invalidRequest("Checksum Type mismatch occurred, expected checksum Type: \(a.rawValue.lowercased()), actual checksum Type: \(named.algorithm.rawValue.lowercased())")
         }
-        let (out, blob) = try await receiveIntoNewBlob(ex, maxSize: state.current.maxPutSize, checksumDefault: u.checksumAlgorithm)
+        let (out, blob) = try await receivePart(ex, b, u, number: n)
         let checksum = out.checksum.map { Data($0.digest).base64EncodedString() }
         let part = PartRecord(
             uploadID: u.uploadID, partNumber: n, size: out.size, etag: Self.hex(out.md5), blob: blob, checksum: checksum,
@@ -98,7 +117,7 @@ extension S3Service {
         } catch StoreError.notFound {
             throw S3Error.noSuchUpload(u.uploadID)  // aborted meanwhile; the store journalled the blob as garbage
         } catch {
-            await discard(blob)
+            if u.platformUpload == nil { await discard(blob) }
             throw error
         }
         var headers: [(String, String)] = [("ETag", "\"\(part.etag)\"")]
@@ -122,12 +141,12 @@ extension S3Service {
         }
         if count > state.current.maxPutSize { throw S3Error("EntityTooLarge") }
         _ = try await readSmallBody(ex, limit: 0)
-        let copy = try await copyBytes(so, first: first, count: count, checksum: u.checksumAlgorithm)
+        let copy = try await copyPart(so, first: first, count: count, b, u, number: n)
         let part = PartRecord(
             uploadID: u.uploadID, partNumber: n, size: count, etag: Self.hex(copy.md5), blob: copy.blob,
             checksum: copy.checksum.map { Data($0).base64EncodedString() }, lastModified: Date())
         do { try await state.store.putPart(part) } catch StoreError.notFound { throw S3Error.noSuchUpload(u.uploadID) } catch {
-            await discard(copy.blob)
+            if u.platformUpload == nil { await discard(copy.blob) }
             throw error
         }
         var x = XMLWriter()
@@ -137,6 +156,63 @@ extension S3Service {
         if let a = u.checksumAlgorithm, let c = part.checksum { x.element(a.xmlName, c) }
         x.close("CopyPartResult")
         return .xml(x.document)
+    }
+
+    /// The platform upload behind a VOSS upload, if its platform assembles parts itself.
+    func platformUpload(_ u: UploadRecord) throws -> (blob: String, handle: String, mp: any BlobMultipart)? {
+        guard let ref = u.platformUpload, let (blob, handle) = BlobID.splitPartReference(ref) else { return nil }
+        guard let mp = try state.platforms.platform(of: blob).multipart else {
+            throw PlatformUnavailable(platform: BlobID.platform(of: blob), reason: "it no longer takes multipart uploads")
+        }
+        return (blob, handle, mp)
+    }
+
+    /// Receives one part: into a blob of its own, or as a part of the platform's upload (its record
+    /// then names the upload, `BLOB#HANDLE`).
+    func receivePart(_ ex: S3Call, _ b: BucketRecord, _ u: UploadRecord, number n: Int) async throws -> (BodyOutcome, String) {
+        let max = state.current.maxPutSize
+        guard let (blob, handle, mp) = try platformUpload(u) else {
+            return try await receiveIntoNewBlob(ex, bucket: b, maxSize: max, checksumDefault: u.checksumAlgorithm)
+        }
+        let length = try bodyFraming(ex).3
+        if let length, length > max { throw S3Error("EntityTooLarge", details: [("ProposedSize", String(length)), ("MaxSizeAllowed", String(max))]) }
+        let sink = try await mp.partWriter(blob, handle: handle, part: n, length: length)
+        do {
+            let out = try await receiveBody(ex, into: .blob(sink), maxSize: max, checksumDefault: u.checksumAlgorithm)
+            try await sink.commit(md5: out.md5)
+            return (out, BlobID.partReference(blob, handle: handle))
+        } catch {
+            await sink.abort()
+            throw error
+        }
+    }
+
+    /// UploadPartCopy's bytes: on the platform itself when it can (a plain range of one of its blobs,
+    /// no checksum to compute), else streamed through VOSS.
+    func copyPart(_ so: ObjectRecord, first: Int64, count: Int64, _ b: BucketRecord, _ u: UploadRecord, number n: Int) async throws
+        -> (md5: [UInt8], checksum: [UInt8]?, blob: String)
+    {
+        guard let (blob, handle, mp) = try platformUpload(u) else {
+            return try await copyBytes(so, first: first, count: count, checksum: u.checksumAlgorithm, into: b)
+        }
+        let ref = BlobID.partReference(blob, handle: handle)
+        let segments = so.storage.segments(first: first, count: count)
+        if u.checksumAlgorithm == nil, segments.count == 1, let seg = segments.first,
+            BlobID.platform(of: seg.blob) == BlobID.platform(of: blob),
+            let etag = try await mp.copyPart(blob, handle: handle, part: n, from: seg.blob, offset: seg.offset, count: seg.length),
+            let md5 = Self.unhex(etag), md5.count == 16
+        {
+            return (md5, nil, ref)
+        }
+        let sink = try await mp.partWriter(blob, handle: handle, part: n, length: count)
+        do {
+            let (md5, sum) = try await pump(so, first: first, count: count, checksum: u.checksumAlgorithm, into: sink)
+            try await sink.commit(md5: md5)
+            return (md5, sum, ref)
+        } catch {
+            await sink.abort()
+            throw error
+        }
     }
 
     static func unquote(_ s: String) -> String {
@@ -206,12 +282,42 @@ extension S3Service {
             }
         }
         let size = chosen.reduce(Int64(0)) { $0 + $1.size }
+        var pieces = chosen.map { ObjectStorage.Piece(blob: $0.blob, size: $0.size) }
+        let assembled = try platformUpload(u)
+        if let (blob, handle, mp) = assembled {
+            // The platform assembles the parts into one blob; the pieces are its stretches (it may
+            // assemble parts the client left out: they are skipped).
+            try await state.store.journalNewBlob(blob)
+            var offsets: [Int: Int64]
+            do {
+                offsets = try await mp.complete(blob, handle: handle, parts: chosen.map { ($0.partNumber, $0.etag) })
+            } catch is AlreadyCompleted {
+                // An earlier attempt completed it on the platform; its answer was lost.
+                offsets = [:]
+                var offset: Int64 = 0
+                for part in stored.values.sorted(by: { $0.partNumber < $1.partNumber }) {
+                    offsets[part.partNumber] = offset
+                    offset += part.size
+                }
+            } catch UpstreamError.status(_, let code, _) where code == "EntityTooSmall" || code == "InvalidPart" {
+                try? await state.store.forgetJournal([blob])
+                if code == "InvalidPart" {
+                    throw S3Error("InvalidPart", message: "A part on the storage platform differs from the one recorded; upload it again.",
+                                  details: [("UploadId", u.uploadID)])
+                }
+                throw S3Error(
+                    "EntityTooSmall",
+                    message: "This bucket's storage platform assembles every uploaded part, and one that is not the last is smaller than 5 MiB.",
+                    details: [("MinSizeAllowed", String(Self.minPartSize))])
+            }
+            pieces = chosen.map { ObjectStorage.Piece(blob: blob, size: $0.size, offset: offsets[$0.partNumber] ?? 0) }
+        }
         let record = ObjectRecord(
             bucketID: b.id, key: u.key, size: size, etag: etag, lastModified: Date(), headers: u.headers, checksum: checksum,
-            policy: u.policy, tags: u.tags, storage: ObjectStorage(pieces: chosen.map { .init(blob: $0.blob, size: $0.size) }),
-            ownerID: p.user.id)
+            policy: u.policy, tags: u.tags, storage: ObjectStorage(pieces: pieces), ownerID: p.user.id)
         let old: ObjectRecord?
         do { old = try await state.store.completeUpload(uploadID: u.uploadID, object: record) } catch StoreError.notFound {
+            if let (blob, _, _) = assembled { await discard(blob) }
             throw S3Error.noSuchUpload(u.uploadID)
         }
         var x = XMLWriter()
@@ -234,11 +340,11 @@ extension S3Service {
     func abortMultipartUpload(_ ex: S3Call) async throws -> S3Response {
         let b = try await bucket(ex, access: .write)
         let u = try await currentUpload(ex, b)
-        var blobs: [String] = []
+        var blobs: [String] = u.platformUpload.map { [$0] } ?? []
         var after = 0
         while true {
             let batch = try await state.store.parts(uploadID: u.uploadID, after: after, limit: 1000)
-            blobs += batch.map(\.blob)
+            blobs += batch.map(\.blob).filter { $0 != u.platformUpload }
             guard let last = batch.last, batch.count == 1000 else { break }
             after = last.partNumber
         }

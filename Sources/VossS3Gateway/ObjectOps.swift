@@ -7,7 +7,10 @@ import NIOHTTP1
 import NIOPosix
 import VossBlobStore
 import VossChecksums
+import VossBlobStore
+import VossConfig
 import VossS3Core
+import VossUpstream
 import VossS3Store
 import VossSigV4
 
@@ -47,7 +50,7 @@ extension S3Service {
         let tags = try tagsFromHeader(ex)
         let policy = try policyFromHeaders(ex) ?? .private
         let p = try requirePrincipal(ex)
-        let (out, blob) = try await receiveIntoNewBlob(ex, maxSize: state.current.maxPutSize)
+        let (out, blob) = try await receiveIntoNewBlob(ex, bucket: b, maxSize: state.current.maxPutSize)
         let checksum = out.checksum.map { StoredChecksum(algorithm: $0.algorithm, value: Data($0.digest).base64EncodedString(), type: "FULL_OBJECT") }
         let record = ObjectRecord(
             bucketID: b.id, key: ex.ctx.key, size: out.size, etag: Self.hex(out.md5), lastModified: Date(), headers: headers,
@@ -65,30 +68,50 @@ extension S3Service {
             after: collecting(old))
     }
 
-    /// Streams the body into a new, journalled blob and makes it durable. The caller commits metadata
-    /// (or calls `discard`).
-    func receiveIntoNewBlob(_ ex: S3Call, maxSize: Int64, checksumDefault: ChecksumAlgorithm? = nil) async throws
+    /// The platform a bucket's new objects go to.
+    func platform(of b: BucketRecord) throws -> any BlobPlatform {
+        guard let p = state.platforms.platform(named: b.platform) else {
+            throw PlatformUnavailable(platform: b.platform, reason: "it is not configured on this node (ose platforms show)")
+        }
+        return p
+    }
+
+    /// Streams the body into a new, journalled blob on the bucket's platform and makes it durable. The
+    /// caller commits metadata (or calls `discard`).
+    func receiveIntoNewBlob(_ ex: S3Call, bucket b: BucketRecord, maxSize: Int64, checksumDefault: ChecksumAlgorithm? = nil) async throws
         -> (BodyOutcome, String)
     {
-        let blob = state.blobs.newID()
+        let platform = try platform(of: b)
+        let blob = platform.newID(tenant: b.tenantID)
+        let length = try bodyFraming(ex).3
+        if let length, length > maxSize {
+            throw S3Error("EntityTooLarge", details: [("ProposedSize", String(length)), ("MaxSizeAllowed", String(maxSize))])
+        }
         try await state.store.journalNewBlob(blob)
-        let blobs = state.blobs
         let writer: any BlobSink
         do {
-            writer = try await state.blocking { try blobs.makeWriter(blob) }
+            writer = try await platform.makeWriter(blob, length: length)
         } catch {
+            try? await state.store.forgetJournal([blob])
+            throw error
+        }
+        let out: BodyOutcome
+        do {
+            out = try await receiveBody(ex, into: .blob(writer), maxSize: maxSize, checksumDefault: checksumDefault)
+        } catch {
+            // Never committed: a local temp file is removed, an upstream PUT never gets its last bytes.
+            await writer.abort()
             try? await state.store.forgetJournal([blob])
             throw error
         }
         do {
-            let out = try await receiveBody(ex, into: .blob(writer), maxSize: maxSize, checksumDefault: checksumDefault)
-            try await state.blocking { try writer.commit() }
-            return (out, blob)
+            try await writer.commit(md5: out.md5)
         } catch {
-            writer.abort()
-            try? await state.store.forgetJournal([blob])
+            await writer.abort()
+            await discard(blob)  // the platform may hold it (an upstream that answered badly)
             throw error
         }
+        return (out, blob)
     }
 
     /// After the answer: delete the blobs of the object a write or delete replaced.
@@ -97,11 +120,8 @@ extension S3Service {
         return { [state] in await state.collectGarbage(blobs) }
     }
 
-    func discard(_ blob: String) async {
-        let blobs = state.blobs
-        _ = try? await state.blocking { blobs.delete(blob) }
-        try? await state.store.forgetJournal([blob])
-    }
+    /// Drops a blob whose object never committed (it stays journalled if its platform cannot be reached).
+    func discard(_ blob: String) async { await state.collectGarbage([blob]) }
 
     // MARK: GET / HEAD
 
@@ -200,56 +220,73 @@ extension S3Service {
         return (sb, so)
     }
 
-    /// Copies `count` bytes from `first` of `source` into a new durable blob; returns md5, checksum, blob.
-    func copyBytes(_ source: ObjectRecord, first: Int64, count: Int64, checksum: ChecksumAlgorithm?) async throws
+    /// Copies `count` bytes from `first` of `source` into a new durable blob on `target`'s platform,
+    /// computing MD5 and `checksum` on the way; returns them and the blob.
+    func copyBytes(_ source: ObjectRecord, first: Int64, count: Int64, checksum: ChecksumAlgorithm?, into target: BucketRecord) async throws
         -> (md5: [UInt8], checksum: [UInt8]?, blob: String)
     {
-        let blob = state.blobs.newID()
+        let platform = try platform(of: target)
+        let blob = platform.newID(tenant: target.tenantID)
         try await state.store.journalNewBlob(blob)
-        let blobs = state.blobs
-        do {
-            let result: ([UInt8], [UInt8]?) = try await state.blocking {
-                let w = try blobs.makeWriter(blob)
-                do {
-                    var md5 = RunningMD5()
-                    var sum = checksum.map { RunningChecksum($0) }
-                    var pos: Int64 = 0
-                    var want = first
-                    var remaining = count
-                    var buf = [UInt8](repeating: 0, count: 1 << 20)
-                    for p in source.storage.pieces where remaining > 0 {
-                        defer { pos += p.size }
-                        guard want < pos + p.size else { continue }
-                        let fd = try blobs.openForReading(p.blob)
-                        defer { close(fd) }
-                        var off = want - pos
-                        var left = min(p.size - off, remaining)
-                        while left > 0 {
-                            let n = Int(min(Int64(buf.count), left))
-                            let got = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, n, off_t(off)) }
-                            guard got == n else { throw S3Error.internalError }
-                            try buf.withUnsafeBytes { raw in
-                                let slice = UnsafeRawBufferPointer(rebasing: raw[0..<n])
-                                md5.update(slice)
-                                sum?.update(slice)
-                                try w.write(slice)
-                            }
-                            off += Int64(n)
-                            left -= Int64(n)
-                            remaining -= Int64(n)
-                            want += Int64(n)
-                        }
-                    }
-                    try w.commit()
-                    return (md5.finish(), sum?.finish())
-                } catch {
-                    w.abort()
-                    throw error
-                }
-            }
-            return (result.0, result.1, blob)
-        } catch {
+        let writer: any BlobSink
+        do { writer = try await platform.makeWriter(blob, length: count) } catch {
             try? await state.store.forgetJournal([blob])
+            throw error
+        }
+        do {
+            let (md5, sum) = try await pump(source, first: first, count: count, checksum: checksum, into: writer)
+            try await writer.commit(md5: md5)
+            return (md5, sum, blob)
+        } catch {
+            await writer.abort()
+            await discard(blob)
+            throw error
+        }
+    }
+
+    /// Reads `count` bytes from `first` of an object (from whichever platforms hold its pieces) into
+    /// `writer`; returns their MD5 and checksum.
+    func pump(_ source: ObjectRecord, first: Int64, count: Int64, checksum: ChecksumAlgorithm?, into writer: any BlobSink) async throws
+        -> ([UInt8], [UInt8]?)
+    {
+        var md5 = RunningMD5()
+        var sum = checksum.map { RunningChecksum($0) }
+        for seg in source.storage.segments(first: first, count: count) {
+            let reader = try await state.platforms.platform(of: seg.blob).read(seg.blob, offset: seg.offset, count: seg.length)
+            defer { reader.cancel() }
+            while let buf = try await reader.next() {
+                buf.withUnsafeReadableBytes { raw in
+                    md5.update(raw)
+                    sum?.update(raw)
+                }
+                try await writer.write(buf)
+            }
+        }
+        return (md5.finish(), sum?.finish())
+    }
+
+    /// A whole-object copy the platform can do itself: a one-blob source on the target's platform,
+    /// when the copy needs no checksum VOSS would have to compute. Returns the new blob and its MD5.
+    func serverSideCopy(_ source: ObjectRecord, into target: BucketRecord, checksum: ChecksumAlgorithm?) async throws -> (blob: String, md5: [UInt8])? {
+        guard source.storage.pieces.count == 1, let piece = source.storage.pieces.first, (piece.offset ?? 0) == 0, piece.size == source.size,
+            BlobID.platform(of: piece.blob) == target.platform, checksum == nil || (source.checksum?.algorithm == checksum && source.checksum?.type == "FULL_OBJECT"),
+            source.size > 0
+        else { return nil }
+        let platform = try platform(of: target)
+        let blob = platform.newID(tenant: target.tenantID)
+        try await state.store.journalNewBlob(blob)
+        do {
+            guard let etag = try await platform.copy(piece.blob, offset: 0, count: source.size, into: blob) else {
+                try? await state.store.forgetJournal([blob])
+                return nil
+            }
+            guard let md5 = Self.unhex(etag), md5.count == 16, etag == source.etag else {
+                await discard(blob)
+                return nil
+            }
+            return (blob, md5)
+        } catch {
+            await discard(blob)
             throw error
         }
     }
@@ -268,8 +305,15 @@ extension S3Service {
         let headers = replaceMeta ? try ObjectHeaders.from(ex.ctx.headerPairs).get() : so.headers
         let tags = replaceTags ? try tagsFromHeader(ex) : so.tags
         let algorithm = ex.ctx.header("x-amz-checksum-algorithm").flatMap { ChecksumAlgorithm(caseInsensitive: $0) } ?? so.checksum?.algorithm
-        let copy = try await copyBytes(so, first: 0, count: so.size, checksum: algorithm)
-        let checksum = algorithm.flatMap { a in copy.checksum.map { StoredChecksum(algorithm: a, value: Data($0).base64EncodedString(), type: "FULL_OBJECT") } }
+        let copy: (md5: [UInt8], checksum: [UInt8]?, blob: String)
+        let checksum: StoredChecksum?
+        if let fast = try await serverSideCopy(so, into: b, checksum: algorithm) {
+            copy = (fast.md5, nil, fast.blob)
+            checksum = algorithm == nil ? nil : so.checksum
+        } else {
+            copy = try await copyBytes(so, first: 0, count: so.size, checksum: algorithm, into: b)
+            checksum = algorithm.flatMap { a in copy.checksum.map { StoredChecksum(algorithm: a, value: Data($0).base64EncodedString(), type: "FULL_OBJECT") } }
+        }
         let record = ObjectRecord(
             bucketID: b.id, key: ex.ctx.key, size: so.size, etag: Self.hex(copy.md5), lastModified: Date(), headers: headers,
             checksum: checksum, policy: try policyFromHeaders(ex) ?? .private, tags: tags,

@@ -1,6 +1,9 @@
 import Logging
 import NIOCore
+import VossBlobStore
+import VossConfig
 import VossS3Core
+import VossUpstream
 import VossS3Store
 
 /// The S3 operations as a service: `(S3Call) async throws -> S3Response`, with no connection in
@@ -91,6 +94,15 @@ struct S3Service: Sendable {
                 state.logger.error("metadata store error", metadata: ["request": "\(ctx.id)", "client": "\(ctx.remote)", "error": "\(e)"])
                 return .internalError
             }
+        case let e as PlatformUnavailable:
+            state.logger.warning("storage platform unavailable", metadata: ["request": "\(ctx.id)", "platform": "\(e.platform)", "why": "\(e.reason)"])
+            return S3Error("ServiceUnavailable", status: 503, message: "The storage platform '\(e.platform)' is unavailable; retry later.")
+        case is PlatformNeedsLength:
+            return S3Error("MissingContentLength", message: "This bucket's storage platform needs the length of the body in advance (Content-Length).")
+        case let e as UpstreamError:
+            state.logger.error("storage platform error", metadata: ["request": "\(ctx.id)", "op": "\(ctx.operation.rawValue)", "error": "\(e)"])
+            if e.isUnavailable { return S3Error("ServiceUnavailable", status: 503, message: "The storage platform is unavailable; retry later.") }
+            return .internalError
         default:
             state.logger.error(
                 "request failed",

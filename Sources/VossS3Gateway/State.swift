@@ -34,16 +34,17 @@ struct GatewaySettings: Sendable, Equatable {
 /// Everything a request handler needs, shared by all connections.
 final class GatewayState: Sendable {
     let store: any MetadataStore
-    let blobs: any BlobPlatform
+    /// Where object bytes live: `local` and the configured upstreams.
+    let platforms: PlatformSet
     let io: NIOThreadPool
     let settings: Mutex<GatewaySettings>
     let identity: IdentityCache
     let logger: Logger
     let counters = GatewayCounters()
 
-    init(store: any MetadataStore, blobs: any BlobPlatform, io: NIOThreadPool, settings: GatewaySettings, logger: Logger) {
+    init(store: any MetadataStore, platforms: PlatformSet, io: NIOThreadPool, settings: GatewaySettings, logger: Logger) {
         self.store = store
-        self.blobs = blobs
+        self.platforms = platforms
         self.io = io
         self.settings = Mutex(settings)
         self.identity = IdentityCache(store: store)
@@ -57,12 +58,24 @@ final class GatewayState: Sendable {
         try await io.runIfActive(work)
     }
 
-    /// Deletes blobs that no object references any more and clears their journal entries.
+    /// Deletes blobs that no object references any more and clears their journal entries. Blobs on a
+    /// platform that cannot be reached now stay journalled (the next start's recovery retries them).
     func collectGarbage(_ blobs: [String]) async {
         guard !blobs.isEmpty else { return }
-        let store = self.blobs
-        _ = try? await blocking { for b in blobs { store.delete(b) } }
-        try? await self.store.forgetJournal(blobs)
+        var done: [String] = []
+        for (name, group) in Dictionary(grouping: blobs, by: { BlobID.platform(of: $0) }) {
+            guard let p = platforms.platform(named: name) else {
+                logger.warning("blobs of a platform that is not configured are left in place", metadata: ["platform": "\(name)", "count": "\(group.count)"])
+                continue
+            }
+            do {
+                try await p.delete(group)
+                done += group
+            } catch {
+                logger.warning("could not delete blobs; they stay journalled", metadata: ["platform": "\(name)", "error": "\(error)"])
+            }
+        }
+        try? await self.store.forgetJournal(done)
     }
 }
 

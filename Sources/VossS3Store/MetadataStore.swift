@@ -54,11 +54,12 @@ public protocol MetadataStore: Sendable {
     func principal(accessKey: String) async throws -> Principal?
 
     // Buckets
-    func createBucket(name: String, tenantID: String, ownerID: String, region: String, policy: AccessPolicy) async throws
-        -> BucketRecord
+    func createBucket(name: String, tenantID: String, ownerID: String, region: String, policy: AccessPolicy, platform: String)
+        async throws -> BucketRecord
     func bucket(named: String) async throws -> BucketRecord?
     func buckets(tenantID: String) async throws -> [BucketRecord]
     func deleteBucket(id: Int64) async throws
+    /// Policy, tags and platform.
     func updateBucket(_ bucket: BucketRecord) async throws
 
     // Objects
@@ -97,6 +98,12 @@ public protocol MetadataStore: Sendable {
     func uploads(initiatedBefore: Date, limit: Int) async throws -> [UploadRecord]
 
     // Blob journal
+    // Storage platforms
+    /// The account made for a tenant on an upstream platform, if any.
+    func platformAccount(platform: String, tenantID: String) async throws -> PlatformAccount?
+    /// Records an account; when one exists already (another node made it first) that one is kept and returned.
+    func savePlatformAccount(_ account: PlatformAccount) async throws -> PlatformAccount
+
     func journalNewBlob(_ blob: String) async throws
     /// This node's journal entries made before `before` (all when nil): a recovery that runs while
     /// requests are served must not touch the blobs of uploads in progress.
@@ -105,4 +112,13 @@ public protocol MetadataStore: Sendable {
 
     /// Counts for status and migration checks.
     func counts() async throws -> (buckets: Int, objects: Int, bytes: Int64)
+}
+
+extension MetadataStore {
+    /// A bucket on the embedded `local` platform.
+    public func createBucket(name: String, tenantID: String, ownerID: String, region: String, policy: AccessPolicy) async throws
+        -> BucketRecord
+    {
+        try await createBucket(name: name, tenantID: tenantID, ownerID: ownerID, region: region, policy: policy, platform: "local")
+    }
 }

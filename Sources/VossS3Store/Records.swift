@@ -100,11 +100,14 @@ public struct BucketRecord: Codable, Equatable, Sendable {
     public var region: String
     public var policy: AccessPolicy
     public var tags: [String: String]?
+    /// The storage platform the bucket's objects are written to (`local`, or a configured upstream).
+    public var platform: String
 
     public init(
         id: Int64, name: String, tenantID: String, ownerID: String, createdAt: Date, region: String, policy: AccessPolicy,
-        tags: [String: String]?
+        tags: [String: String]?, platform: String = "local"
     ) {
+        self.platform = platform
         self.id = id
         self.name = name
         self.tenantID = tenantID
@@ -116,15 +119,20 @@ public struct BucketRecord: Codable, Equatable, Sendable {
     }
 }
 
-/// Where an object's bytes are: one blob, or the parts of a completed multipart upload in order.
+/// Where an object's bytes are: one blob, or the parts of a completed multipart upload in order —
+/// each part a blob of its own (local platform) or a stretch of one blob that the platform assembled
+/// (an upstream's multipart upload: every piece names the same blob, at its `offset`).
 public struct ObjectStorage: Codable, Equatable, Sendable {
     public struct Piece: Codable, Equatable, Sendable {
         public var blob: String
         public var size: Int64
+        /// Where the piece starts in its blob (absent: 0).
+        public var offset: Int64?
 
-        public init(blob: String, size: Int64) {
+        public init(blob: String, size: Int64, offset: Int64? = nil) {
             self.blob = blob
             self.size = size
+            self.offset = offset
         }
     }
 
@@ -132,7 +140,48 @@ public struct ObjectStorage: Codable, Equatable, Sendable {
 
     public init(pieces: [Piece]) { self.pieces = pieces }
 
-    public var blobs: [String] { pieces.map(\.blob) }
+    /// Each blob once, in order.
+    public var blobs: [String] {
+        var seen = Set<String>()
+        return pieces.map(\.blob).filter { seen.insert($0).inserted }
+    }
+
+    /// `count` bytes from `first`, as (blob, offset in the blob, length) in order.
+    public func segments(first: Int64, count: Int64) -> [(blob: String, offset: Int64, length: Int64)] {
+        var out: [(String, Int64, Int64)] = []
+        var pos: Int64 = 0
+        var remaining = count
+        var want = first
+        for p in pieces where remaining > 0 {
+            if want < pos + p.size {
+                let off = want - pos
+                let len = min(p.size - off, remaining)
+                out.append((p.blob, (p.offset ?? 0) + off, len))
+                remaining -= len
+                want += len
+            }
+            pos += p.size
+        }
+        return out
+    }
+}
+
+/// The account VOSS made for a tenant on an upstream platform (through its admin API), and the
+/// upstream bucket that holds the tenant's blobs.
+public struct PlatformAccount: Codable, Equatable, Sendable {
+    public var platform: String
+    public var tenantID: String
+    public var accessKey: String
+    public var secret: String
+    public var bucket: String
+
+    public init(platform: String, tenantID: String, accessKey: String, secret: String, bucket: String) {
+        self.platform = platform
+        self.tenantID = tenantID
+        self.accessKey = accessKey
+        self.secret = secret
+        self.bucket = bucket
+    }
 }
 
 /// The additional checksum stored with an object (returned with `x-amz-checksum-mode: ENABLED`).
@@ -213,11 +262,16 @@ public struct UploadRecord: Codable, Equatable, Sendable {
     /// `COMPOSITE` or `FULL_OBJECT` (what the client asked for with `x-amz-checksum-type`).
     public var checksumType: String?
     public var ownerID: String
+    /// The platform's own multipart upload behind this one (`BLOB UPSTREAM-UPLOAD-ID`), when the
+    /// platform assembles parts itself.
+    public var platformUpload: String?
 
     public init(
         uploadID: String, bucketID: Int64, key: String, initiated: Date, headers: ObjectHeaders, policy: AccessPolicy,
-        tags: [String: String], checksumAlgorithm: ChecksumAlgorithm?, checksumType: String?, ownerID: String
+        tags: [String: String], checksumAlgorithm: ChecksumAlgorithm?, checksumType: String?, ownerID: String,
+        platformUpload: String? = nil
     ) {
+        self.platformUpload = platformUpload
         self.uploadID = uploadID
         self.bucketID = bucketID
         self.key = key

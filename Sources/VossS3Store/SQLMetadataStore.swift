@@ -209,17 +209,17 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
 
     // MARK: buckets
 
-    static let bucketColumns = "id, name, tenant_id, owner_id, created_ms, region, policy, tags"
+    static let bucketColumns = "id, name, tenant_id, owner_id, created_ms, region, policy, tags, platform"
 
     static func bucket(_ row: [SQLValue]) throws -> BucketRecord {
         BucketRecord(
             id: row[0].int ?? 0, name: row[1].text ?? "", tenantID: row[2].text ?? "", ownerID: row[3].text ?? "",
             createdAt: date(row[4]), region: row[5].text ?? "", policy: try decode(row[6], AccessPolicy.self),
-            tags: row[7] == .null ? nil : try decode(row[7], [String: String].self))
+            tags: row[7] == .null ? nil : try decode(row[7], [String: String].self), platform: row[8].text ?? "local")
     }
 
-    public func createBucket(name: String, tenantID: String, ownerID: String, region: String, policy: AccessPolicy) async throws
-        -> BucketRecord
+    public func createBucket(name: String, tenantID: String, ownerID: String, region: String, policy: AccessPolicy, platform: String)
+        async throws -> BucketRecord
     {
         let now = Date()
         return try await w { c in
@@ -227,8 +227,8 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
                 throw StoreError.bucketExists(sameTenant: t == tenantID)
             }
             try c.query(
-                "INSERT INTO buckets(name, tenant_id, owner_id, created_ms, region, policy, tags) VALUES (?, ?, ?, ?, ?, ?, NULL)",
-                [.text(name), .text(tenantID), .text(ownerID), Self.ms(now), .text(region), Self.json(policy)])
+                "INSERT INTO buckets(name, tenant_id, owner_id, created_ms, region, policy, tags, platform) VALUES (?, ?, ?, ?, ?, ?, NULL, ?)",
+                [.text(name), .text(tenantID), .text(ownerID), Self.ms(now), .text(region), Self.json(policy), .text(platform)])
             return try Self.bucket(c.query("SELECT \(Self.bucketColumns) FROM buckets WHERE name = ?", [.text(name)])[0])
         }
     }
@@ -264,9 +264,35 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
     public func updateBucket(_ b: BucketRecord) async throws {
         try await w { c in
             try c.query(
-                "UPDATE buckets SET policy = ?, tags = ? WHERE id = ?",
-                [Self.json(b.policy), b.tags.map(Self.json) ?? .null, .int(b.id)])
+                "UPDATE buckets SET policy = ?, tags = ?, platform = ? WHERE id = ?",
+                [Self.json(b.policy), b.tags.map(Self.json) ?? .null, .text(b.platform), .int(b.id)])
         }
+    }
+
+    // MARK: platform accounts
+
+    public func platformAccount(platform: String, tenantID: String) async throws -> PlatformAccount? {
+        guard
+            let row = try await r({ c in
+                try c.query(
+                    "SELECT access_key, secret, bucket FROM platform_accounts WHERE platform = ? AND tenant_id = ?",
+                    [.text(platform), .text(tenantID)]
+                ).first
+            })
+        else { return nil }
+        return PlatformAccount(
+            platform: platform, tenantID: tenantID, accessKey: row[0].text ?? "", secret: try open(row[1].text ?? ""), bucket: row[2].text ?? "")
+    }
+
+    public func savePlatformAccount(_ a: PlatformAccount) async throws -> PlatformAccount {
+        let sealed = seal(a.secret)
+        try await w { c in
+            try c.query(
+                "INSERT INTO platform_accounts(platform, tenant_id, access_key, secret, bucket, created_ms) VALUES (?, ?, ?, ?, ?, ?) "
+                    + "ON CONFLICT (platform, tenant_id) DO NOTHING",
+                [.text(a.platform), .text(a.tenantID), .text(a.accessKey), .text(sealed), .text(a.bucket), Self.ms(Date())])
+        }
+        return try await platformAccount(platform: a.platform, tenantID: a.tenantID) ?? a
     }
 
     // MARK: objects
@@ -449,14 +475,15 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
 
     // MARK: multipart
 
-    static let uploadColumns = "upload_id, bucket_id, key, initiated_ms, headers, policy, tags, checksum_algorithm, checksum_type, owner_id"
+    static let uploadColumns =
+        "upload_id, bucket_id, key, initiated_ms, headers, policy, tags, checksum_algorithm, checksum_type, owner_id, platform_upload"
 
     static func upload(_ row: [SQLValue]) throws -> UploadRecord {
         UploadRecord(
             uploadID: row[0].text ?? "", bucketID: row[1].int ?? 0, key: row[2].text ?? "", initiated: date(row[3]),
             headers: try decode(row[4], ObjectHeaders.self), policy: try decode(row[5], AccessPolicy.self),
             tags: try decode(row[6], [String: String].self), checksumAlgorithm: row[7].text.flatMap { ChecksumAlgorithm(rawValue: $0) },
-            checksumType: row[8].text, ownerID: row[9].text ?? "")
+            checksumType: row[8].text, ownerID: row[9].text ?? "", platformUpload: row[10].text)
     }
 
     static func part(_ row: [SQLValue]) -> PartRecord {
@@ -468,11 +495,11 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
     public func createUpload(_ u: UploadRecord) async throws {
         try await w { c in
             try c.query(
-                "INSERT INTO uploads(\(Self.uploadColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO uploads(\(Self.uploadColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     .text(u.uploadID), .int(u.bucketID), .text(u.key), Self.ms(u.initiated), Self.json(u.headers), Self.json(u.policy),
                     Self.json(u.tags), u.checksumAlgorithm.map { .text($0.rawValue) } ?? .null, u.checksumType.map { .text($0) } ?? .null,
-                    .text(u.ownerID),
+                    .text(u.ownerID), u.platformUpload.map { .text($0) } ?? .null,
                 ])
         }
     }

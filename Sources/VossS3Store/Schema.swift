@@ -4,7 +4,7 @@
 /// `docs/operations.md` lists the resulting tables and indexes.
 public enum SQLSchema {
     /// The schema this build reads and writes.
-    public static let current = 2
+    public static let current = 3
 
     /// `pg_advisory_xact_lock` key for schema changes ("VOSSSCHM").
     public static let lockKey: Int64 = 0x564F_5353_5343_484D
@@ -94,6 +94,16 @@ public enum SQLSchema {
                 started_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL, state TEXT NOT NULL)
             """,
         ]),
+        // 3: storage platforms (docs/decisions.md 37): the platform a bucket's new objects go to, the
+        // platform's own multipart upload behind a VOSS upload, the upstream account made per tenant.
+        Step(version: 3, statements: [
+            "ALTER TABLE buckets ADD COLUMN platform TEXT NOT NULL DEFAULT 'local'",
+            "ALTER TABLE uploads ADD COLUMN platform_upload TEXT",
+            """
+            CREATE TABLE platform_accounts(platform TEXT NOT NULL, tenant_id TEXT NOT NULL, access_key TEXT NOT NULL,
+                secret TEXT NOT NULL, bucket TEXT NOT NULL, created_ms INTEGER NOT NULL, PRIMARY KEY(platform, tenant_id))
+            """,
+        ]),
     ]
 
     /// Keys and names are `COLLATE "C"`: S3 lists in byte order, whatever the database's locale.
@@ -142,6 +152,14 @@ public enum SQLSchema {
             """
             CREATE TABLE migration_tasks(id TEXT PRIMARY KEY, node_id TEXT NOT NULL, status TEXT NOT NULL,
                 started_ms BIGINT NOT NULL, updated_ms BIGINT NOT NULL, state TEXT NOT NULL)
+            """,
+        ]),
+        Step(version: 3, statements: [
+            "ALTER TABLE buckets ADD COLUMN platform TEXT NOT NULL DEFAULT 'local'",
+            "ALTER TABLE uploads ADD COLUMN platform_upload TEXT",
+            """
+            CREATE TABLE platform_accounts(platform TEXT NOT NULL, tenant_id TEXT NOT NULL, access_key TEXT NOT NULL,
+                secret TEXT NOT NULL, bucket TEXT NOT NULL, created_ms BIGINT NOT NULL, PRIMARY KEY(platform, tenant_id))
             """,
         ]),
     ]

@@ -111,7 +111,8 @@ public final class StoreMigration: Sendable {
         Table(name: "users", columns: ["id", "tenant_id", "name", "role", "created_ms"], key: ["id"]),
         Table(name: "access_keys", columns: ["access_key", "secret", "user_id", "created_ms"], key: ["access_key"]),
         Table(
-            name: "buckets", columns: ["id", "name", "tenant_id", "owner_id", "created_ms", "region", "policy", "tags"], key: ["id"]),
+            name: "buckets", columns: ["id", "name", "tenant_id", "owner_id", "created_ms", "region", "policy", "tags", "platform"],
+            key: ["id"]),
         Table(
             name: "objects",
             columns: [
@@ -123,13 +124,16 @@ public final class StoreMigration: Sendable {
             name: "uploads",
             columns: [
                 "upload_id", "bucket_id", "key", "initiated_ms", "headers", "policy", "tags", "checksum_algorithm", "checksum_type",
-                "owner_id",
+                "owner_id", "platform_upload",
             ],
             key: ["upload_id"]),
         Table(
             name: "parts", columns: ["upload_id", "part_number", "size", "etag", "blob", "checksum", "modified_ms"],
             key: ["upload_id", "part_number"]),
         Table(name: "blob_journal", columns: ["blob", "kind", "created_ms", "node_id"], key: ["blob"]),
+        Table(
+            name: "platform_accounts", columns: ["platform", "tenant_id", "access_key", "secret", "bucket", "created_ms"],
+            key: ["platform", "tenant_id"]),
     ]
 
     static func range(of phase: Phase) -> Range<Int> {
@@ -311,6 +315,7 @@ public final class StoreMigration: Sendable {
             r[1] = m.bucket(r[1])
             r[9] = m.user(r[9])
         case "blob_journal": r[3] = .text(nodeID)
+        case "platform_accounts": r[1] = m.tenant(r[1])
         default: break
         }
         return r
@@ -392,11 +397,13 @@ public final class StoreMigration: Sendable {
                         throw MigrationFailure(reason: "bucket '\(r[1].text ?? "")' belongs to another tenant in the target")
                     }
                     try s.query(
-                        "UPDATE buckets SET policy = ?, tags = ?, region = ? WHERE id = ?", [row[6], row[7], row[5], row[0]])
+                        "UPDATE buckets SET policy = ?, tags = ?, region = ?, platform = ? WHERE id = ?",
+                        [row[6], row[7], row[5], row[8], row[0]])
                     continue
                 }
                 let id = try s.query(
-                    "INSERT INTO buckets(name, tenant_id, owner_id, created_ms, region, policy, tags) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                    "INSERT INTO buckets(name, tenant_id, owner_id, created_ms, region, policy, tags, platform) "
+                        + "VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                     Array(row[1...])
                 ).first?.first?.int
                 if let id, let src = r[0].int { created[src] = id }

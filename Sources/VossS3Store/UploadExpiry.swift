@@ -17,10 +17,10 @@ public enum UploadExpiry {
         var blobs: [String] = []
         for u in stale {
             var after = 0
-            var these: [String] = []
+            var these: [String] = u.platformUpload.map { [$0] } ?? []
             while true {
                 let batch = try await store.parts(uploadID: u.uploadID, after: after, limit: 1000)
-                these += batch.map(\.blob)
+                these += batch.map(\.blob).filter { $0 != u.platformUpload }
                 guard let last = batch.last, batch.count == 1000 else { break }
                 after = last.partNumber
             }

@@ -85,15 +85,19 @@ public struct AuthContext: Sendable {
 public struct SigV4Verifier: Sendable {
     public var region: String
     public var service: String
+    /// Other names a credential scope may give as its region (VOSS's platform names: a bucket on one
+    /// answers GetBucketLocation with it, and SDKs then sign with that).
+    public var otherRegions: Set<String>
 
-    public init(region: String, service: String = "s3") {
+    public init(region: String, service: String = "s3", otherRegions: Set<String> = []) {
         self.region = region
         self.service = service
+        self.otherRegions = otherRegions
     }
 
     /// `nil` when the request carries no SigV4 credentials at all (anonymous).
     public func verify(
-        _ r: SignedRequest, now: Date, signingKey: (_ accessKey: String, _ date: String) -> SymmetricKey?
+        _ r: SignedRequest, now: Date, signingKey: (_ accessKey: String, _ date: String, _ region: String) -> SymmetricKey?
     ) -> Result<AuthContext, AuthFailure>? {
         if let auth = r.header("authorization") {
             return verifyHeader(r, auth: auth, now: now, signingKey: signingKey)
@@ -118,7 +122,7 @@ public struct SigV4Verifier: Sendable {
         guard parts.count == 5, parts[4] == "aws4_request", parts[1].count == 8, !parts[0].isEmpty else {
             return .failure(failure("the Credential is mal-formed; expecting \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\"."))
         }
-        guard parts[2] == region else {
+        guard parts[2] == region || otherRegions.contains(parts[2]) else {
             return .failure(failure("the region '\(parts[2])' is wrong; expecting '\(region)'"))
         }
         guard parts[3] == service else {
@@ -141,7 +145,7 @@ public struct SigV4Verifier: Sendable {
     }
 
     func verifyHeader(
-        _ r: SignedRequest, auth: String, now: Date, signingKey: (String, String) -> SymmetricKey?
+        _ r: SignedRequest, auth: String, now: Date, signingKey: (String, String, String) -> SymmetricKey?
     ) -> Result<AuthContext, AuthFailure> {
         guard auth.hasPrefix(SigV4.algorithm + " ") else {
             if auth.hasPrefix("AWS ") {
@@ -191,7 +195,7 @@ public struct SigV4Verifier: Sendable {
     }
 
     func verifyPresigned(
-        _ r: SignedRequest, q: [String: String], now: Date, signingKey: (String, String) -> SymmetricKey?
+        _ r: SignedRequest, q: [String: String], now: Date, signingKey: (String, String, String) -> SymmetricKey?
     ) -> Result<AuthContext, AuthFailure> {
         guard q["X-Amz-Algorithm"] == SigV4.algorithm else {
             return .failure(.query("X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\""))
@@ -233,7 +237,7 @@ public struct SigV4Verifier: Sendable {
     /// The part both forms share: canonical request, signing key, signature compared in constant time.
     func checkSignature(
         _ r: SignedRequest, cred: Credential, signed: [String], amzDate: String, payloadHash: String, given: String,
-        excludingFromQuery: Set<String>, payload: PayloadMode, presigned: Bool, signingKey: (String, String) -> SymmetricKey?
+        excludingFromQuery: Set<String>, payload: PayloadMode, presigned: Bool, signingKey: (String, String, String) -> SymmetricKey?
     ) -> Result<AuthContext, AuthFailure> {
         guard let uri = SigV4.canonicalURI(rawPath: r.rawPath),
             let query = SigV4.canonicalQuery(rawQuery: r.rawQuery, excluding: excludingFromQuery),
@@ -241,7 +245,7 @@ public struct SigV4Verifier: Sendable {
         else {
             return .failure(AuthFailure("SignatureDoesNotMatch", "A signed header is missing or the request URI is malformed."))
         }
-        guard let key = signingKey(cred.accessKey, cred.date) else {
+        guard let key = signingKey(cred.accessKey, cred.date, cred.region) else {
             return .failure(AuthFailure("InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."))
         }
         let creq = SigV4.canonicalRequest(

@@ -669,3 +669,81 @@ public struct VIPInfo: Codable, Sendable, Equatable {
         self.backends = backends
     }
 }
+
+// MARK: storage platforms (`ose platforms`)
+
+/// One storage platform as `ose platforms show` lists it.
+public struct PlatformInfo: Codable, Sendable, Equatable {
+    public var name: String
+    /// `local`, `s3`, `cloudian` or `ecs`.
+    public var kind: String
+    public var url: String?
+    public var region: String?
+    public var accessKey: String?
+    /// Only with `?withSecret=true`.
+    public var secret: String?
+    /// `provisioned` (user, keys and bucket per tenant) or `shared` (one bucket).
+    public var tenancy: String?
+    public var bucket: String?
+    public var tlsVerify: Bool?
+    public var caFile: String?
+    public var quotaGB: Int?
+    /// New buckets go here unless their request names another platform.
+    public var isDefault: Bool
+    /// `normal`, or `unreachable` / `refused` with `detail`.
+    public var state: String
+    public var detail: String?
+
+    public init(name: String, kind: String, isDefault: Bool, state: String) {
+        self.name = name
+        self.kind = kind
+        self.isDefault = isDefault
+        self.state = state
+    }
+}
+
+public struct PlatformsInfo: Codable, Sendable, Equatable {
+    public var platforms: [PlatformInfo]
+    public var notes: [Message]
+
+    public init(platforms: [PlatformInfo], notes: [Message] = []) {
+        self.platforms = platforms
+        self.notes = notes
+    }
+}
+
+/// `ose platforms s3 set`: an S3-compatible upstream, checked before it is saved.
+public struct PlatformSetRequest: Codable, Sendable, Equatable {
+    public var url: String
+    public var region: String?
+    public var accessKey: String
+    public var secret: String
+    public var tenancy: String?
+    public var bucket: String?
+    public var tlsVerify: Bool?
+    public var caFile: String?
+    public var quotaGB: Int?
+    /// Save even when the check fails (the upstream is not up yet).
+    public var force: Bool
+
+    public init(
+        url: String, region: String? = nil, accessKey: String, secret: String, tenancy: String? = nil, bucket: String? = nil,
+        tlsVerify: Bool? = nil, caFile: String? = nil, quotaGB: Int? = nil, force: Bool = false
+    ) {
+        self.url = url
+        self.region = region
+        self.accessKey = accessKey
+        self.secret = secret
+        self.tenancy = tenancy
+        self.bucket = bucket
+        self.tlsVerify = tlsVerify
+        self.caFile = caFile
+        self.quotaGB = quotaGB
+        self.force = force
+    }
+}
+
+public struct PlatformEnableRequest: Codable, Sendable, Equatable {
+    public var name: String
+    public init(name: String) { self.name = name }
+}

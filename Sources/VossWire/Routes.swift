@@ -137,6 +137,12 @@ public enum Routes {
     public static let s3Show = ControlRoute<NoBody, S3Settings>("GET", "/v1/s3")
     public static let s3Set = ControlRoute<S3Settings, S3Settings>("PUT", "/v1/s3")
 
+    public static let platformsShow = ControlRoute<NoBody, PlatformsInfo>("GET", "/v1/platforms")
+    /// Makes a platform the default for new buckets (`ose platforms enable NAME`).
+    public static let platformEnable = ControlRoute<PlatformEnableRequest, PlatformsInfo>("PUT", "/v1/platforms/default")
+    public static let platformSet = ControlRoute<PlatformSetRequest, PlatformsInfo>("PUT", "/v1/platforms/s3/{name}")
+    public static let platformDelete = ControlRoute<NoBody, PlatformsInfo>("DELETE", "/v1/platforms/s3/{name}")
+
     public static let vipShow = ControlRoute<NoBody, VIPInfo>("GET", "/v1/vip")
     public static let vipSet = ControlRoute<VIPSetRequest, VIPInfo>("PUT", "/v1/vip")
     public static let vipDisable = ControlRoute<NoBody, VIPInfo>("DELETE", "/v1/vip")
@@ -172,6 +178,7 @@ public enum Routes {
         serviceControl.erased, certShow.erased, certGenerate.erased, certImport.erased, dbShow.erased, dbSet.erased,
         migrationShow.erased, migrationStart.erased, s3Show.erased, s3Set.erased, vipShow.erased, vipSet.erased,
         vipDisable.erased, clusterShow.erased, clusterToken.erased, clusterJoin.erased, clusterLeave.erased,
-        configExport.erased, configImport.erased,
+        configExport.erased, configImport.erased, platformsShow.erased, platformEnable.erased, platformSet.erased,
+        platformDelete.erased,
     ] + identity
 }

@@ -59,7 +59,7 @@ enum FuzzTargets {
     static func sigV4(_ d: [UInt8]) {
         let r = request(d)
         let v = SigV4Verifier(region: "us-east-1")
-        let result = v.verify(r, now: now) { ak, date in
+        let result = v.verify(r, now: now) { ak, date, _ in
             SigV4.signingKey(secret: secret, date: date, region: "us-east-1")
         }
         if case .success(let ctx)? = result {

@@ -28,7 +28,8 @@ import VossSigV4
         let io = NIOThreadPool(numberOfThreads: 1)
         io.start()
         let state = GatewayState(
-            store: store, blobs: try LocalBlobStore(root: dir + "/objects", node: "t"), io: io, settings: GatewaySettings(),
+            store: store, platforms: PlatformSet(local: LocalPlatform(store: try LocalBlobStore(root: dir + "/objects", node: "t"), io: io)),
+            io: io, settings: GatewaySettings(),
             logger: Logger(label: "test"))
         service = S3Service(state: state)
         func principal(_ tenant: String, _ user: String) async throws -> Principal {

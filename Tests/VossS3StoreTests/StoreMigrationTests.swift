@@ -41,7 +41,7 @@ import VossSQLite
                 }
                 if i == 0 {
                     try s.query(
-                        "INSERT INTO uploads VALUES (?, ?, 'big', 6, '{}', 'private', '{}', NULL, NULL, ?)",
+                        "INSERT INTO uploads VALUES (?, ?, 'big', 6, '{}', 'private', '{}', NULL, NULL, ?, NULL)",
                         [.text("\(tenantPrefix)up1"), id, .text("\(tenantPrefix)u0")])
                     for p in 1...2 {
                         try s.query(

@@ -69,7 +69,7 @@ import VossBase
                 ("Host", "h"), ("Date", date), ("x-amz-content-sha256", SigV4.unsignedPayload),
                 ("Authorization", "AWS4-HMAC-SHA256 Credential=NOPE/20200101/us-east-1/s3/aws4_request, SignedHeaders=host;date, Signature=00"),
             ])
-        guard case .failure(let f)? = SigV4Verifier(region: "us-east-1").verify(r, now: Date(), signingKey: { _, _ in nil }) else {
+        guard case .failure(let f)? = SigV4Verifier(region: "us-east-1").verify(r, now: Date(), signingKey: { _, _, _ in nil }) else {
             Issue.record("accepted")
             return
         }
@@ -82,7 +82,7 @@ import VossBase
             let q = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=NOPE%2F20200101%2Fus-east-1%2Fs3%2Faws4_request"
                 + "&X-Amz-Date=\(date)&X-Amz-Expires=\(expires)&X-Amz-SignedHeaders=host&X-Amz-Signature=00"
             let r = SignedRequest(method: "GET", rawPath: "/b/k", rawQuery: q, headers: [("Host", "h")])
-            guard case .failure? = SigV4Verifier(region: "us-east-1").verify(r, now: Date(), signingKey: { _, _ in nil }) else {
+            guard case .failure? = SigV4Verifier(region: "us-east-1").verify(r, now: Date(), signingKey: { _, _, _ in nil }) else {
                 Issue.record("accepted \(date) \(expires)")
                 continue
             }

@@ -13,8 +13,8 @@ let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 let exampleDate = SigV4.parseAmzDate("20130524T000000Z")!
 let verifier = SigV4Verifier(region: "us-east-1")
 
-func keyLookup(_ ak: String, _ date: String) -> SymmetricKey? {
-    ak == akid ? SigV4.signingKey(secret: secret, date: date, region: "us-east-1") : nil
+func keyLookup(_ ak: String, _ date: String, _ region: String) -> SymmetricKey? {
+    ak == akid ? SigV4.signingKey(secret: secret, date: date, region: region) : nil
 }
 
 func sig(_ header: String) -> String { String(header.split(separator: "=").last!) }
@@ -158,7 +158,7 @@ func sig(_ header: String) -> String { String(header.split(separator: "=").last!
     }
 
     @Test func unknownKey_wrongRegion_anonymous() {
-        #expect(verifier.verify(signedGet(), now: exampleDate, signingKey: { _, _ in nil })!.failureCode == "InvalidAccessKeyId")
+        #expect(verifier.verify(signedGet(), now: exampleDate, signingKey: { _, _, _ in nil })!.failureCode == "InvalidAccessKeyId")
         #expect(verifier.verify(signedGet(region: "eu-west-1"), now: exampleDate, signingKey: keyLookup)!.failureCode == "AuthorizationHeaderMalformed")
         #expect(verifier.verify(SignedRequest(method: "GET", rawPath: "/", rawQuery: "", headers: [("Host", "h")]), now: exampleDate, signingKey: keyLookup) == nil)
     }

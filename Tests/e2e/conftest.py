@@ -15,6 +15,7 @@ from botocore.config import Config
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from voss_harness import Keeper, wait_for  # noqa: E402
 from pg_harness import Postgres  # noqa: E402
+from ceph_harness import RGW  # noqa: E402
 
 warnings.filterwarnings("ignore", message="Unverified HTTPS request")
 
@@ -33,6 +34,13 @@ class VOSS:
         self.https = f"https://127.0.0.1:{keeper.s3_port}"
         self.ids = {}
         self.pg = None
+        self.rgw = None
+
+    @property
+    def location(self):
+        """What GetBucketLocation answers for a new bucket: the default platform's name when it is
+        an upstream, else nothing (us-east-1)."""
+        return "ceph" if self.rgw else None
 
     def ose(self, *args, check=True):
         return self.k.ose(*args, check=check)
@@ -86,22 +94,33 @@ def use_postgres(k, pg, db="voss"):
 
 @pytest.fixture(scope="session")
 def voss(tmp_path_factory):
-    """The system under test; VOSS_TEST_DB=postgres runs the whole suite on PostgreSQL."""
+    """The system under test; VOSS_TEST_DB=postgres runs the whole suite on PostgreSQL,
+    VOSS_TEST_PLATFORM=rgw with every bucket on a real Ceph RGW (the `s3` platform)."""
     d = tmp_path_factory.mktemp("voss")
     pg = None
+    rgw = None
     if os.environ.get("VOSS_TEST_DB") == "postgres":
         pg = Postgres().init().start()
         pg.create_database("voss", "voss", PG_PASSWORD)
     k = Keeper(d, s3=True)
     k.wait_ready()
-    if pg:
-        use_postgres(k, pg)
-    v = VOSS(k)
-    v.pg = pg
-    yield v
-    k.cleanup()
-    if pg:
-        pg.cleanup()
+    try:
+        if pg:
+            use_postgres(k, pg)
+        if os.environ.get("VOSS_TEST_PLATFORM") == "rgw":
+            rgw = RGW()
+            rgw.configure(k)
+            wait_for(lambda: "ceph" in k.ose("platforms", "show").stdout, 10, what="platform configured")
+        v = VOSS(k)
+        v.pg = pg
+        v.rgw = rgw
+        yield v
+    finally:
+        k.cleanup()
+        if pg:
+            pg.cleanup()
+        if rgw:
+            rgw.cleanup()
 
 
 @pytest.fixture(params=["http", "https"])

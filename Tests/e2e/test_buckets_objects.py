@@ -22,7 +22,7 @@ def test_bucket_lifecycle(voss, scheme, new_bucket):
     b = new_bucket(s3)
     assert b in [x["Name"] for x in s3.list_buckets()["Buckets"]]
     s3.head_bucket(Bucket=b)
-    assert s3.get_bucket_location(Bucket=b)["LocationConstraint"] is None
+    assert s3.get_bucket_location(Bucket=b)["LocationConstraint"] == voss.location
     with pytest.raises(ClientError) as e:
         s3.create_bucket(Bucket=b)
     assert code(e) == "BucketAlreadyOwnedByYou" and status(e) == 409

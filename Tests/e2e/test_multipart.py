@@ -41,7 +41,7 @@ def test_multipart_api(s3, bucket):
     assert code(e) == "NoSuchUpload"
 
 
-def test_complete_checks_order_etags_and_sizes(s3, bucket):
+def test_complete_checks_order_etags_and_sizes(voss, s3, bucket):
     uid = s3.create_multipart_upload(Bucket=bucket, Key="bad")["UploadId"]
     e1 = s3.upload_part(Bucket=bucket, Key="bad", UploadId=uid, PartNumber=1, Body=b"small")["ETag"]
     e2 = s3.upload_part(Bucket=bucket, Key="bad", UploadId=uid, PartNumber=2, Body=b"also small")["ETag"]
@@ -58,6 +58,11 @@ def test_complete_checks_order_etags_and_sizes(s3, bucket):
     with pytest.raises(ClientError) as e:
         s3.upload_part(Bucket=bucket, Key="bad", UploadId=uid, PartNumber=10001, Body=b"x")
     assert code(e) == "InvalidArgument"
+    if voss.rgw:
+        # Ceph RGW completes an upload only with every part it holds, so VOSS assembles part 2 too
+        # and part 1 is then too small (docs/decisions.md 37).
+        assert complete([{"PartNumber": 1, "ETag": e1}]) == "EntityTooSmall"
+        return
     # A single small part is fine (the last part may be small).
     s3.complete_multipart_upload(Bucket=bucket, Key="bad", UploadId=uid, MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": e1}]})
     assert s3.get_object(Bucket=bucket, Key="bad")["Body"].read() == b"small"

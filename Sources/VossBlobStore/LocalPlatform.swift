@@ -1,0 +1,118 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import NIOCore
+import NIOPosix
+import VossPosix
+
+/// The embedded `local` platform: `LocalBlobStore`'s files, with the blocking calls run on the
+/// gateway's I/O pool. Parts of a multipart upload are blobs of their own (`multipart` is nil).
+public struct LocalPlatform: BlobPlatform {
+    public let store: LocalBlobStore
+    let io: NIOThreadPool
+
+    public init(store: LocalBlobStore, io: NIOThreadPool) {
+        self.store = store
+        self.io = io
+    }
+
+    public var name: String { BlobID.local }
+    public var multipart: (any BlobMultipart)? { nil }
+
+    public func prepare(tenant: String) async throws {}
+
+    public func newID(tenant: String) -> String { BlobID.hex() }
+
+    public func makeWriter(_ blob: String, length: Int64?) async throws -> any BlobSink {
+        let store = self.store
+        return LocalSink(writer: try await io.runIfActive { try store.makeLocalWriter(blob) }, io: io)
+    }
+
+    public func openFile(_ blob: String) throws -> Int32? { try store.openForReading(blob) }
+
+    public func read(_ blob: String, offset: Int64, count: Int64) async throws -> any BlobReader {
+        let store = self.store
+        let fd = try await io.runIfActive { try store.openForReading(blob) }
+        return LocalReader(fd: fd, offset: offset, count: count, io: io)
+    }
+
+    /// Local copies go through the caller (it computes the checksums on the way).
+    public func copy(_ source: String, offset: Int64, count: Int64, into target: String) async throws -> String? { nil }
+
+    public func exists(_ blob: String) async throws -> Bool { store.exists(blob) }
+
+    public func delete(_ blobs: [String]) async throws {
+        let store = self.store
+        try await io.runIfActive { for b in blobs { store.delete(b) } }
+    }
+
+    public func cleanTemporaryFiles(olderThan: Date) async -> Int { store.cleanTemporaryFiles(olderThan: olderThan) }
+}
+
+final class LocalSink: BlobSink, Sendable {
+    let writer: BlobWriter
+    let io: NIOThreadPool
+
+    init(writer: BlobWriter, io: NIOThreadPool) {
+        self.writer = writer
+        self.io = io
+    }
+
+    func write(_ bytes: ByteBuffer) async throws {
+        let w = writer
+        try await io.runIfActive { try bytes.withUnsafeReadableBytes { try w.write($0) } }
+    }
+
+    func commit(md5: [UInt8]) async throws {
+        let w = writer
+        try await io.runIfActive { try w.commit() }
+    }
+
+    func abort() async { writer.abort() }
+}
+
+/// Reads a range of a local blob in pieces of up to 256 KiB on the I/O pool.
+final class LocalReader: BlobReader, @unchecked Sendable {  // one task at a time
+    let fd: Int32
+    var offset: Int64
+    var left: Int64
+    let io: NIOThreadPool
+    var closed = false
+
+    init(fd: Int32, offset: Int64, count: Int64, io: NIOThreadPool) {
+        self.fd = fd
+        self.offset = offset
+        self.left = count
+        self.io = io
+    }
+
+    func next() async throws -> ByteBuffer? {
+        guard left > 0, !closed else {
+            cancel()
+            return nil
+        }
+        let n = Int(min(256 << 10, left))
+        let fd = self.fd, start = offset
+        let buf: ByteBuffer = try await io.runIfActive {
+            var b = ByteBuffer()
+            b.reserveCapacity(n)
+            let got = b.writeWithUnsafeMutableBytes(minimumWritableBytes: n) { p in max(0, pread(fd, p.baseAddress!, n, off_t(start))) }
+            if got < n { throw PosixError(EIO, "short read of a blob") }
+            return b
+        }
+        offset += Int64(n)
+        left -= Int64(n)
+        return buf
+    }
+
+    func cancel() {
+        if !closed {
+            closed = true
+            close(fd)
+        }
+    }
+
+    deinit { if !closed { close(fd) } }
+}
