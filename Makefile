@@ -59,6 +59,7 @@ test-integration:
 test-e2e:
 	python3 -m pytest -q Tests/e2e
 	VOSS_TEST_DB=postgres python3 -m pytest -q Tests/e2e
+	VOSS_TEST_PLATFORM=rgw python3 -m pytest -q Tests/e2e
 	python3 -m pytest -q -s Tests/postgres
 
 # The RPM in a container booting this machine's systemd (root + systemd-nspawn; skipped, saying so,

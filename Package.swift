@@ -246,6 +246,9 @@ let package = Package(
                 "VossHTTP", .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings),
+        .testTarget(
+            name: "VossUpstreamTests", dependencies: ["VossUpstream", "VossBlobStore", "VossConfig", "VossS3Store"],
+            swiftSettings: swiftSettings),
         .testTarget(name: "VossConfigTests", dependencies: ["VossConfig", "VossBase"], swiftSettings: swiftSettings),
         .testTarget(name: "VossSystemdTests", dependencies: ["VossSystemd"], swiftSettings: swiftSettings),
         .testTarget(name: "VossI18nTests", dependencies: ["VossI18n"], swiftSettings: swiftSettings),

@@ -2,7 +2,8 @@
 # Installs what a make target needs on a Debian/Ubuntu machine (apt) that has Swift 6.
 #   scripts/deps.sh build   libsystemd-dev, pkg-config (what `swift build` links against)
 #   scripts/deps.sh test    + procps, openssl, systemd (systemd-analyze), iproute2 (ip netns), systemd-container, rpm, sqlite3,
-#                             rclone, s3cmd, postgresql (the tests start their own servers); Python: pytest, requests, boto3/botocore[crt], awscli
+#                             rclone, s3cmd, postgresql, ceph-mon/mgr/osd + radosgw (the tests start their own servers);
+#                             Python: pytest, requests, boto3/botocore[crt], awscli
 #   scripts/deps.sh bench   + runit (the reference supervisor), wrk, nginx (the S3 reference), haproxy (the VIP reference), taskset
 #   scripts/deps.sh rpm     + rpm (rpmbuild)
 # Already-present packages are left alone; nothing is installed when everything is there.
@@ -15,7 +16,8 @@ want_deb() { for p in "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | g
 want_deb pkg-config libsystemd-dev libsqlite3-dev
 case "$what" in
   build) ;;
-  test) want_deb procps openssl systemd curl iproute2 systemd-container rpm sqlite3 rclone s3cmd postgresql ;;
+  test) want_deb procps openssl systemd curl iproute2 systemd-container rpm sqlite3 rclone s3cmd postgresql \
+        ceph-mon ceph-mgr ceph-osd radosgw ceph-common ;;
   bench) want_deb procps runit wrk curl nginx-light haproxy util-linux ;;
   rpm) want_deb rpm ;;
   *) echo "usage: $0 build|test|bench|rpm" >&2; exit 2 ;;

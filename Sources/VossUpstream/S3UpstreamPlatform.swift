@@ -28,6 +28,7 @@ public final class S3UpstreamPlatform: BlobPlatform, BlobMultipart {
     let provisioner: (any TenantProvisioner)?
     let store: any MetadataStore
     let accounts = Mutex<[String: PlatformAccount]>([:])
+    let sharedBucketReady = Mutex(false)
 
     public init(
         name: String, s3: UpstreamS3, credentials: UpstreamCredentials, tenancy: UpstreamTenancy, provisioner: (any TenantProvisioner)?,
@@ -72,7 +73,14 @@ public final class S3UpstreamPlatform: BlobPlatform, BlobMultipart {
 
     /// Makes the tenant's upstream account and bucket now (a bucket is being created on this platform).
     public func prepare(tenant: String) async throws {
-        _ = try await account(tenant, create: true)
+        let a = try await account(tenant, create: true)
+        if case .shared = tenancy, !sharedBucketReady.withLock({ $0 }) {
+            try await unavailableIfDown {
+                let creds = UpstreamCredentials(accessKey: a.accessKey, secret: a.secret)
+                if try await !s3.headBucket(a.bucket, credentials: creds) { try await s3.createBucket(a.bucket, credentials: creds) }
+            }
+            sharedBucketReady.withLock { $0 = true }
+        }
     }
 
     /// Upstream bucket, key and credentials of a blob.

@@ -58,3 +58,12 @@ import VossBase
         for o in CommandTable.global { #expect(EnglishCatalog.ose[o.helpKey] != nil, "\(o.helpKey)") }
     }
 }
+
+@Suite struct PositionalPlatformTests {
+    @Test func theOriginalsFormIsAccepted() {
+        #expect(Parser.positionalPlatform(["platforms", "enable", "ceph1"]) == ["platforms", "enable", "--name", "ceph1"])
+        #expect(Parser.positionalPlatform(["--json", "platforms", "enable", "x"]) == ["--json", "platforms", "enable", "--name", "x"])
+        #expect(Parser.positionalPlatform(["platforms", "enable", "--name", "x"]) == ["platforms", "enable", "--name", "x"])
+        #expect(Parser.positionalPlatform(["service", "enable", "x"]) == ["service", "enable", "x"])
+    }
+}
