@@ -107,6 +107,52 @@ public enum CommandTable {
             options: [OptionSpec("--domain", "DOMAIN", help: "opt.s3_domain"), OptionSpec("--region", "REGION", help: "opt.region")],
             examples: ["ose s3 set --domain example.com --region us-east-1"]),
         CommandSpec(["s3", "show"], summary: "cmd.s3.show"),
+        CommandSpec(
+            ["cloudian", "admin", "set"], summary: "cmd.cloudian.admin.set",
+            options: [
+                OptionSpec("--url", "URL", required: true, help: "opt.vendor_url"),
+                OptionSpec("--user", "USER", required: true, help: "opt.vendor_user", aliases: ["--username"]), secret, secretFile, force,
+            ],
+            examples: ["ose cloudian admin set --url https://object-storage.acme.com:19443 --user sysadmin"],
+            takesSecret: true),
+        CommandSpec(
+            ["cloudian", "s3", "set"], summary: "cmd.cloudian.s3.set",
+            options: [OptionSpec("--url", "URL", required: true, help: "opt.vendor_url"), OptionSpec("--region", "REGION", help: "opt.platform_region")],
+            examples: ["ose cloudian s3 set https://object-storage.acme.com:443"]),
+        CommandSpec(
+            ["cloudian", "iam", "set"], summary: "cmd.cloudian.iam.set",
+            options: [OptionSpec("--url", "URL", required: true, help: "opt.vendor_url")],
+            examples: ["ose cloudian iam set https://object-storage.acme.com:16443"]),
+        CommandSpec(
+            ["cloudian", "console", "set"], summary: "cmd.cloudian.console.set",
+            options: [
+                OptionSpec("--url", "URL", required: true, help: "opt.vendor_url"),
+                OptionSpec("--user", "USER", required: true, help: "opt.vendor_user", aliases: ["--username"]), secret, secretFile, force,
+            ],
+            examples: ["ose cloudian console set --url https://object-storage.acme.com:8443 --user admin"],
+            takesSecret: true),
+        CommandSpec(["cloudian", "show"], summary: "cmd.cloudian.show", options: [withSecret]),
+        CommandSpec(
+            ["ecs", "admin", "set"], summary: "cmd.ecs.admin.set",
+            options: [
+                OptionSpec("--url", "URL", required: true, help: "opt.vendor_url"),
+                OptionSpec("--user", "USER", required: true, help: "opt.vendor_user", aliases: ["--username"]), secret, secretFile, force,
+            ],
+            examples: ["ose ecs admin set --url https://object-storage.acme.com:4443 --user sysadmin"],
+            takesSecret: true),
+        CommandSpec(
+            ["ecs", "s3", "set"], summary: "cmd.ecs.s3.set",
+            options: [OptionSpec("--url", "URL", required: true, help: "opt.vendor_url"), OptionSpec("--region", "REGION", help: "opt.platform_region")],
+            examples: ["ose ecs s3 set https://object-storage.acme.com:443"]),
+        CommandSpec(
+            ["ecs", "console", "set"], summary: "cmd.ecs.console.set",
+            options: [
+                OptionSpec("--url", "URL", required: true, help: "opt.vendor_url"),
+                OptionSpec("--user", "USER", required: true, help: "opt.vendor_user", aliases: ["--username"]), secret, secretFile, force,
+            ],
+            examples: ["ose ecs console set --url https://object-storage.acme.com:8443 --user admin"],
+            takesSecret: true),
+        CommandSpec(["ecs", "show"], summary: "cmd.ecs.show", options: [withSecret]),
         CommandSpec(["platforms", "show"], summary: "cmd.platforms.show", options: [withSecret]),
         CommandSpec(
             ["platforms", "enable"], summary: "cmd.platforms.enable",

@@ -52,12 +52,19 @@ public struct UsageError: Error, Equatable, Sendable {
 }
 
 public enum Parser {
-    /// `ose platforms enable NAME` (the original's form) is `ose platforms enable --name NAME`.
+    /// The original's positional forms: `ose platforms enable NAME` is `… --name NAME`, and
+    /// `ose cloudian|ecs s3|iam set URL` is `… --url URL`.
     public static func positionalPlatform(_ args: [String]) -> [String] {
-        guard let i = args.firstIndex(of: "enable"), i > 0, args[i - 1] == "platforms", i + 1 < args.count, !args[i + 1].hasPrefix("-")
-        else { return args }
         var out = args
-        out.insert("--name", at: i + 1)
+        if let i = args.firstIndex(of: "enable"), i > 0, args[i - 1] == "platforms", i + 1 < args.count, !args[i + 1].hasPrefix("-") {
+            out.insert("--name", at: i + 1)
+            return out
+        }
+        if let i = args.firstIndex(of: "set"), i >= 2, ["cloudian", "ecs"].contains(args[i - 2]), ["s3", "iam"].contains(args[i - 1]),
+            i + 1 < args.count, !args[i + 1].hasPrefix("-")
+        {
+            out.insert("--url", at: i + 1)
+        }
         return out
     }
 

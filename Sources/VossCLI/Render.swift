@@ -118,6 +118,22 @@ public enum Render {
         return out
     }
 
+    /// `ose cloudian show`, `ose ecs show` (the original's layout).
+    public static func vendor(_ v: VendorInfo, _ t: Translator) -> String {
+        let title = v.kind == "ecs" ? "ECS" : "Cloudian"
+        var out = ""
+        for (name, s) in [("Admin", v.admin), ("Console", v.console), ("S3", v.s3), ("IAM", v.iam)] {
+            guard let s else { continue }
+            out += "[\(title) \(name)]\n    URL: \(s.url)\n"
+            if let u = s.user { out += "    username: \(u)\n" }
+            if let p = s.secret { out += "    \(t("label.secret")): \(p)\n" }
+            if let r = s.region { out += "    region: \(r)\n" }
+        }
+        if out.isEmpty { out = t("vendor.not_configured", title) + "\n" }
+        for n in v.notes { out += t(n) + "\n" }
+        return out
+    }
+
     /// `ose platforms show`: every platform with its state, the default marked.
     public static func platforms(_ info: PlatformsInfo, _ t: Translator) -> String {
         var out = "[\(t("section.platforms"))]\n"

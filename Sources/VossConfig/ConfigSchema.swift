@@ -53,6 +53,25 @@ public enum ConfigSchema {
         // The migration task this node runs; while set the gateway is in maintenance mode.
         KeySpec("db.migrating", nodeLocal: true),
         // The virtual-IP translator (`ose vip`): one virtual address for the whole cluster.
+        // Cloudian HyperStore and Dell ECS (`ose cloudian …`, `ose ecs …`): their services, and the
+        // platform made from them.
+        KeySpec("cloudian.admin.url") { k, v in Validators.httpURL(k, v) },
+        KeySpec("cloudian.admin.user") { k, v in Validators.nonEmpty(k, v) + Validators.text(k, v, maxLength: 256) },
+        KeySpec("cloudian.admin.secret", secret: true),
+        KeySpec("cloudian.s3.url") { k, v in Validators.httpURL(k, v) },
+        KeySpec("cloudian.s3.region") { k, v in Validators.region(k, v) },
+        KeySpec("cloudian.iam.url") { k, v in Validators.httpURL(k, v) },
+        KeySpec("cloudian.console.url") { k, v in Validators.httpURL(k, v) },
+        KeySpec("cloudian.console.user") { k, v in Validators.nonEmpty(k, v) + Validators.text(k, v, maxLength: 256) },
+        KeySpec("cloudian.console.secret", secret: true),
+        KeySpec("ecs.admin.url") { k, v in Validators.httpURL(k, v) },
+        KeySpec("ecs.admin.user") { k, v in Validators.nonEmpty(k, v) + Validators.text(k, v, maxLength: 256) },
+        KeySpec("ecs.admin.secret", secret: true),
+        KeySpec("ecs.s3.url") { k, v in Validators.httpURL(k, v) },
+        KeySpec("ecs.s3.region") { k, v in Validators.region(k, v) },
+        KeySpec("ecs.console.url") { k, v in Validators.httpURL(k, v) },
+        KeySpec("ecs.console.user") { k, v in Validators.nonEmpty(k, v) + Validators.text(k, v, maxLength: 256) },
+        KeySpec("ecs.console.secret", secret: true),
         KeySpec("vip.address") { k, v in Validators.ipAddress(k, v) },
         KeySpec("vip.port") { k, v in Validators.port(k, v) },
         KeySpec("vip.interface") { k, v in Validators.interfaceName(k, v) },

@@ -18,11 +18,19 @@ public struct UpstreamPlatformConfig: Sendable, Equatable {
     public var verifyTLS: Bool
     public var caFile: String?
     public var quotaGB: Int?
+    /// `cloudian` and `ecs`: their admin API (HyperStore Admin API, ECS Management REST API).
+    public var adminURL: String?
+    public var adminUser: String?
+    public var adminSecret: String?
 
     public init(
         name: String, kind: String = "s3", url: String, region: String = "us-east-1", accessKey: String, secret: String,
-        tenancy: String = "provisioned", bucket: String = "voss", verifyTLS: Bool = true, caFile: String? = nil, quotaGB: Int? = nil
+        tenancy: String = "provisioned", bucket: String = "voss", verifyTLS: Bool = true, caFile: String? = nil, quotaGB: Int? = nil,
+        adminURL: String? = nil, adminUser: String? = nil, adminSecret: String? = nil
     ) {
+        self.adminURL = adminURL
+        self.adminUser = adminUser
+        self.adminSecret = adminSecret
         self.name = name
         self.kind = kind
         self.url = url
@@ -62,17 +70,34 @@ public enum PlatformConfig {
         return (String(rest[..<dot]), String(rest[rest.index(after: dot)...]))
     }
 
-    /// Platform names: 1–32 of `a-z 0-9 -`, starting with a letter; `local` is taken.
+    /// Platform names: 1–32 of `a-z 0-9 -`, starting with a letter; `local`, `cloudian` and `ecs` are taken.
     public static func isValidName(_ s: String) -> Bool {
+        isValidAnyName(s) && !vendorKinds.contains(s)
+    }
+
+    static func isValidAnyName(_ s: String) -> Bool {
         guard s != local, let f = s.utf8.first, f >= 97 && f <= 122, s.utf8.count <= 32 else { return false }
         return s.utf8.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 }
+    }
+
+    /// The platforms made from the `cloudian` and `ecs` sections (`ose cloudian|ecs admin|s3 set`):
+    /// named `cloudian` and `ecs`, complete once both the admin API and the S3 service are set.
+    public static let vendorKinds = ["cloudian", "ecs"]
+
+    static func vendor(_ kind: String, _ values: [String: String]) -> UpstreamPlatformConfig? {
+        guard let s3 = values["\(kind).s3.url"], let admin = values["\(kind).admin.url"] else { return nil }
+        return UpstreamPlatformConfig(
+            name: kind, kind: kind, url: s3, region: values["\(kind).s3.region"] ?? "us-east-1", accessKey: "", secret: "",
+            tenancy: "provisioned", verifyTLS: values["\(kind).tls_verify"] != "off", caFile: values["\(kind).ca_file"],
+            quotaGB: values["\(kind).quota_gb"].flatMap { ASCIIDecimal.int($0) }, adminURL: admin, adminUser: values["\(kind).admin.user"],
+            adminSecret: values["\(kind).admin.secret"])
     }
 
     /// Every complete upstream in `values` (flat configuration keys), by name.
     public static func upstreams(_ values: [String: String]) -> [UpstreamPlatformConfig] {
         var names = Set<String>()
         for k in values.keys { if let (n, _) = split(k) { names.insert(n) } }
-        return names.sorted().compactMap { n in
+        return vendorKinds.compactMap { vendor($0, values) } + names.sorted().filter { !vendorKinds.contains($0) }.compactMap { n in
             let p = "platforms.s3.\(n)."
             guard let url = values[p + "url"], let ak = values[p + "access_key"], let sk = values[p + "secret"] else { return nil }
             return UpstreamPlatformConfig(
@@ -89,7 +114,7 @@ public enum PlatformConfig {
     /// Validation of one `platforms.*` key's value.
     public static func validate(_ key: String, _ value: String) -> [ConfigIssue] {
         if key == "platforms.default" {
-            return value == local || isValidName(value) ? [] : [ConfigIssue(key: key, Message("config.platform_name", value))]
+            return value == local || isValidAnyName(value) ? [] : [ConfigIssue(key: key, Message("config.platform_name", value))]
         }
         guard let (name, field) = split(key) else { return [ConfigIssue(key: key, Message("config.unknown_key", key))] }
         guard isValidName(name) else { return [ConfigIssue(key: key, Message("config.platform_name", name))] }

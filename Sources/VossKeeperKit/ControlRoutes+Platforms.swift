@@ -12,11 +12,15 @@ extension ControlAPI {
         r.on(Routes.platformSet) { call, body in try await setPlatform(call["name"], body) }
         r.on(Routes.platformEnable) { _, body in
             let doc = await config.document
-            let known = [PlatformConfig.local] + PlatformConfig.upstreams(Self.flat(doc.values(withPrefix: "platforms."))).map(\.name)
+            let known = [PlatformConfig.local] + PlatformConfig.upstreams(Self.platformValues(doc)).map(\.name)
             guard known.contains(body.name) else { throw ControlFailure.notFound(Message("platform.not_found", body.name, known.joined(separator: ", "))) }
             try await config.set([("platforms.default", body.name == PlatformConfig.local ? nil : body.name)])
             return await platforms(withSecret: false, check: false)
         }
+        r.on(Routes.cloudianShow) { call, _ in await vendor("cloudian", withSecret: call.withSecret) }
+        r.on(Routes.cloudianSet) { call, body in try await setVendor("cloudian", call["service"], body) }
+        r.on(Routes.ecsShow) { call, _ in await vendor("ecs", withSecret: call.withSecret) }
+        r.on(Routes.ecsSet) { call, body in try await setVendor("ecs", call["service"], body) }
         r.on(Routes.platformDelete) { call, _ in
             let name = call["name"]
             let doc = await config.document
@@ -28,12 +32,77 @@ extension ControlAPI {
         }
     }
 
+    /// The keys platforms are made from: `platforms.*`, `cloudian.*`, `ecs.*`.
+    static func platformValues(_ doc: ConfigDocument) -> [String: String] {
+        flat(doc.values(withPrefix: "platforms.") + doc.values(withPrefix: "cloudian.") + doc.values(withPrefix: "ecs."))
+    }
+
     static func flat(_ pairs: [(key: String, value: String)]) -> [String: String] {
         Dictionary(pairs.map { ($0.key, $0.value) }, uniquingKeysWith: { _, b in b })
     }
 
+    // MARK: Cloudian HyperStore and Dell ECS
+
+    static let vendorServices = ["cloudian": ["admin", "s3", "iam", "console"], "ecs": ["admin", "s3", "console"]]
+
+    func vendor(_ kind: String, withSecret: Bool, notes: [Message] = []) async -> VendorInfo {
+        let doc = await config.document
+        func service(_ s: String) -> VendorService? {
+            guard let url = doc["\(kind).\(s).url"] else { return nil }
+            return VendorService(
+                url: url, user: doc["\(kind).\(s).user"], secret: withSecret ? doc["\(kind).\(s).secret"] : nil, region: doc["\(kind).\(s).region"])
+        }
+        return VendorInfo(kind: kind, admin: service("admin"), s3: service("s3"), iam: service("iam"), console: service("console"), notes: notes)
+    }
+
+    /// Saves one vendor service after checking it: the admin API must accept the credentials, the
+    /// other services must answer. The secrets follow the password policy unless `force`.
+    func setVendor(_ kind: String, _ service: String, _ r: VendorSetRequest) async throws -> VendorInfo {
+        guard Self.vendorServices[kind]?.contains(service) == true else {
+            throw ControlFailure.notFound(Message("api.no_route", "PUT", "/v1/\(kind)/\(service)"))
+        }
+        let prefix = "\(kind).\(service)."
+        var changes: [(key: String, value: String?)] = [(prefix + "url", r.url)]
+        var issues = ConfigSchema.validate(key: prefix + "url", value: r.url)
+        let withLogin = service == "admin" || service == "console"
+        if withLogin {
+            let user = r.user ?? ""
+            issues += ConfigSchema.validate(key: prefix + "user", value: user)
+            issues += Validators.password(prefix + "secret", r.secret ?? "", force: r.force)
+            changes += [(prefix + "user", user), (prefix + "secret", r.secret ?? "")]
+        }
+        if service == "s3" {
+            if let region = r.region {
+                issues += ConfigSchema.validate(key: prefix + "region", value: region)
+                changes.append((prefix + "region", region))
+            }
+        }
+        if !issues.isEmpty {
+            let policy = issues.contains { $0.key == prefix + "secret" }
+            throw ValidationFailure(issues: issues, hint: policy ? Message("password.hint_force") : nil)
+        }
+        let group = MultiThreadedEventLoopGroup.singleton
+        var problems: [String] = []
+        if service == "admin" {
+            var values = Self.flat(await config.document.values(withPrefix: kind + "."))
+            for c in changes { values[c.key] = c.value }
+            values[kind + ".s3.url"] = values[kind + ".s3.url"] ?? r.url  // the admin check does not use it
+            if let c = PlatformConfig.upstreams(values).first(where: { $0.name == kind }) {
+                problems = await PlatformFactory.checkAdmin(c, group: group)
+            }
+        } else if let problem = await PlatformFactory.reachable(r.url, group: group) {
+            problems = [problem]
+        }
+        if !problems.isEmpty {
+            throw ValidationFailure(issues: problems.map { ConfigIssue(key: prefix + "url", Message("platform.check_failed", $0)) }, hint: nil)
+        }
+        try await config.set(changes)
+        logger.notice("platform service saved", metadata: ["platform": "\(kind)", "service": "\(service)", "url": "\(r.url)"])
+        return await vendor(kind, withSecret: false)
+    }
+
     func platforms(withSecret: Bool, check: Bool) async -> PlatformsInfo {
-        let values = Self.flat(await config.document.values(withPrefix: "platforms."))
+        let values = Self.platformValues(await config.document)
         let def = PlatformConfig.defaultPlatform(values)
         var out = [PlatformInfo(name: PlatformConfig.local, kind: "local", isDefault: def == PlatformConfig.local, state: "normal")]
         for c in PlatformConfig.upstreams(values) {

@@ -62,6 +62,19 @@ extension OSE {
             let (d, raw): (DBInfo, [UInt8]) = try call(
                 Routes.dbSet, DBSetRequest(url: p.value("--url")!, user: p.value("--user")!, secret: secret, force: p.flag("--force")))
             json ? emitJSON(raw) : print(Render.db(d, t), terminator: "")
+        case let path where path.count == 3 && (path[0] == "cloudian" || path[0] == "ecs") && path[2] == "set":
+            let kind = path[0], service = path[1]
+            let withLogin = service == "admin" || service == "console"
+            let body = VendorSetRequest(
+                url: p.value("--url")!, user: withLogin ? p.value("--user") : nil, secret: withLogin ? try secret(p, confirm: false) : nil,
+                region: p.value("--region"), force: p.flag("--force"))
+            let route = kind == "ecs" ? Routes.ecsSet : Routes.cloudianSet
+            let (info, raw): (VendorInfo, [UInt8]) = try call(route, ["service": service], body)
+            json ? emitJSON(raw) : print(Render.vendor(info, t), terminator: "")
+        case let path where path.count == 2 && (path[0] == "cloudian" || path[0] == "ecs") && path[1] == "show":
+            let kind = path[0]
+            let (info, raw): (VendorInfo, [UInt8]) = try call(kind == "ecs" ? Routes.ecsShow : Routes.cloudianShow, query: secretQuery(p))
+            json ? emitJSON(raw) : print(Render.vendor(info, t), terminator: "")
         case ["platforms", "show"]:
             let (info, raw): (PlatformsInfo, [UInt8]) = try call(Routes.platformsShow, query: secretQuery(p))
             json ? emitJSON(raw) : print(Render.platforms(info, t), terminator: "")

@@ -1,4 +1,5 @@
 import NIOCore
+import NIOHTTP1
 import VossBase
 import VossBlobStore
 import VossConfig
@@ -24,15 +25,59 @@ public enum PlatformFactory {
         let s3 = UpstreamS3(http: http, region: c.region)
         let creds = UpstreamCredentials(accessKey: c.accessKey, secret: c.secret)
         let shared = c.tenancy == "shared"
-        return Parts(
-            s3: s3, credentials: creds, tenancy: shared ? .shared(bucket: c.bucket) : .provisioned,
-            provisioner: shared ? nil : RGWAdmin(s3: s3, admin: creds, quotaBytes: c.quotaGB.map { Int64($0) << 30 }))
+        let quota = c.quotaGB.map { Int64($0) << 30 }
+        let provisioner: (any TenantProvisioner)?
+        switch c.kind {
+        case "cloudian", "ecs":
+            guard let url = c.adminURL, let adminEndpoint = UpstreamEndpoint.parse(url) else {
+                throw UpstreamError.protocolError("the \(c.kind) admin URL is missing or not an http(s) URL")
+            }
+            let admin = try UpstreamHTTPClient(
+                endpoint: adminEndpoint, tls: UpstreamTLSOptions(verify: c.verifyTLS, caFile: c.caFile), group: group,
+                connectTimeout: connectTimeout, responseTimeout: responseTimeout)
+            let user = c.adminUser ?? "", password = c.adminSecret ?? ""
+            provisioner = c.kind == "cloudian"
+                ? HyperStoreAdmin(http: admin, user: user, password: password, s3: s3, quotaBytes: quota)
+                : ECSAdmin(http: admin, user: user, password: password, s3: s3, quotaBytes: quota)
+        default:
+            provisioner = shared ? nil : RGWAdmin(s3: s3, admin: creds, quotaBytes: quota)
+        }
+        return Parts(s3: s3, credentials: creds, tenancy: shared ? .shared(bucket: c.bucket) : .provisioned, provisioner: provisioner)
+    }
+
+    /// Whether an S3 service answers at all (any HTTP answer to an anonymous ListBuckets).
+    public static func reachable(_ url: String, verifyTLS: Bool = true, caFile: String? = nil, group: any EventLoopGroup) async -> String? {
+        guard let endpoint = UpstreamEndpoint.parse(url) else { return "'\(url)' is not an http(s) URL" }
+        do {
+            let http = try UpstreamHTTPClient(
+                endpoint: endpoint, tls: UpstreamTLSOptions(verify: verifyTLS, caFile: caFile), group: group, connectTimeout: .seconds(3),
+                responseTimeout: .seconds(10))
+            defer { http.closeIdle() }
+            let ex = try await http.start(method: .GET, uri: "/", headers: [])
+            try await ex.finishRequest()
+            _ = try await ex.response()
+            _ = try? await ex.readAll(limit: 1 << 20)
+            return nil
+        } catch {
+            return "the service at \(url) is not usable: \(error)"
+        }
     }
 
     public static func make(_ c: UpstreamPlatformConfig, store: any MetadataStore, group: any EventLoopGroup) throws -> S3UpstreamPlatform {
         let p = try parts(c, group: group)
         return S3UpstreamPlatform(
             name: c.name, s3: p.s3, credentials: p.credentials, tenancy: p.tenancy, provisioner: p.provisioner, store: store)
+    }
+
+    /// What is wrong with a vendor platform's admin API settings, in words (empty: it accepts them).
+    public static func checkAdmin(_ c: UpstreamPlatformConfig, group: any EventLoopGroup) async -> [String] {
+        do {
+            let p = try parts(c, group: group, connectTimeout: .seconds(3), responseTimeout: .seconds(10))
+            try await p.provisioner?.check()
+            return []
+        } catch {
+            return ["the \(c.kind) admin API at \(c.adminURL ?? "") is not usable: \(error)"]
+        }
     }
 
     /// What is wrong with a platform's configuration, in words (empty: it answers and accepts the keys).
@@ -42,6 +87,11 @@ public enum PlatformFactory {
             return ["\(error)"]
         }
         defer { p.s3.http.closeIdle() }
+        if c.kind == "cloudian" || c.kind == "ecs" {
+            if let problem = await reachable(c.url, verifyTLS: c.verifyTLS, caFile: c.caFile, group: group) { return [problem] }
+            do { try await p.provisioner?.check() } catch { return ["the \(c.kind) admin API at \(c.adminURL ?? "") is not usable: \(error)"] }
+            return []
+        }
         do {
             _ = try await p.s3.listBuckets(credentials: p.credentials)
         } catch let e as UpstreamError {

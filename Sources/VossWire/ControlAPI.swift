@@ -747,3 +747,60 @@ public struct PlatformEnableRequest: Codable, Sendable, Equatable {
     public var name: String
     public init(name: String) { self.name = name }
 }
+
+// MARK: Cloudian HyperStore and Dell ECS (`ose cloudian`, `ose ecs`)
+
+/// One service of a vendor platform: admin API, S3, IAM (Cloudian) or console.
+public struct VendorService: Codable, Sendable, Equatable {
+    public var url: String
+    public var user: String?
+    /// Only with `?withSecret=true`.
+    public var secret: String?
+    public var region: String?
+
+    public init(url: String, user: String? = nil, secret: String? = nil, region: String? = nil) {
+        self.url = url
+        self.user = user
+        self.secret = secret
+        self.region = region
+    }
+}
+
+public struct VendorInfo: Codable, Sendable, Equatable {
+    /// `cloudian` or `ecs`.
+    public var kind: String
+    public var admin: VendorService?
+    public var s3: VendorService?
+    public var iam: VendorService?
+    public var console: VendorService?
+    public var notes: [Message]
+
+    public init(kind: String, admin: VendorService? = nil, s3: VendorService? = nil, iam: VendorService? = nil, console: VendorService? = nil,
+                notes: [Message] = [])
+    {
+        self.kind = kind
+        self.admin = admin
+        self.s3 = s3
+        self.iam = iam
+        self.console = console
+        self.notes = notes
+    }
+}
+
+/// `ose cloudian|ecs admin|s3|iam|console set`.
+public struct VendorSetRequest: Codable, Sendable, Equatable {
+    public var url: String
+    public var user: String?
+    public var secret: String?
+    public var region: String?
+    /// Skip the password policy.
+    public var force: Bool
+
+    public init(url: String, user: String? = nil, secret: String? = nil, region: String? = nil, force: Bool = false) {
+        self.url = url
+        self.user = user
+        self.secret = secret
+        self.region = region
+        self.force = force
+    }
+}

@@ -143,6 +143,13 @@ public enum Routes {
     public static let platformSet = ControlRoute<PlatformSetRequest, PlatformsInfo>("PUT", "/v1/platforms/s3/{name}")
     public static let platformDelete = ControlRoute<NoBody, PlatformsInfo>("DELETE", "/v1/platforms/s3/{name}")
 
+    public static let cloudianShow = ControlRoute<NoBody, VendorInfo>("GET", "/v1/cloudian")
+    /// `{service}`: admin, s3, iam or console.
+    public static let cloudianSet = ControlRoute<VendorSetRequest, VendorInfo>("PUT", "/v1/cloudian/{service}")
+    public static let ecsShow = ControlRoute<NoBody, VendorInfo>("GET", "/v1/ecs")
+    /// `{service}`: admin, s3 or console.
+    public static let ecsSet = ControlRoute<VendorSetRequest, VendorInfo>("PUT", "/v1/ecs/{service}")
+
     public static let vipShow = ControlRoute<NoBody, VIPInfo>("GET", "/v1/vip")
     public static let vipSet = ControlRoute<VIPSetRequest, VIPInfo>("PUT", "/v1/vip")
     public static let vipDisable = ControlRoute<NoBody, VIPInfo>("DELETE", "/v1/vip")
@@ -179,6 +186,6 @@ public enum Routes {
         migrationShow.erased, migrationStart.erased, s3Show.erased, s3Set.erased, vipShow.erased, vipSet.erased,
         vipDisable.erased, clusterShow.erased, clusterToken.erased, clusterJoin.erased, clusterLeave.erased,
         configExport.erased, configImport.erased, platformsShow.erased, platformEnable.erased, platformSet.erased,
-        platformDelete.erased,
+        platformDelete.erased, cloudianShow.erased, cloudianSet.erased, ecsShow.erased, ecsSet.erased,
     ] + identity
 }

@@ -67,3 +67,11 @@ import VossBase
         #expect(Parser.positionalPlatform(["service", "enable", "x"]) == ["service", "enable", "x"])
     }
 }
+
+@Suite struct PositionalURLTests {
+    @Test func vendorServiceURLsMayBePositional() {
+        #expect(Parser.positionalPlatform(["ecs", "s3", "set", "https://s3"]) == ["ecs", "s3", "set", "--url", "https://s3"])
+        #expect(Parser.positionalPlatform(["cloudian", "iam", "set", "https://iam"]) == ["cloudian", "iam", "set", "--url", "https://iam"])
+        #expect(Parser.positionalPlatform(["cloudian", "admin", "set", "--url", "u"]) == ["cloudian", "admin", "set", "--url", "u"])
+    }
+}

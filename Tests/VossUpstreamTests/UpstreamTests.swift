@@ -78,3 +78,16 @@ import VossS3Store
         #expect(!ConfigSchema.isSecret("platforms.s3.ceph1.access_key"))
     }
 }
+
+@Suite struct VendorPlatformConfigTests {
+    @Test func cloudianAndECSArePlatformsOnceAdminAndS3AreSet() {
+        var v = ["cloudian.admin.url": "https://hs:19443", "cloudian.admin.user": "sysadmin", "cloudian.admin.secret": "P-w0rd!x"]
+        #expect(PlatformConfig.upstreams(v).isEmpty)
+        v["cloudian.s3.url"] = "https://s3.hs"
+        let c = PlatformConfig.upstreams(v)
+        #expect(c.count == 1 && c[0].name == "cloudian" && c[0].kind == "cloudian" && c[0].adminUser == "sysadmin" && c[0].url == "https://s3.hs")
+        #expect(!PlatformConfig.isValidName("ecs") && !PlatformConfig.isValidName("cloudian"))
+        #expect(PlatformConfig.validate("platforms.default", "ecs").isEmpty)
+        #expect(ConfigSchema.isSecret("ecs.admin.secret") && ConfigSchema.isSecret("cloudian.console.secret"))
+    }
+}

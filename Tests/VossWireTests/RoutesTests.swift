@@ -29,7 +29,7 @@ import Testing
     @Test func noRequestMatchesTwoRoutes() {
         for route in Routes.all {
             let typed = ControlRoute<NoBody, NoBody>(route.method, route.template)
-            let path = typed.path(["key": "k", "verb": "start", "tenant": "t", "user": "u", "name": "n"])
+            let path = typed.path(["key": "k", "verb": "start", "tenant": "t", "user": "u", "name": "n", "service": "s3"])
             let matching = Routes.all.filter { $0.match(method: route.method, rawPath: path) != nil }
             #expect(matching == [route], "\(route) also matches \(matching)")
         }
