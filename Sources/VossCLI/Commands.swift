@@ -103,6 +103,16 @@ public enum CommandTable {
             examples: ["ose migration start", "ose migration start --force --no-wait"]),
         CommandSpec(["migration", "show"], summary: "cmd.migration.show"),
         CommandSpec(
+            ["migration", "bucket", "start"], summary: "cmd.migration.bucket.start",
+            options: [
+                OptionSpec("--bucket", "BUCKET", required: true, help: "opt.move_bucket"),
+                OptionSpec("--to", "PLATFORM", required: true, help: "opt.move_to"), force, noWait,
+            ],
+            examples: ["ose migration bucket start --bucket photos --to ceph1", "ose migration bucket start --bucket photos --to local --force --no-wait"]),
+        CommandSpec(
+            ["migration", "bucket", "show"], summary: "cmd.migration.bucket.show",
+            options: [OptionSpec("--bucket", "BUCKET", help: "opt.move_bucket")]),
+        CommandSpec(
             ["s3", "set"], summary: "cmd.s3.set",
             options: [OptionSpec("--domain", "DOMAIN", help: "opt.s3_domain"), OptionSpec("--region", "REGION", help: "opt.region")],
             examples: ["ose s3 set --domain example.com --region us-east-1"]),

@@ -207,6 +207,20 @@ public enum Render {
         return out
     }
 
+    /// `ose migration bucket show`: one block per bucket move, in the style of `ose migration show`.
+    public static func bucketMoves(_ moves: [BucketMoveInfo], _ t: Translator) -> String {
+        if moves.isEmpty { return t("move.none") + "\n" }
+        var out = ""
+        for m in moves {
+            out += "[Bucket Migration]\nBucket : \(m.bucket)\nFrom : \(m.from)\nTo : \(m.to)\nStatus : \(m.status)\nProgress : \(m.progress)\n"
+            out += "Objects : \(m.moved) moved, \(m.skipped) already there or replaced, of \(m.total) (\(m.movedBytes) of \(m.totalBytes) bytes)\n"
+            if let r = m.remaining { out += "Not on \(m.to) after the pass : \(r)\n" }
+            out += "Node : \(m.node)\n"
+            if let e = m.error { out += "Error : \(e)\n" }
+        }
+        return out
+    }
+
     public static func s3(_ s: S3Settings, _ t: Translator) -> String {
         "[\(t("section.s3"))]\n    \(t("label.s3_domain")): \(s.domain.map { "\($0) (BUCKET.s3.\($0))" } ?? t("s3.domain_unset"))\n    \(t("label.region")): \(s.region ?? "us-east-1")\n"
     }

@@ -44,7 +44,7 @@ struct ControlAPI: Sendable {
         clusterRoutes(&r)
         platformRoutes(&r)
         let admin = self.admin
-        r.pass(Routes.identity) { call in
+        r.pass(Routes.gatewayForwarded) { call in
             let rest = call.request.uri.split(separator: "?").first.map { String($0.dropFirst(("/" + VossVersion.controlAPI).count)) } ?? ""
             return await admin.forward(call.request, adminPath: "/admin" + rest)
         }

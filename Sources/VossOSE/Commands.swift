@@ -75,6 +75,26 @@ extension OSE {
             let kind = path[0]
             let (info, raw): (VendorInfo, [UInt8]) = try call(kind == "ecs" ? Routes.ecsShow : Routes.cloudianShow, query: secretQuery(p))
             json ? emitJSON(raw) : print(Render.vendor(info, t), terminator: "")
+        case ["migration", "bucket", "start"]:
+            let body = BucketMoveRequest(bucket: p.value("--bucket")!, to: p.value("--to")!, force: p.flag("--force"))
+            var (m, _): (BucketMoveInfo, [UInt8]) = try call(Routes.bucketMoveStart, body)
+            if !p.flag("--no-wait") {
+                let tty = Terminal.isTTY(1) && !json
+                while m.status == "RUNNING" {
+                    if tty { FileHandle.standardOutput.write(Data("\r\(t("migration.progress", String(m.progress)))".utf8)) }
+                    usleep(500_000)
+                    let (list, _): (BucketMoveList, [UInt8]) = try call(Routes.bucketMoveList)
+                    guard let now = list.moves.first(where: { $0.bucket == m.bucket }) else { break }
+                    m = now
+                }
+                if tty { print("") }
+            }
+            json ? emitJSON(m) : print(Render.bucketMoves([m], t), terminator: "")
+            if m.status == "FAILED" { throw OSEFailure(code: .error, message: Message("move.refused", m.error ?? "")) }
+        case ["migration", "bucket", "show"]:
+            let (list, raw): (BucketMoveList, [UInt8]) = try call(Routes.bucketMoveList)
+            let shown = list.moves.filter { p.value("--bucket") == nil || $0.bucket == p.value("--bucket") }
+            json ? emitJSON(raw) : print(Render.bucketMoves(shown, t), terminator: "")
         case ["platforms", "show"]:
             let (info, raw): (PlatformsInfo, [UInt8]) = try call(Routes.platformsShow, query: secretQuery(p))
             json ? emitJSON(raw) : print(Render.platforms(info, t), terminator: "")

@@ -15,6 +15,8 @@ struct AdminAPI: Sendable {
     /// This gateway's identity cache: a key deleted here stops working at once on this node (other
     /// nodes drop it when their cache entry expires, within `IdentityCache.ttl`).
     var identity: IdentityCache?
+    /// Moves buckets between platforms (`ose migration bucket`).
+    var mover: BucketMover?
 
     static func validName(_ s: String) -> Bool {
         let u = Array(s.utf8)
@@ -22,6 +24,13 @@ struct AdminAPI: Sendable {
             return false
         }
         return u.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || $0 == 0x2E || $0 == 0x5F || $0 == 0x2D }
+    }
+
+    static func info(_ m: PlatformMove) -> BucketMoveInfo {
+        BucketMoveInfo(
+            bucket: m.bucket, from: m.from, to: m.to, node: m.node, status: m.status.rawValue, progress: m.progress, total: m.total,
+            totalBytes: m.totalBytes, moved: m.moved, movedBytes: m.movedBytes, skipped: m.skipped, remaining: m.remaining, error: m.error,
+            startedAt: m.startedAt, updatedAt: m.updatedAt)
     }
 
     func fail(_ status: HTTPResponseStatus, _ code: String, _ m: Message) -> HTTPResponse {
@@ -37,6 +46,15 @@ struct AdminAPI: Sendable {
             if r.method == .GET && r.path == "/admin/status" {
                 let c = try await store.counts()
                 return .json(StoreStatus(tenants: try await store.tenants().count, buckets: c.buckets, objects: c.objects, bytes: c.bytes))
+            } else if on(Routes.bucketMoveList) != nil, let mover {
+                return .json(BucketMoveList(moves: try await mover.state.store.moves().map(Self.info)))
+            } else if on(Routes.bucketMoveStart) != nil, let mover {
+                let body = try r.decodeJSON(BucketMoveRequest.self)
+                do {
+                    return .json(Self.info(try await mover.start(bucket: body.bucket, to: body.to, force: body.force)), status: .created)
+                } catch let f as BucketMover.Failure {
+                    return fail(.conflict, "refused", Message("move.refused", f.description))
+                }
             } else if on(Routes.tenantList) != nil {
                 return .json(TenantList(tenants: try await store.tenants().map { TenantInfo(id: $0.id, name: $0.name, createdAt: $0.createdAt) }))
             } else if on(Routes.tenantCreate) != nil {

@@ -31,6 +31,7 @@ public final class S3Worker: WorkerApp {
     let drainingFlag = Atomic<Bool>(false)
     let io = NIOThreadPool(numberOfThreads: 8)
     let group = Mutex<(any EventLoopGroup)?>(nil)
+    let mover = Mutex<BucketMover?>(nil)
 
     public init() {}
 
@@ -88,12 +89,15 @@ public final class S3Worker: WorkerApp {
         }
         tlsContext.withLock { $0 = try? Self.makeTLS(c) }
         expiry.withLock { $0 = Task { await self.expireUploads(st) } }
+        let mover = BucketMover(state: st, node: c.values["node.name"] ?? "node")
+        self.mover.withLock { $0 = mover }
+        Task { await mover.resume() }
 
         var addresses: [String] = []
         for (name, fd) in context.listeners.sorted(by: { $0.key < $1.key }) {
             switch name {
             case "admin":
-                let api = AdminAPI(store: store, logger: context.logger, identity: st.identity)
+                let api = AdminAPI(store: store, logger: context.logger, identity: st.identity, mover: mover)
                 let server = HTTPServer(group: context.group, configuration: .init(maxBodySize: 64 << 10, serverName: "voss-s3-admin")) {
                     await api.handle($0)
                 }
@@ -247,6 +251,7 @@ public final class S3Worker: WorkerApp {
     public func drain(grace: Duration) async {
         drainingFlag.store(true, ordering: .relaxed)
         expiry.withLock { $0?.cancel() }
+        mover.withLock { $0?.stop() }
         for s in servers.withLock({ $0 }) { try? await s.close() }
         connections.beginDraining()
         _ = await connections.waitUntilEmpty(within: grace)

@@ -104,6 +104,16 @@ public protocol MetadataStore: Sendable {
     /// Records an account; when one exists already (another node made it first) that one is kept and returned.
     func savePlatformAccount(_ account: PlatformAccount) async throws -> PlatformAccount
 
+    /// Replaces an object's storage if it is still `expected` (a client may have overwritten or deleted
+    /// it meanwhile: then nothing changes and the answer is false). The new blobs are committed and the
+    /// old ones journalled as garbage in the same transaction.
+    func replaceStorage(bucketID: Int64, key: String, expected: ObjectStorage, with storage: ObjectStorage) async throws -> Bool
+    /// Objects in a bucket and their bytes.
+    func objectCount(bucketID: Int64) async throws -> (objects: Int, bytes: Int64)
+    func saveMove(_ move: PlatformMove) async throws
+    func move(bucket: String) async throws -> PlatformMove?
+    func moves() async throws -> [PlatformMove]
+
     func journalNewBlob(_ blob: String) async throws
     /// This node's journal entries made before `before` (all when nil): a recovery that runs while
     /// requests are served must not touch the blobs of uploads in progress.

@@ -305,3 +305,52 @@ public struct PartRecord: Codable, Equatable, Sendable {
         self.lastModified = lastModified
     }
 }
+
+/// Moving a bucket's objects to another platform (`ose migration bucket start`): resumable from
+/// `cursor` (the last key done), on the node that started it.
+public struct PlatformMove: Codable, Equatable, Sendable {
+    public enum Status: String, Codable, Sendable { case running = "RUNNING", completed = "COMPLETED", failed = "FAILED" }
+
+    public var bucket: String
+    public var from: String
+    public var to: String
+    public var node: String
+    public var status: Status
+    public var startedAt: Date
+    public var updatedAt: Date
+    /// Objects in the bucket when the move started, and their bytes.
+    public var total: Int
+    public var totalBytes: Int64
+    /// Objects moved (copied, read back and checked, swapped) so far, and their bytes.
+    public var moved: Int
+    public var movedBytes: Int64
+    /// Objects already on the target, or replaced by clients while the move ran (nothing to do).
+    public var skipped: Int
+    /// The last key handled.
+    public var cursor: String
+    /// After the pass: objects still not on the target (must be 0 for COMPLETED).
+    public var remaining: Int?
+    public var error: String?
+
+    public init(bucket: String, from: String, to: String, node: String, startedAt: Date, total: Int, totalBytes: Int64) {
+        self.bucket = bucket
+        self.from = from
+        self.to = to
+        self.node = node
+        self.status = .running
+        self.startedAt = startedAt
+        self.updatedAt = startedAt
+        self.total = total
+        self.totalBytes = totalBytes
+        self.moved = 0
+        self.movedBytes = 0
+        self.skipped = 0
+        self.cursor = ""
+    }
+
+    /// Percent done (by objects handled).
+    public var progress: Int {
+        guard total > 0 else { return status == .completed ? 100 : 0 }
+        return min(100, (moved + skipped) * 100 / total)
+    }
+}

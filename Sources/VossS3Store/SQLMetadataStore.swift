@@ -401,6 +401,48 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
         }
     }
 
+    public func replaceStorage(bucketID: Int64, key: String, expected: ObjectStorage, with storage: ObjectStorage) async throws -> Bool {
+        try await w { c in
+            guard let row = try c.query("SELECT storage FROM objects WHERE bucket_id = ? AND key = ?", [.int(bucketID), .text(key)]).first,
+                try Self.decode(row[0], ObjectStorage.self) == expected
+            else { return false }
+            try c.query("UPDATE objects SET storage = ? WHERE bucket_id = ? AND key = ?", [Self.json(storage), .int(bucketID), .text(key)])
+            try self.committed(c, storage.blobs)
+            try self.garbage(c, expected.blobs.filter { !storage.blobs.contains($0) })
+            return true
+        }
+    }
+
+    public func objectCount(bucketID: Int64) async throws -> (objects: Int, bytes: Int64) {
+        try await r { c in
+            let o = try c.query("SELECT count(*), CAST(coalesce(sum(size), 0) AS BIGINT) FROM objects WHERE bucket_id = ?", [.int(bucketID)])[0]
+            return (Int(o[0].int ?? 0), o[1].int ?? 0)
+        }
+    }
+
+    public func saveMove(_ m: PlatformMove) async throws {
+        try await w { c in
+            try c.query(
+                """
+                INSERT INTO platform_moves(bucket, node_id, status, updated_ms, state) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT(bucket) DO UPDATE SET node_id = excluded.node_id, status = excluded.status,
+                    updated_ms = excluded.updated_ms, state = excluded.state
+                """,
+                [.text(m.bucket), .text(m.node), .text(m.status.rawValue), Self.ms(m.updatedAt), Self.json(m)])
+        }
+    }
+
+    public func move(bucket: String) async throws -> PlatformMove? {
+        guard let row = try await r({ c in try c.query("SELECT state FROM platform_moves WHERE bucket = ?", [.text(bucket)]).first }) else {
+            return nil
+        }
+        return try Self.decode(row[0], PlatformMove.self)
+    }
+
+    public func moves() async throws -> [PlatformMove] {
+        try await r { c in try c.query("SELECT state FROM platform_moves ORDER BY bucket").map { try Self.decode($0[0], PlatformMove.self) } }
+    }
+
     public func listObjects(bucketID: Int64, prefix: String, after: String, inclusive: Bool, limit: Int) async throws -> [ObjectSummary] {
         try await r { c in
             // Range scan on the primary key: key >= max(prefix, after) and below the prefix's successor.

@@ -103,6 +103,11 @@ public enum SQLSchema {
             CREATE TABLE platform_accounts(platform TEXT NOT NULL, tenant_id TEXT NOT NULL, access_key TEXT NOT NULL,
                 secret TEXT NOT NULL, bucket TEXT NOT NULL, created_ms INTEGER NOT NULL, PRIMARY KEY(platform, tenant_id))
             """,
+            // A bucket being moved to another platform (`ose migration bucket`); `state` is its JSON.
+            """
+            CREATE TABLE platform_moves(bucket TEXT PRIMARY KEY, node_id TEXT NOT NULL, status TEXT NOT NULL,
+                updated_ms INTEGER NOT NULL, state TEXT NOT NULL)
+            """,
         ]),
     ]
 
@@ -160,6 +165,11 @@ public enum SQLSchema {
             """
             CREATE TABLE platform_accounts(platform TEXT NOT NULL, tenant_id TEXT NOT NULL, access_key TEXT NOT NULL,
                 secret TEXT NOT NULL, bucket TEXT NOT NULL, created_ms BIGINT NOT NULL, PRIMARY KEY(platform, tenant_id))
+            """,
+            // A bucket being moved to another platform (`ose migration bucket`); `state` is its JSON.
+            """
+            CREATE TABLE platform_moves(bucket TEXT PRIMARY KEY, node_id TEXT NOT NULL, status TEXT NOT NULL,
+                updated_ms BIGINT NOT NULL, state TEXT NOT NULL)
             """,
         ]),
     ]

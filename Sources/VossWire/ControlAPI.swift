@@ -804,3 +804,63 @@ public struct VendorSetRequest: Codable, Sendable, Equatable {
         self.force = force
     }
 }
+
+// MARK: moving buckets between platforms (`ose migration bucket`)
+
+public struct BucketMoveRequest: Codable, Sendable, Equatable {
+    public var bucket: String
+    public var to: String
+    /// Start over even if a move of this bucket is running (or the bucket is on `to` already).
+    public var force: Bool
+
+    public init(bucket: String, to: String, force: Bool = false) {
+        self.bucket = bucket
+        self.to = to
+        self.force = force
+    }
+}
+
+public struct BucketMoveInfo: Codable, Sendable, Equatable {
+    public var bucket: String
+    public var from: String
+    public var to: String
+    public var node: String
+    /// RUNNING, COMPLETED or FAILED.
+    public var status: String
+    public var progress: Int
+    public var total: Int
+    public var totalBytes: Int64
+    public var moved: Int
+    public var movedBytes: Int64
+    public var skipped: Int
+    public var remaining: Int?
+    public var error: String?
+    public var startedAt: Date
+    public var updatedAt: Date
+
+    public init(
+        bucket: String, from: String, to: String, node: String, status: String, progress: Int, total: Int, totalBytes: Int64, moved: Int,
+        movedBytes: Int64, skipped: Int, remaining: Int?, error: String?, startedAt: Date, updatedAt: Date
+    ) {
+        self.bucket = bucket
+        self.from = from
+        self.to = to
+        self.node = node
+        self.status = status
+        self.progress = progress
+        self.total = total
+        self.totalBytes = totalBytes
+        self.moved = moved
+        self.movedBytes = movedBytes
+        self.skipped = skipped
+        self.remaining = remaining
+        self.error = error
+        self.startedAt = startedAt
+        self.updatedAt = updatedAt
+    }
+}
+
+public struct BucketMoveList: Codable, Sendable, Equatable {
+    public var moves: [BucketMoveInfo]
+    public init(moves: [BucketMoveInfo]) { self.moves = moves }
+}

@@ -173,6 +173,13 @@ public enum Routes {
     public static let keyList = ControlRoute<NoBody, KeyList>("GET", "/v1/tenants/{tenant}/users/{user}/keys")
     public static let keyDelete = ControlRoute<NoBody, Deleted>("DELETE", "/v1/keys/{key}")
 
+    // Moving a bucket to another platform: served by the S3 gateway (the keeper forwards these).
+    public static let bucketMoveStart = ControlRoute<BucketMoveRequest, BucketMoveInfo>("POST", "/v1/migration/buckets")
+    public static let bucketMoveList = ControlRoute<NoBody, BucketMoveList>("GET", "/v1/migration/buckets")
+
+    /// Routes the gateway serves on its admin socket (forwarded by the keeper).
+    public static let gatewayForwarded: [AnyControlRoute] = identity + [bucketMoveStart.erased, bucketMoveList.erased]
+
     /// The identity routes (forwarded by the keeper to the gateway).
     public static let identity: [AnyControlRoute] = [
         tenantCreate.erased, tenantList.erased, tenantDelete.erased, userCreate.erased, userList.erased, userDelete.erased,
@@ -187,5 +194,5 @@ public enum Routes {
         vipDisable.erased, clusterShow.erased, clusterToken.erased, clusterJoin.erased, clusterLeave.erased,
         configExport.erased, configImport.erased, platformsShow.erased, platformEnable.erased, platformSet.erased,
         platformDelete.erased, cloudianShow.erased, cloudianSet.erased, ecsShow.erased, ecsSet.erased,
-    ] + identity
+    ] + gatewayForwarded
 }

@@ -171,3 +171,79 @@ def test_a_stream_cut_upstream_is_an_error_never_a_half_object(voss, s3, bucket)
     with pytest.raises(ClientError):
         s3.head_object(Bucket=bucket, Key="cut")
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
+
+
+def test_a_bucket_moves_from_local_to_rgw_readable_throughout_and_resumes_after_a_crash(voss, s3, new_bucket):
+    import signal
+    import threading
+    b = new_bucket(s3, CreateBucketConfiguration={"LocationConstraint": "local"})
+    bodies = {f"obj/{i:04d}": os.urandom(i * 997 % 70000) for i in range(400)}
+    for k, v in bodies.items():
+        s3.put_object(Bucket=b, Key=k, Body=v)
+    # A multipart object: its parts stay addressable after the move.
+    uid = s3.create_multipart_upload(Bucket=b, Key="mp")["UploadId"]
+    p1, p2 = os.urandom(5 * MiB), os.urandom(MiB)
+    parts = [{"PartNumber": n, "ETag": s3.upload_part(Bucket=b, Key="mp", UploadId=uid, PartNumber=n, Body=d)["ETag"]}
+             for n, d in ((1, p1), (2, p2))]
+    s3.complete_multipart_upload(Bucket=b, Key="mp", UploadId=uid, MultipartUpload={"Parts": parts})
+    bodies["mp"] = p1 + p2
+
+    # Readers all along: every GET answers the right bytes, whatever the move is doing.
+    stop, errors, reads = threading.Event(), [], [0]
+
+    def reader():
+        keys = sorted(bodies)
+        i = 0
+        while not stop.is_set():
+            k = keys[i % len(keys)]
+            try:
+                got = s3.get_object(Bucket=b, Key=k)["Body"].read()
+                if k.startswith("obj/") and got != bodies[k] and got != b"overwritten":
+                    errors.append(k)
+                reads[0] += 1
+            except Exception as e:  # noqa: BLE001
+                errors.append(f"{k}: {e!r}")
+            i += 7
+
+    threads = [threading.Thread(target=reader) for _ in range(2)]
+    for t in threads:
+        t.start()
+    try:
+        r = voss.k.ose("migration", "bucket", "start", "--bucket", b, "--to", "ceph", "--no-wait")
+        assert r.returncode == 0, out(r)
+        # Kill the gateway that runs the move once it has made progress; the restarted one resumes.
+        wait_for(lambda: json.loads(voss.ose("--json", "migration", "bucket", "show", "--bucket", b).stdout)["moves"][0]["moved"] > 20, 60,
+                 what="the move made progress")
+        pid = voss.k.worker("s3")["pid"]
+        os.kill(pid, signal.SIGKILL)
+        wait_for(lambda: (w := voss.k.worker("s3"))["state"] == "running" and w["pid"] != pid, 30, what="gateway restarted")
+        s3.put_object(Bucket=b, Key="obj/0399", Body=b"overwritten")  # a client write during the move
+        bodies["obj/0399"] = b"overwritten"
+        done = wait_for(lambda: (m := json.loads(voss.ose("--json", "migration", "bucket", "show", "--bucket", b).stdout)["moves"][0])
+                        ["status"] != "RUNNING" and m, 120, what="the move finished")
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert done["status"] == "COMPLETED", done
+    assert done["remaining"] == 0 and done["moved"] + done["skipped"] >= len(bodies) - 1
+    assert errors == [], errors[:5]
+    assert reads[0] > 50
+    assert s3.get_bucket_location(Bucket=b)["LocationConstraint"] == "ceph"
+    for k, v in bodies.items():
+        assert s3.get_object(Bucket=b, Key=k)["Body"].read() == v, k
+        assert all(blob.startswith("ceph:") for blob in storage_of(voss, b, k)), k
+    assert s3.get_object(Bucket=b, Key="mp", PartNumber=2)["Body"].read() == p2
+    shown = voss.ose("migration", "bucket", "show", "--bucket", b).stdout
+    assert "Status : COMPLETED" in shown and "Progress : 100" in shown, shown
+    # Refusals say why.
+    r = voss.k.ose("migration", "bucket", "start", "--bucket", b, "--to", "ceph")
+    assert r.returncode == 1 and "already" in out(r), out(r)
+    r = voss.k.ose("migration", "bucket", "start", "--bucket", b, "--to", "atlantis")
+    assert r.returncode == 1 and "no storage platform" in out(r), out(r)
+    r = voss.k.ose("migration", "bucket", "start", "--bucket", "no-such-bucket-here", "--to", "local")
+    assert r.returncode == 1 and "no bucket" in out(r), out(r)
+
+
+def out(r):
+    return r.stdout + r.stderr
