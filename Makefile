@@ -80,7 +80,7 @@ bench: build
 	python3 scripts/bench/s3.py --bin $(REL)
 	python3 scripts/bench/listing.py --bin $(REL)
 	python3 scripts/bench/vip.py --bin $(REL)
-	python3 scripts/bench/platform.py --bin $(REL)
+	python3 scripts/bench/upstream.py --bin $(REL)
 
 # Gossip: propagation of a setting, failure detection and idle cost for 5, 10, 25 and 50 keepers.
 bench-gossip: build

@@ -5,7 +5,7 @@ with presigned (SigV4) URLs from CPU 1, the VOSS gateway on CPU 0 (RGW runs wher
 Also the gateway's RSS and throughput while a 5 GiB object streams through it to RGW and back.
 
 The ratio VOSS/RGW is what VOSS costs in front of the store (targets: >= 0.9 at 1 MiB, >= 0.8 at 4 KiB).
-Prints a table and writes bench-results/platform.json.
+Prints a table and writes bench-results/upstream.json.
 """
 import argparse
 import json
@@ -149,8 +149,8 @@ def main():
               f"GET {s['get_mb_s']:.0f} MB/s (RGW direct {d['get_mb_s']:.0f}); gateway RSS idle {idle:.1f} MiB, "
               f"growth PUT {s['put_max_rss_kib'] / 1024 - idle:.1f} MiB, GET {s['get_max_rss_kib'] / 1024 - idle:.1f} MiB")
     os.makedirs("bench-results", exist_ok=True)
-    json.dump(results, open("bench-results/platform.json", "w"), indent=2)
-    print("(bench-results/platform.json)")
+    json.dump(results, open("bench-results/upstream.json", "w"), indent=2)
+    print("(bench-results/upstream.json)")
 
 
 if __name__ == "__main__":
