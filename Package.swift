@@ -114,7 +114,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .target(
-            name: "VossBlobStore", dependencies: nio + ["VossPosix"], swiftSettings: swiftSettings),
+            name: "VossBlobStore", dependencies: nio + ["VossPosix"],
+            swiftSettings: swiftSettings + [.enableUpcomingFeature("NonisolatedNonsendingByDefault")]),
         // Upstream storage platforms: an HTTP/1.1 client, S3 calls, admin APIs (RGW, HyperStore, ECS).
         .target(
             name: "VossUpstream",
@@ -125,7 +126,8 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: swiftSettings),
+            // Calls run on their caller's executor: a gateway request's upstream I/O stays on its event loop.
+            swiftSettings: swiftSettings + [.enableUpcomingFeature("NonisolatedNonsendingByDefault")]),
         .target(
             name: "VossS3Gateway",
             dependencies: nio + [

@@ -332,7 +332,7 @@ public enum SigV4Signer {
     /// x-amz-content-sha256) are all signed.
     public static func authorization(
         method: String, rawPath: String, rawQuery: String, headers: [(String, String)], payloadHash: String,
-        accessKey: String, secret: String, region: String, amzDate: String
+        accessKey: String, secret: String, region: String, amzDate: String, signingKey: SymmetricKey? = nil
     ) -> String {
         let signed = Array(Set(headers.map { $0.0.lowercased() })).sorted()
         let scope = "\(amzDate.prefix(8))/\(region)/s3/aws4_request"
@@ -341,7 +341,7 @@ public enum SigV4Signer {
             canonicalQuery: SigV4.canonicalQuery(rawQuery: rawQuery) ?? "",
             canonicalHeaders: SigV4.canonicalHeaders(headers, signed: signed) ?? "", signedHeaders: signed,
             payloadHash: payloadHash)
-        let key = SigV4.signingKey(secret: secret, date: String(amzDate.prefix(8)), region: region)
+        let key = signingKey ?? SigV4.signingKey(secret: secret, date: String(amzDate.prefix(8)), region: region)
         let sig = SigV4.signature(key: key, stringToSign: SigV4.stringToSign(amzDate: amzDate, scope: scope, canonicalRequest: creq))
         return "AWS4-HMAC-SHA256 Credential=\(accessKey)/\(scope), SignedHeaders=\(signed.joined(separator: ";")), Signature=\(sig)"
     }

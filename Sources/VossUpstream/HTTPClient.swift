@@ -113,7 +113,9 @@ public final class UpstreamHTTPClient: Sendable {
     public let endpoint: UpstreamEndpoint
     let group: any EventLoopGroup
     let ssl: NIOSSLContext?
-    let idle = Mutex<[UpstreamConnection]>([])
+    /// Idle connections by event loop: a request takes one on its own loop, so its bytes never change
+    /// threads between the client's socket and the upstream's.
+    let idle = Mutex<[ObjectIdentifier: [UpstreamConnection]]>([:])
     let maxIdle: Int
     let connectTimeout: TimeAmount
     /// How long a response head may take once the request is sent.
@@ -164,22 +166,29 @@ public final class UpstreamHTTPClient: Sendable {
         return UpstreamExchange(client: self, connection: c, method: method)
     }
 
+    static func loopKey(_ loop: (any EventLoop)?) -> ObjectIdentifier? { loop.map { ObjectIdentifier($0 as AnyObject) } }
+
     func takeIdle() -> UpstreamConnection? {
         let now = NIODeadline.now()
-        return idle.withLock { list -> UpstreamConnection? in
-            while let c = list.popLast() {
-                if c.isUsable && now - c.idleSince < .seconds(15) { return c }
-                c.close()
+        let key = Self.loopKey(MultiThreadedEventLoopGroup.currentEventLoop)
+        return idle.withLock { all -> UpstreamConnection? in
+            let keys = key.map { [$0] } ?? Array(all.keys)
+            for k in keys {
+                while let c = all[k]?.popLast() {
+                    if c.isUsable && now - c.idleSince < .seconds(15) { return c }
+                    c.close()
+                }
             }
             return nil
         }
     }
 
     func release(_ c: UpstreamConnection) {
-        let kept = idle.withLock { list -> Bool in
-            guard list.count < maxIdle, c.isUsable else { return false }
+        let key = ObjectIdentifier(c.channel.eventLoop as AnyObject)
+        let kept = idle.withLock { all -> Bool in
+            guard all.values.reduce(0, { $0 + $1.count }) < maxIdle, c.isUsable else { return false }
             c.idleSince = .now()
-            list.append(c)
+            all[key, default: []].append(c)
             return true
         }
         if !kept { c.close() }
@@ -189,7 +198,7 @@ public final class UpstreamHTTPClient: Sendable {
     public func closeIdle() {
         let all = idle.withLock { l -> [UpstreamConnection] in
             defer { l.removeAll() }
-            return l
+            return l.values.flatMap { $0 }
         }
         for c in all { c.close() }
     }
@@ -199,7 +208,9 @@ public final class UpstreamHTTPClient: Sendable {
         let host = endpoint.host
         let channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
         do {
-            channel = try await ClientBootstrap(group: group)
+            // On the caller's event loop when it runs on one (a gateway connection's requests do).
+            let loop: any EventLoop = MultiThreadedEventLoopGroup.currentEventLoop ?? group.next()
+            channel = try await ClientBootstrap(group: loop)
                 .connectTimeout(connectTimeout)
                 .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
                 .connect(host: host, port: endpoint.port) { ch in
@@ -231,7 +242,7 @@ final class UpstreamConnection: Sendable {
         set { idleAt.withLock { $0 = newValue } }
     }
 
-    private init(channel: any Channel, outbound: NIOAsyncChannelOutboundWriter<HTTPClientRequestPart>, inbound: AsyncPipe<HTTPClientResponsePart>) {
+    init(channel: any Channel, outbound: NIOAsyncChannelOutboundWriter<HTTPClientRequestPart>, inbound: AsyncPipe<HTTPClientResponsePart>) {
         self.channel = channel
         self.outbound = outbound
         self.inbound = inbound
@@ -240,18 +251,9 @@ final class UpstreamConnection: Sendable {
     static func run(_ ch: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>) async -> UpstreamConnection {
         let pipe = AsyncPipe<HTTPClientResponsePart>(capacity: 8)
         let raw = ch.channel
+        let owner = ChannelOwner(eventLoop: raw.eventLoop)
         return await withCheckedContinuation { (cont: CheckedContinuation<UpstreamConnection, Never>) in
-            Task {
-                do {
-                    try await ch.executeThenClose { inbound, outbound in
-                        cont.resume(returning: UpstreamConnection(channel: raw, outbound: outbound, inbound: pipe))
-                        for try await part in inbound { try await pipe.send(part) }
-                        pipe.finish(throwing: UpstreamError.unreachable("the upstream closed the connection"))
-                    }
-                } catch {
-                    pipe.finish(throwing: UpstreamError.unreachable("connection lost: \(error)"))
-                }
-            }
+            Task { await owner.run(ch, pipe: pipe, ready: cont) }
         }
     }
 
@@ -260,6 +262,32 @@ final class UpstreamConnection: Sendable {
     func close() {
         inbound.cancel()
         channel.close(promise: nil)
+    }
+}
+
+/// Owns one upstream connection: reads its response parts on the channel's own event loop (the
+/// actor's executor is the loop) and hands them to the request using it.
+actor ChannelOwner {
+    let eventLoop: any EventLoop
+
+    init(eventLoop: any EventLoop) { self.eventLoop = eventLoop }
+
+    nonisolated var unownedExecutor: UnownedSerialExecutor { eventLoop.executor.asUnownedSerialExecutor() }
+
+    func run(
+        _ ch: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>, pipe: AsyncPipe<HTTPClientResponsePart>,
+        ready: CheckedContinuation<UpstreamConnection, Never>
+    ) async {
+        let raw = ch.channel
+        do {
+            try await ch.executeThenClose(isolation: self) { inbound, outbound in
+                ready.resume(returning: UpstreamConnection(channel: raw, outbound: outbound, inbound: pipe))
+                for try await part in inbound { try await pipe.send(part) }
+                pipe.finish(throwing: UpstreamError.unreachable("the upstream closed the connection"))
+            }
+        } catch {
+            pipe.finish(throwing: UpstreamError.unreachable("connection lost: \(error)"))
+        }
     }
 }
 

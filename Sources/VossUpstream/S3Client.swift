@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Synchronization
 import VossBase
 import VossS3Core
 import VossSigV4
@@ -25,11 +26,28 @@ public struct UpstreamS3: Sendable {
     public let http: UpstreamHTTPClient
     public let region: String
     public let clock: @Sendable () -> Date
+    let keys = SigningKeys()
 
     public init(http: UpstreamHTTPClient, region: String, clock: @escaping @Sendable () -> Date = { Date() }) {
         self.http = http
         self.region = region
         self.clock = clock
+    }
+
+    /// Derived SigV4 keys per (secret, day): four HMACs saved on every request.
+    final class SigningKeys: Sendable {
+        let cache = Mutex<[String: SymmetricKey]>([:])
+
+        func key(secret: String, date: String, region: String) -> SymmetricKey {
+            let id = "\(date)|\(region)|\(secret)"
+            if let k = cache.withLock({ $0[id] }) { return k }
+            let k = SigV4.signingKey(secret: secret, date: date, region: region)
+            cache.withLock { c in
+                if c.count > 10_000 { c.removeAll() }
+                c[id] = k
+            }
+            return k
+        }
     }
 
     /// `/bucket/key` with every key byte percent-encoded as SigV4 expects.
@@ -51,7 +69,8 @@ public struct UpstreamS3: Sendable {
         h.append(("x-amz-content-sha256", payloadHash))
         let auth = SigV4Signer.authorization(
             method: method.rawValue, rawPath: path, rawQuery: query, headers: h, payloadHash: payloadHash,
-            accessKey: credentials.accessKey, secret: credentials.secret, region: region, amzDate: amz)
+            accessKey: credentials.accessKey, secret: credentials.secret, region: region, amzDate: amz,
+            signingKey: keys.key(secret: credentials.secret, date: String(amz.prefix(8)), region: region))
         h.append(("Authorization", auth))
         return try await http.start(method: method, uri: query.isEmpty ? path : path + "?" + query, headers: h)
     }

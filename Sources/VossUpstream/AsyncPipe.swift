@@ -6,8 +6,8 @@ import Synchronization
 ///
 /// The upstream HTTP client uses it to hand a connection's response parts, read by the task that
 /// owns the connection, to whichever request is using the connection.
-public final class AsyncPipe<Element: Sendable>: Sendable {
-    public struct Closed: Error, Sendable {}
+final class AsyncPipe<Element: Sendable>: Sendable {
+    struct Closed: Error, Sendable {}
 
     struct State {
         var queue: [Element] = []
@@ -22,13 +22,13 @@ public final class AsyncPipe<Element: Sendable>: Sendable {
     enum NextStep { case element(Element), end, fail(any Error), wait }
 
     private let state = Mutex(State())
-    public let capacity: Int
+    let capacity: Int
 
-    public init(capacity: Int = 4) { self.capacity = max(1, capacity) }
+    init(capacity: Int = 4) { self.capacity = max(1, capacity) }
 
     /// Queues `element`, waiting while the queue is full. Throws `Closed` once the consumer cancelled
     /// or the pipe was finished.
-    public func send(_ element: Element) async throws {
+    func send(_ element: Element) async throws {
         while true {
             let (step, wake) = state.withLock { s -> (SendStep, CheckedContinuation<Void, Never>?) in
                 if s.cancelled || s.ended { return (.closed, nil) }
@@ -58,7 +58,7 @@ public final class AsyncPipe<Element: Sendable>: Sendable {
     }
 
     /// Ends the pipe: the consumer gets what is queued, then `nil` (or `error`).
-    public func finish(throwing error: (any Error)? = nil) {
+    func finish(throwing error: (any Error)? = nil) {
         let (r, w) = state.withLock { s -> (CheckedContinuation<Void, Never>?, CheckedContinuation<Void, Never>?) in
             if !s.ended {
                 s.ended = true
@@ -72,7 +72,7 @@ public final class AsyncPipe<Element: Sendable>: Sendable {
     }
 
     /// The consumer will read no more: queued elements are dropped and senders get `Closed`.
-    public func cancel() {
+    func cancel() {
         let (r, w) = state.withLock { s -> (CheckedContinuation<Void, Never>?, CheckedContinuation<Void, Never>?) in
             s.cancelled = true
             s.queue.removeAll()
@@ -84,7 +84,7 @@ public final class AsyncPipe<Element: Sendable>: Sendable {
     }
 
     /// The next element; `nil` once finished and drained. Throws the finishing error, or `Closed` after `cancel`.
-    public func next() async throws -> Element? {
+    func next() async throws -> Element? {
         while true {
             let (step, wake) = state.withLock { s -> (NextStep, CheckedContinuation<Void, Never>?) in
                 if s.cancelled { return (.fail(Closed()), nil) }

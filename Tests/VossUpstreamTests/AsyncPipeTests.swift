@@ -1,5 +1,5 @@
 import Testing
-@testable import VossBase
+@testable import VossUpstream
 
 @Suite struct AsyncPipeTests {
     @Test func deliversInOrderThenEnds() async throws {
