@@ -64,6 +64,17 @@ class RGW:
         if default:
             keeper.ose("platforms", "enable", name, check=True)
 
+    def pids(self):
+        """radosgw's and the OSD's process ids (what serves S3 requests), from the cluster's run directory."""
+        run = os.path.join(os.path.dirname(self.conf or ""), "run")
+        out = []
+        for name in ("client.rgw.gw.pid", "osd.0.pid"):
+            try:
+                out.append(int(open(os.path.join(run, name)).read().strip()))
+            except (OSError, ValueError):
+                pass
+        return out
+
     def admin(self, *args):
         """radosgw-admin on this cluster (JSON out)."""
         import json

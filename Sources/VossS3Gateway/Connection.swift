@@ -188,6 +188,15 @@ struct Responder: Sendable {
         try await channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(buffer))).get()
     }
 
+    /// A piece of a streamed body: waits for it to be written only while the client's socket is full,
+    /// so reading the next piece (from an upstream) overlaps with sending this one. A failed write
+    /// closes the channel, and `end` then fails.
+    func bodyStreamed(_ buffer: ByteBuffer) async throws {
+        counters.bytesOut.add(Int64(buffer.readableBytes), ordering: .relaxed)
+        let f: EventLoopFuture<Void> = channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(buffer)))
+        if !channel.isWritable { try await f.get() }
+    }
+
     /// Sends `count` bytes of an open file from `offset` with sendfile (plain HTTP only).
     func file(_ handle: NIOFileHandle, offset: Int64, count: Int64) async throws {
         counters.bytesOut.add(count, ordering: .relaxed)

@@ -333,7 +333,7 @@ extension S3Server {
                 }
             case .stream(let reader):
                 defer { reader.cancel() }
-                while let b = try await reader.next() { try await r.body(b) }
+                while let b = try await reader.next() { try await r.bodyStreamed(b) }
             }
         }
         try await r.end()

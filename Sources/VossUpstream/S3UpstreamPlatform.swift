@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import NIOCore
+import NIOHTTP1
 import Synchronization
 import VossBase
 import VossBlobStore
@@ -119,9 +120,17 @@ public final class S3UpstreamPlatform: BlobPlatform, BlobMultipart {
     public func read(_ blob: String, offset: Int64, count: Int64) async throws -> any BlobReader {
         try await unavailableIfDown {
             let loc = try await location(blob)
-            let range: ClosedRange<Int64>? = count > 0 ? offset...(offset + count - 1) : nil
             if count == 0 { return EmptyReader() }
-            let ex = try await s3.get(loc.bucket, loc.key, range: range, credentials: loc.creds)
+            // Most reads are of a whole blob: asked for without a Range (cheaper for the upstream), and
+            // asked again with one if the blob turns out to be longer.
+            if offset == 0 {
+                let ex = try await s3.get(loc.bucket, loc.key, range: nil, credentials: loc.creds)
+                if let head = try? await ex.response(), head.headers.first(name: "content-length").flatMap({ ASCIIDecimal.int64($0) }) == count {
+                    return UpstreamReader(exchange: ex, count: count, platform: name)
+                }
+                ex.cancel()
+            }
+            let ex = try await s3.get(loc.bucket, loc.key, range: offset...(offset + count - 1), credentials: loc.creds)
             return UpstreamReader(exchange: ex, count: count, platform: name)
         }
     }

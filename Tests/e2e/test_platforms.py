@@ -124,7 +124,8 @@ def test_ose_refuses_an_upstream_that_does_not_work(voss):
     r = voss.k.ose("platforms", "enable", "nowhere")
     assert r.returncode == 1
     shown = json.loads(voss.ose("--json", "platforms", "show").stdout)["platforms"]
-    assert [p["name"] for p in shown] == ["local", "ceph"]
+    names = [p["name"] for p in shown]
+    assert names[0] == "local" and "ceph" in names and not {"dead", "wrongkeys", "Bad_Name"} & set(names), names
     assert next(p for p in shown if p["name"] == "ceph")["state"] == "normal"
     assert all("secret" not in p for p in shown)
 
@@ -208,6 +209,7 @@ def test_a_bucket_moves_from_local_to_rgw_readable_throughout_and_resumes_after_
     threads = [threading.Thread(target=reader) for _ in range(2)]
     for t in threads:
         t.start()
+    voss.ose("args", "set", "--k", "worker.restart.max", "--v", "1000")  # the kill below is not a crash loop
     try:
         r = voss.k.ose("migration", "bucket", "start", "--bucket", b, "--to", "ceph", "--no-wait")
         assert r.returncode == 0, out(r)
@@ -225,6 +227,7 @@ def test_a_bucket_moves_from_local_to_rgw_readable_throughout_and_resumes_after_
         stop.set()
         for t in threads:
             t.join()
+        voss.ose("args", "del", "--k", "worker.restart.max")
     assert done["status"] == "COMPLETED", done
     assert done["remaining"] == 0 and done["moved"] + done["skipped"] >= len(bodies) - 1
     assert errors == [], errors[:5]

@@ -110,3 +110,27 @@ def test_ecs_commands_provisioning_and_data(voss, ecs, new_bucket):
         wait_for(lambda: s3.get_bucket_location(Bucket=b2)["LocationConstraint"] in ("ecs", None), 5)
     finally:
         k.ose("platforms", "enable", "ceph", check=True)
+
+
+def test_a_provisioning_that_fails_half_way_is_finished_by_the_next_attempt(voss, hyperstore, new_bucket):
+    k = voss.k
+    k.ose("cloudian", "admin", "set", "--url", hyperstore.url, "--user", "sysadmin", "--secret", "Admin-pw1!", check=True)
+    k.ose("cloudian", "s3", "set", voss.rgw.endpoint, "--region", voss.rgw.region, check=True)
+    wait_for(lambda: "cloudian" in k.ose("platforms", "show").stdout, 10, what="cloudian platform")
+    s3 = voss.client(("halfway", "hal"), retries={"mode": "standard", "total_max_attempts": 1})  # no SDK retry
+    # The group and the user are made, then the credentials call fails: the client is told to retry.
+    hyperstore.fail[("PUT", "/user/credentials")] = 1
+    from botocore.exceptions import ClientError
+    name = f"halfway-{free_port()}"
+    with pytest.raises(ClientError) as e:
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "cloudian"})
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] in (500, 503), e.value.response
+    with pytest.raises(ClientError):
+        s3.head_bucket(Bucket=name)  # nothing half made on VOSS's side
+    # The retry finds the group and the user and makes only what is missing.
+    b = new_bucket(s3, name=name, CreateBucketConfiguration={"LocationConstraint": "cloudian"})
+    s3.put_object(Bucket=b, Key="k", Body=b"v")
+    assert s3.get_object(Bucket=b, Key="k")["Body"].read() == b"v"
+    puts = [(m, p) for m, p, _ in hyperstore.requests if m == "PUT"]
+    assert puts.count(("PUT", "/group")) == 1 and puts.count(("PUT", "/user")) == 1, puts
+    assert puts.count(("PUT", "/user/credentials")) == 2, puts

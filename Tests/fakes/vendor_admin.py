@@ -38,8 +38,15 @@ class _Handler(BaseHTTPRequestHandler):
         url = urllib.parse.urlsplit(self.path)
         query = dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True))
         body = self._body()
-        self.server.fake.requests.append((self.command, url.path, query))
-        self.server.fake.handle(self, url.path, query, body)
+        fake = self.server.fake
+        fake.requests.append((self.command, url.path, query))
+        with fake.lock:
+            failing = fake.fail.get((self.command, url.path), 0) > 0
+            if failing:
+                fake.fail[(self.command, url.path)] -= 1
+        if failing:
+            return self._send(503, b"Service Unavailable", "text/plain")
+        fake.handle(self, url.path, query, body)
 
     do_GET = do_PUT = do_POST = do_DELETE = _dispatch
 
@@ -49,6 +56,7 @@ class _Fake:
         self.rgw_admin = rgw_admin  # callable(*args) -> radosgw-admin output (JSON)
         self.user, self.password = user, password
         self.requests = []
+        self.fail = {}  # path -> how many more requests to it get 503 (a fault half way through provisioning)
         self.lock = threading.Lock()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
         self.httpd.fake = self

@@ -81,6 +81,29 @@ def stream(s3, bucket, key, size, pid=None):
             "get_mb_s": size / MiB / down}
 
 
+def cpu_seconds(pids):
+    """User + system CPU time of processes (and their threads), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / tick
+
+
+def measured(url, a, op, size, tmp, gateway, rgw_pids):
+    """wrk on `url`, with the CPU time the gateway (if any) and RGW (radosgw + OSD) spent per request."""
+    g0, r0 = cpu_seconds(gateway), cpu_seconds(rgw_pids)
+    w = s3bench.wrk(url, a.seconds, a.connections, op, size, tmp)
+    requests = max(1, w["rps"] * a.seconds)
+    w["gateway_cpu_us"] = (cpu_seconds(gateway) - g0) / requests * 1e6 if gateway else 0
+    w["rgw_cpu_us"] = (cpu_seconds(rgw_pids) - r0) / requests * 1e6
+    return w
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--bin", required=True)
@@ -121,8 +144,8 @@ def main():
                 k = name if op == "GET" else "put" + name
                 vurl = via.generate_presigned_url(method, Params={"Bucket": "bench", "Key": k}, ExpiresIn=86400)
                 durl = direct.generate_presigned_url(method, Params={"Bucket": "direct-bench", "Key": k}, ExpiresIn=86400)
-                v = s3bench.wrk(vurl, a.seconds, a.connections, op, size, tmp)
-                d = s3bench.wrk(durl, a.seconds, a.connections, op, size, tmp)
+                v = measured(vurl, a, op, size, tmp, [pid], rgw.pids())
+                d = measured(durl, a, op, size, tmp, [], rgw.pids())
                 results["runs"].append({"op": op, "size": name, "voss": v, "rgw": d, "ratio": v["rps"] / d["rps"] if d["rps"] else 0})
         if a.stream_gib > 0:
             size = int(a.stream_gib * GiB)
@@ -142,6 +165,10 @@ def main():
               f"{d['p50_ms'] or 0:>8.2f}{d['p99_ms'] or 0:>8.2f}{r['ratio']:>10.2f}  >= {t} {'met' if r['ratio'] >= t else 'NOT met'}")
         if v["non2xx"] or v["socket_errors"] or d["non2xx"] or d["socket_errors"]:
             print(f"      errors: VOSS {v['non2xx']} non-2xx/{v['socket_errors']} socket; RGW {d['non2xx']} non-2xx/{d['socket_errors']} socket")
+    print("CPU per request (µs, from /proc): VOSS gateway + RGW behind it, vs RGW direct — on 2 cores the sum is what bounds req/s")
+    for r in results["runs"]:
+        v, d = r["voss"], r["rgw"]
+        print(f"{r['op']:<5}{r['size']:<6} gateway {v['gateway_cpu_us']:>7.0f} + RGW {v['rgw_cpu_us']:>7.0f}   vs RGW direct {d['rgw_cpu_us']:>7.0f}")
     if "stream_voss" in results:
         s, d = results["stream_voss"], results["stream_rgw"]
         idle = results["idle_rss_kib"] / 1024
