@@ -166,6 +166,30 @@ public final class UpstreamHTTPClient: Sendable {
         return UpstreamExchange(client: self, connection: c, method: method)
     }
 
+    /// A complete request with a small body, its whole answer read. `headers` is asked for on each
+    /// attempt (a signature carries the time); the request is retried once on a fresh connection when
+    /// a pooled one turned out to be closed.
+    public func send(
+        _ method: HTTPMethod, uri: String, body: [UInt8] = [], headers: () -> [(String, String)]
+    ) async throws -> (HTTPResponseHead, [UInt8]) {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                var h = headers()
+                if !body.isEmpty || method == .PUT || method == .POST { h.append(("content-length", String(body.count))) }
+                let ex = try await start(method: method, uri: uri, headers: h)
+                if !body.isEmpty { try await ex.write(ByteBuffer(bytes: body)) }
+                try await ex.finishRequest()
+                let head = try await ex.response()
+                return (head, try await ex.readAll())
+            } catch let e as UpstreamError {
+                if case .unreachable = e, attempt < 2 { continue }
+                throw e
+            }
+        }
+    }
+
     static func loopKey(_ loop: (any EventLoop)?) -> ObjectIdentifier? { loop.map { ObjectIdentifier($0 as AnyObject) } }
 
     func takeIdle() -> UpstreamConnection? {

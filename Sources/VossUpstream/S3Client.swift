@@ -57,11 +57,11 @@ public struct UpstreamS3: Sendable {
         return p
     }
 
-    /// Starts a signed request. `payloadHash` is the hex SHA-256 of the body, or `UNSIGNED-PAYLOAD`.
-    public func start(
-        _ method: HTTPMethod, path: String, query: String = "", headers: [(String, String)] = [], payloadHash: String,
-        credentials: UpstreamCredentials
-    ) async throws -> UpstreamExchange {
+    /// The headers of a signed request (host, date, payload hash and `Authorization` added to `headers`).
+    /// `payloadHash` is the hex SHA-256 of the body, or `UNSIGNED-PAYLOAD`.
+    func signed(_ method: HTTPMethod, path: String, query: String, headers: [(String, String)], payloadHash: String,
+                credentials: UpstreamCredentials) -> [(String, String)]
+    {
         let amz = SigV4.amzDate(clock())
         var h = headers
         h.append(("host", http.endpoint.hostHeader))
@@ -72,32 +72,28 @@ public struct UpstreamS3: Sendable {
             accessKey: credentials.accessKey, secret: credentials.secret, region: region, amzDate: amz,
             signingKey: keys.key(secret: credentials.secret, date: String(amz.prefix(8)), region: region))
         h.append(("Authorization", auth))
+        return h
+    }
+
+    /// Starts a signed request whose body the caller streams.
+    public func start(
+        _ method: HTTPMethod, path: String, query: String = "", headers: [(String, String)] = [], payloadHash: String,
+        credentials: UpstreamCredentials
+    ) async throws -> UpstreamExchange {
+        let h = signed(method, path: path, query: query, headers: headers, payloadHash: payloadHash, credentials: credentials)
         return try await http.start(method: method, uri: query.isEmpty ? path : path + "?" + query, headers: h)
     }
 
-    /// A complete request with a small body, its whole answer read. Retried once on a fresh
-    /// connection when a pooled one turned out to be closed.
+    /// A complete signed request with a small body, its whole answer read (retried once on a fresh
+    /// connection when a pooled one turned out to be closed).
     public func call(
         _ method: HTTPMethod, path: String, query: String = "", headers: [(String, String)] = [], body: [UInt8] = [],
         credentials: UpstreamCredentials
     ) async throws -> (HTTPResponseHead, [UInt8]) {
-        var attempt = 0
-        while true {
-            attempt += 1
-            do {
-                var h = headers
-                if !body.isEmpty || method == .PUT || method == .POST { h.append(("content-length", String(body.count))) }
-                let ex = try await start(
-                    method, path: path, query: query, headers: h, payloadHash: SigV4.hex(SHA256.hash(data: body)), credentials: credentials)
-                if !body.isEmpty { try await ex.write(ByteBuffer(bytes: body)) }
-                try await ex.finishRequest()
-                let head = try await ex.response()
-                let bytes = try await ex.readAll()
-                return (head, bytes)
-            } catch let e as UpstreamError {
-                if case .unreachable = e, attempt < 2 { continue }
-                throw e
-            }
+        let hash = SigV4.hex(SHA256.hash(data: body))
+        // Signed again on a retry (the signature carries the time); `send` adds the content length.
+        return try await http.send(method, uri: query.isEmpty ? path : path + "?" + query, body: body) {
+            signed(method, path: path, query: query, headers: headers, payloadHash: hash, credentials: credentials)
         }
     }
 

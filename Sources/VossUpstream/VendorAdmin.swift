@@ -16,22 +16,7 @@ struct AdminCall {
     func callAsFunction(_ method: HTTPMethod, _ uri: String, headers: [(String, String)] = [], body: [UInt8] = [])
         async throws -> (HTTPResponseHead, [UInt8])
     {
-        var attempt = 0
-        while true {
-            attempt += 1
-            do {
-                var h = headers
-                if !body.isEmpty || method == .PUT || method == .POST { h.append(("content-length", String(body.count))) }
-                let ex = try await http.start(method: method, uri: uri, headers: h)
-                if !body.isEmpty { try await ex.write(ByteBuffer(bytes: body)) }
-                try await ex.finishRequest()
-                let head = try await ex.response()
-                return (head, try await ex.readAll())
-            } catch let e as UpstreamError {
-                if case .unreachable = e, attempt < 2 { continue }
-                throw e
-            }
-        }
+        try await http.send(method, uri: uri, body: body) { headers }
     }
 
     static func basic(_ user: String, _ password: String) -> (String, String) {

@@ -153,17 +153,33 @@ def rss_kib(pid):
         return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
 
 
-def stream_5gib(s3, bucket, pid, size):
-    """RSS of the gateway while a `size`-byte object goes up (chunked, unknown length) and down."""
+class Zeros:
+    """`size` zero bytes as a file with a length (requests then sends Content-Length, not chunked)."""
+
+    def __init__(self, size):
+        self.left = self.size = size
+
+    def __len__(self):
+        return self.size
+
+    def read(self, n=-1):
+        n = self.left if n is None or n < 0 else min(n, self.left)
+        self.left -= n
+        return b"\0" * n
+
+
+def stream_5gib(s3, bucket, pid, size, with_length=False, key="huge"):
+    """RSS of the gateway (`pid`; None: not sampled) while a `size`-byte object goes up (chunked, unknown
+    length; or with its length) and down."""
     samples = []
     stop = threading.Event()
 
     def sample():
         while not stop.is_set():
-            samples.append(rss_kib(pid))
+            samples.append(rss_kib(pid) if pid else 0)
             time.sleep(0.1)
 
-    put_url = s3.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "huge"}, ExpiresIn=3600)
+    put_url = s3.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=3600)
     block = b"\0" * MiB
 
     def body():
@@ -173,12 +189,12 @@ def stream_5gib(s3, bucket, pid, size):
     t = threading.Thread(target=sample)
     t.start()
     t0 = time.time()
-    r = requests.put(put_url, data=body())
+    r = requests.put(put_url, data=Zeros(size) if with_length else body())
     up = time.time() - t0
     assert r.status_code == 200, r.text
     up_max = max(samples)
     samples.clear()
-    get_url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "huge"}, ExpiresIn=3600)
+    get_url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=3600)
     t0 = time.time()
     got = 0
     with requests.get(get_url, stream=True) as r:
@@ -188,7 +204,7 @@ def stream_5gib(s3, bucket, pid, size):
     stop.set()
     t.join()
     assert got == size
-    s3.delete_object(Bucket=bucket, Key="huge")
+    s3.delete_object(Bucket=bucket, Key=key)
     return {"put_max_rss_kib": up_max, "get_max_rss_kib": max(samples), "put_mb_s": size / MiB / up, "get_mb_s": size / MiB / down}
 
 

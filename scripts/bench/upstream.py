@@ -14,11 +14,9 @@ import shutil
 import signal
 import sys
 import tempfile
-import threading
 import time
 
 import boto3
-import requests
 from botocore.config import Config
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -28,57 +26,6 @@ import s3 as s3bench  # noqa: E402
 from ceph_harness import RGW  # noqa: E402
 
 KiB, MiB, GiB = 1024, 1024 * 1024, 1024 * 1024 * 1024
-
-
-class Zeros:
-    """`size` zero bytes as a file with a length (requests then sends Content-Length, not chunked)."""
-
-    def __init__(self, size):
-        self.left = size
-        self.size = size
-
-    def __len__(self):
-        return self.size
-
-    def read(self, n=-1):
-        n = self.left if n is None or n < 0 else min(n, self.left)
-        self.left -= n
-        return b"\0" * n
-
-
-def stream(s3, bucket, key, size, pid=None):
-    samples = []
-    stop = threading.Event()
-
-    def sample():
-        while not stop.is_set():
-            samples.append(s3bench.rss_kib(pid))
-            time.sleep(0.1)
-
-    t = threading.Thread(target=sample) if pid else None
-    if t:
-        t.start()
-    put_url = s3.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=3600)
-    t0 = time.time()
-    r = requests.put(put_url, data=Zeros(size))
-    up = time.time() - t0
-    assert r.status_code == 200, r.text
-    up_max = max(samples) if samples else 0
-    samples.clear()
-    get_url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=3600)
-    t0 = time.time()
-    got = 0
-    with requests.get(get_url, stream=True) as r:
-        for chunk in r.iter_content(4 * MiB):
-            got += len(chunk)
-    down = time.time() - t0
-    stop.set()
-    if t:
-        t.join()
-    assert got == size, (got, size)
-    s3.delete_object(Bucket=bucket, Key=key)
-    return {"put_max_rss_kib": up_max, "get_max_rss_kib": max(samples) if samples else 0, "put_mb_s": size / MiB / up,
-            "get_mb_s": size / MiB / down}
 
 
 def cpu_seconds(pids):
@@ -150,8 +97,8 @@ def main():
         if a.stream_gib > 0:
             size = int(a.stream_gib * GiB)
             results["idle_rss_kib"] = s3bench.rss_kib(pid)
-            results["stream_voss"] = stream(via, "bench", "huge", size, pid)
-            results["stream_rgw"] = stream(direct, "direct-bench", "huge", size)
+            results["stream_voss"] = s3bench.stream_5gib(via, "bench", pid, size, with_length=True)
+            results["stream_rgw"] = s3bench.stream_5gib(direct, "direct-bench", None, size, with_length=True)
     finally:
         s3bench.stop_servers([(voss, signal.SIGTERM, 30)], tmp)
         rgw.cleanup()
