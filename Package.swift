@@ -249,7 +249,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "VossUpstreamTests", dependencies: ["VossUpstream", "VossBlobStore", "VossConfig", "VossS3Store"],
+            name: "VossUpstreamTests", dependencies: ["VossUpstream", "VossBlobStore", "VossConfig", "VossS3Core", "VossS3Store"],
             swiftSettings: swiftSettings),
         .testTarget(name: "VossConfigTests", dependencies: ["VossConfig", "VossBase"], swiftSettings: swiftSettings),
         .testTarget(name: "VossSystemdTests", dependencies: ["VossSystemd"], swiftSettings: swiftSettings),

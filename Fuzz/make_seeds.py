@@ -10,6 +10,17 @@ AUTH4 = ("AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3
          "Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41")
 
 SEEDS = {
+    "upstream": [
+        '<?xml version="1.0" encoding="UTF-8"?><ListPartsResult><IsTruncated>true</IsTruncated><NextPartNumberMarker>2'
+        '</NextPartNumberMarker><Part><PartNumber>1</PartNumber><ETag>"0123"</ETag><Size>5242880</Size></Part>'
+        '<Part><PartNumber>2</PartNumber><ETag>"4567"</ETag><Size>9223372036854775807</Size></Part></ListPartsResult>',
+        '<Error><Code>NoSuchUpload</Code><Message>The specified upload does not exist.</Message></Error>',
+        '<CopyObjectResult><LastModified>2026-12-02T10:00:00.000Z</LastModified><ETag>"9b2cf535f27731c974343645a3985328"</ETag></CopyObjectResult>',
+        '<InitiateMultipartUploadResult><Bucket>b</Bucket><Key>k</Key><UploadId>2~abc</UploadId></InitiateMultipartUploadResult>',
+        '<ListMultipartUploadsResult><Upload><Key>k</Key><UploadId>u1</UploadId></Upload></ListMultipartUploadsResult>',
+        '<ListAllMyBucketsResult><Buckets><Bucket><Name>voss-1</Name></Bucket></Buckets></ListAllMyBucketsResult>',
+        "http://127.0.0.1:7480", "https://[::1]:99999", "http://h:٨٠",
+    ],
     "httpdate": [
         "Fri, 24 May 2013 00:00:00 GMT", "Sat, 1 Jan 2000 00:00:00 GMT", "2013-05-24T00:00:00Z", "2013-05-24T00:00:00.123Z",
         "20130524T000000Z", "Fri, 01 Jan 99999999999999999 00:00:00 GMT", "Fri, 01 Jan 2020 9999999999999999:00:00 GMT",

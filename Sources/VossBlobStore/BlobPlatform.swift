@@ -137,10 +137,4 @@ public enum BlobID {
         guard let hash = s.firstIndex(of: "#") else { return nil }
         return (String(s[..<hash]), String(s[s.index(after: hash)...]))
     }
-
-    /// Platform names: 1–32 of `a-z 0-9 -`, starting with a letter.
-    public static func isValidPlatformName(_ s: String) -> Bool {
-        guard let f = s.utf8.first, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(f), s.utf8.count <= 32 else { return false }
-        return s.utf8.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 }
-    }
 }

@@ -5,63 +5,7 @@ import NIOPosix
 import NIOSSL
 import Synchronization
 import VossBase
-
-/// Where an upstream service listens: `http(s)://HOST[:PORT]` (a path, if any, is ignored).
-public struct UpstreamEndpoint: Sendable, Hashable, CustomStringConvertible {
-    public var tls: Bool
-    public var host: String
-    public var port: Int
-
-    public init(tls: Bool, host: String, port: Int) {
-        self.tls = tls
-        self.host = host
-        self.port = port
-    }
-
-    /// `nil` for anything but an http(s) URL with a host and a valid port.
-    public static func parse(_ url: String) -> UpstreamEndpoint? {
-        let tls: Bool
-        var rest: Substring
-        if url.lowercased().hasPrefix("https://") {
-            tls = true
-            rest = url.dropFirst(8)
-        } else if url.lowercased().hasPrefix("http://") {
-            tls = false
-            rest = url.dropFirst(7)
-        } else {
-            return nil
-        }
-        if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
-        guard !rest.isEmpty, !rest.contains("@") else { return nil }
-        let host: Substring
-        var port = tls ? 443 : 80
-        if rest.hasPrefix("[") {  // [IPv6]:port
-            guard let close = rest.firstIndex(of: "]") else { return nil }
-            host = rest[rest.index(after: rest.startIndex)..<close]
-            let after = rest[rest.index(after: close)...]
-            if !after.isEmpty {
-                guard after.hasPrefix(":"), let p = ASCIIDecimal.int(after.dropFirst()), (1...65535).contains(p) else { return nil }
-                port = p
-            }
-        } else if let colon = rest.lastIndex(of: ":") {
-            host = rest[..<colon]
-            guard let p = ASCIIDecimal.int(rest[rest.index(after: colon)...]), (1...65535).contains(p) else { return nil }
-            port = p
-        } else {
-            host = rest
-        }
-        guard !host.isEmpty, host.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0 != "/" }) else { return nil }
-        return UpstreamEndpoint(tls: tls, host: String(host), port: port)
-    }
-
-    /// The `Host` header value.
-    public var hostHeader: String {
-        let h = host.contains(":") ? "[\(host)]" : host
-        return port == (tls ? 443 : 80) ? h : "\(h):\(port)"
-    }
-
-    public var description: String { "\(tls ? "https" : "http")://\(hostHeader)" }
-}
+import VossS3Core
 
 /// How VOSS checks an upstream's certificate: the system's trust roots, a CA file, or (for test
 /// clusters only) not at all.

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import VossBase
+import VossS3Core
 import VossBlobStore
 import VossConfig
 import VossS3Store

@@ -31,12 +31,6 @@ public struct RGWAdmin: TenantProvisioner {
 
     public static func uid(_ tenantID: String) -> String { "voss-\(tenantID.lowercased())" }
 
-    static func query(_ pairs: [(String, String)]) -> String {
-        pairs.map { k, v in
-            SigV4.uriEncode(Array(k.utf8), encodeSlash: true) + "=" + SigV4.uriEncode(Array(v.utf8), encodeSlash: true)
-        }.joined(separator: "&")
-    }
-
     struct UserInfo: Decodable {
         struct Key: Decodable {
             var user: String?
@@ -50,7 +44,7 @@ public struct RGWAdmin: TenantProvisioner {
     /// The user, or nil when RGW has none by that id.
     func user(_ uid: String) async throws -> UserInfo? {
         let (head, body) = try await s3.call(
-            .GET, path: "/admin/user", query: Self.query([("format", "json"), ("uid", uid)]), credentials: admin)
+            .GET, path: "/admin/user", query: AdminCall.query([("format", "json"), ("uid", uid)]), credentials: admin)
         if head.status.code == 404 { return nil }
         try UpstreamS3.expect(head, body, [200])
         do { return try JSONDecoder().decode(UserInfo.self, from: Data(body)) } catch {
@@ -71,7 +65,7 @@ public struct RGWAdmin: TenantProvisioner {
             let secret = Self.randomKey(40, alphabet: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
             let (head, body) = try await s3.call(
                 .PUT, path: "/admin/user",
-                query: Self.query([
+                query: AdminCall.query([
                     ("access-key", access), ("display-name", "VOSS tenant \(tenantID)"), ("format", "json"), ("secret-key", secret),
                     ("uid", uid),
                 ]), credentials: admin)
@@ -82,7 +76,7 @@ public struct RGWAdmin: TenantProvisioner {
         guard var info else { throw UpstreamError.protocolError("RGW did not keep the user \(uid)") }
         if info.keys.first(where: { $0.user == nil || $0.user == uid }) == nil {
             let (head, body) = try await s3.call(
-                .PUT, path: "/admin/user", query: Self.query([("format", "json"), ("generate-key", "True"), ("key", ""), ("uid", uid)]),
+                .PUT, path: "/admin/user", query: AdminCall.query([("format", "json"), ("generate-key", "True"), ("key", ""), ("uid", uid)]),
                 credentials: admin)
             try UpstreamS3.expect(head, body, [200])
             guard let again = try await user(uid) else { throw UpstreamError.protocolError("RGW lost the user \(uid)") }
@@ -95,7 +89,7 @@ public struct RGWAdmin: TenantProvisioner {
             let kb = (quotaBytes + 1023) / 1024
             let (head, body) = try await s3.call(
                 .PUT, path: "/admin/user",
-                query: Self.query([
+                query: AdminCall.query([
                     ("enabled", "true"), ("format", "json"), ("max-objects", "-1"), ("max-size-kb", String(kb)), ("quota", ""),
                     ("quota-type", "user"), ("uid", uid),
                 ]), credentials: admin)

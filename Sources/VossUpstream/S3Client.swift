@@ -99,8 +99,17 @@ public struct UpstreamS3: Sendable {
 
     /// An error answer as `UpstreamError.status` (with S3's `Code` and `Message` when the body has them).
     public static func failure(_ head: HTTPResponseHead, _ body: [UInt8]) -> UpstreamError {
-        let x = try? VossS3Core.XMLParser.parse(body)
-        return .status(Int(head.status.code), code: x?.childText("Code") ?? head.status.reasonPhrase, message: x?.childText("Message") ?? "")
+        let e = UpstreamAnswers.error(body)
+        return .status(Int(head.status.code), code: e?.code ?? head.status.reasonPhrase, message: e?.message ?? "")
+    }
+
+    /// The ETag of a copy or completion answer; an `<Error>` in a 200 answer is an error.
+    static func etag(of body: [UInt8], _ operation: String) throws -> String {
+        switch UpstreamAnswers.result(body) {
+        case .etag(let e): return e
+        case .error(let code, let message): throw UpstreamError.status(500, code: code, message: message)
+        case .unreadable: throw UpstreamError.protocolError("\(operation) answered without an ETag")
+        }
     }
 
     static func expect(_ head: HTTPResponseHead, _ body: [UInt8], _ ok: Set<Int>) throws {
@@ -108,7 +117,7 @@ public struct UpstreamS3: Sendable {
     }
 
     static func etag(_ head: HTTPResponseHead) -> String? {
-        head.headers.first(name: "etag").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")).lowercased() }
+        head.headers.first(name: "etag").map(UpstreamAnswers.etag)
     }
 
     // MARK: buckets
@@ -131,8 +140,8 @@ public struct UpstreamS3: Sendable {
     public func listBuckets(credentials: UpstreamCredentials) async throws -> [String] {
         let (head, body) = try await call(.GET, path: "/", credentials: credentials)
         try Self.expect(head, body, [200])
-        let x = try VossS3Core.XMLParser.parse(body)
-        return x.child("Buckets")?.children.compactMap { $0.childText("Name") } ?? []
+        guard let names = UpstreamAnswers.bucketNames(body) else { throw UpstreamError.protocolError("ListBuckets answered no XML") }
+        return names
     }
 
     // MARK: objects
@@ -193,10 +202,7 @@ public struct UpstreamS3: Sendable {
             .PUT, path: Self.path(dst.bucket, dst.key), headers: [("x-amz-copy-source", source)], credentials: credentials)
         try Self.expect(head, body, [200])
         // A copy can fail after its 200 head: the error is then in the body.
-        let x = try VossS3Core.XMLParser.parse(body)
-        if x.name == "Error" { throw Self.failure(HTTPResponseHead(version: .http1_1, status: .internalServerError), body) }
-        guard let e = x.childText("ETag") else { throw UpstreamError.protocolError("CopyObject answered without an ETag") }
-        return e.trimmingCharacters(in: CharacterSet(charactersIn: "\"")).lowercased()
+        return try Self.etag(of: body, "CopyObject")
     }
 
     // MARK: multipart
@@ -204,7 +210,7 @@ public struct UpstreamS3: Sendable {
     public func createMultipart(_ bucket: String, _ key: String, credentials: UpstreamCredentials) async throws -> String {
         let (head, body) = try await call(.POST, path: Self.path(bucket, key), query: "uploads=", credentials: credentials)
         try Self.expect(head, body, [200])
-        guard let id = try VossS3Core.XMLParser.parse(body).childText("UploadId"), !id.isEmpty else {
+        guard let id = UpstreamAnswers.uploadID(body) else {
             throw UpstreamError.protocolError("CreateMultipartUpload answered without an UploadId")
         }
         return id
@@ -233,10 +239,7 @@ public struct UpstreamS3: Sendable {
         let (head, body) = try await call(
             .PUT, path: Self.path(bucket, key), query: Self.uploadQuery(uploadID, part: part), headers: h, credentials: credentials)
         try Self.expect(head, body, [200])
-        let x = try VossS3Core.XMLParser.parse(body)
-        if x.name == "Error" { throw Self.failure(HTTPResponseHead(version: .http1_1, status: .internalServerError), body) }
-        guard let e = x.childText("ETag") else { throw UpstreamError.protocolError("UploadPartCopy answered without an ETag") }
-        return e.trimmingCharacters(in: CharacterSet(charactersIn: "\"")).lowercased()
+        return try Self.etag(of: body, "UploadPartCopy")
     }
 
     /// The parts the upstream holds for an upload: `(number, ETag, size)` in order.
@@ -250,16 +253,9 @@ public struct UpstreamS3: Sendable {
                 .GET, path: Self.path(bucket, key), query: "max-parts=1000&part-number-marker=\(marker)&" + Self.uploadQuery(uploadID),
                 credentials: credentials)
             try Self.expect(head, body, [200])
-            let x = try VossS3Core.XMLParser.parse(body)
-            for p in x.children where p.name == "Part" {
-                guard let n = p.childText("PartNumber").flatMap({ ASCIIDecimal.int($0) }), let e = p.childText("ETag"),
-                    let size = p.childText("Size").flatMap({ ASCIIDecimal.int64($0) })
-                else { throw UpstreamError.protocolError("ListParts answered a part without number, ETag or size") }
-                out.append((n, e.trimmingCharacters(in: CharacterSet(charactersIn: "\"")).lowercased(), size))
-            }
-            guard x.childText("IsTruncated") == "true", let next = x.childText("NextPartNumberMarker").flatMap({ ASCIIDecimal.int($0) }),
-                next > marker
-            else { break }
+            guard let page = UpstreamAnswers.parts(body) else { throw UpstreamError.protocolError("ListParts answered what VOSS cannot read") }
+            out += page.parts
+            guard let next = page.next, next > marker else { break }
             marker = next
         }
         return out
@@ -270,8 +266,8 @@ public struct UpstreamS3: Sendable {
         let prefix = SigV4.uriEncode(Array(key.utf8), encodeSlash: true)
         let (head, body) = try await call(.GET, path: Self.path(bucket), query: "prefix=\(prefix)&uploads=", credentials: credentials)
         try Self.expect(head, body, [200])
-        let x = try VossS3Core.XMLParser.parse(body)
-        return x.children.filter { $0.name == "Upload" && $0.childText("Key") == key }.compactMap { $0.childText("UploadId") }
+        guard let ids = UpstreamAnswers.uploads(body, key: key) else { throw UpstreamError.protocolError("ListMultipartUploads answered no XML") }
+        return ids
     }
 
     /// Completes an upload from `(part number, ETag)` in order; returns the object's ETag.
@@ -290,9 +286,7 @@ public struct UpstreamS3: Sendable {
         let (head, body) = try await call(
             .POST, path: Self.path(bucket, key), query: Self.uploadQuery(uploadID), body: Array(x.document.utf8), credentials: credentials)
         try Self.expect(head, body, [200])
-        let r = try VossS3Core.XMLParser.parse(body)
-        if r.name == "Error" { throw Self.failure(HTTPResponseHead(version: .http1_1, status: .internalServerError), body) }
-        return (r.childText("ETag") ?? "").trimmingCharacters(in: CharacterSet(charactersIn: "\"")).lowercased()
+        return try Self.etag(of: body, "CompleteMultipartUpload")
     }
 
     /// Aborts an upload; one already gone is fine.

@@ -28,7 +28,7 @@ enum FuzzTargets {
     static let all: [String: @Sendable ([UInt8]) -> Void] = [
         "httpdate": httpDate, "sigv4": sigV4, "sigv2": sigV2, "awschunked": awsChunked, "xml": xml,
         "range": rangeAndConditions, "proxyv2": proxyV2, "gossip": gossip, "frame": frame, "routing": routing,
-        "body": body,
+        "body": body, "upstream": upstream,
     ]
 
     static let now = Date(timeIntervalSince1970: 1_369_353_600)
@@ -173,6 +173,21 @@ enum FuzzTargets {
         _ = try? dec.next()
         dec.append(d[cut...])
         while let f = try? dec.next() { _ = f.count }
+    }
+
+    /// What an S3 upstream answers (XML bodies, ETags) and the platform URLs VOSS parses.
+    static func upstream(_ d: [UInt8]) {
+        _ = UpstreamAnswers.error(d)
+        _ = UpstreamAnswers.bucketNames(d)
+        _ = UpstreamAnswers.uploadID(d)
+        _ = UpstreamAnswers.result(d)
+        if let page = UpstreamAnswers.parts(d) {
+            var offset: Int64 = 0
+            for p in page.parts { offset = offset.addingReportingOverflow(p.size).partialValue }
+        }
+        _ = UpstreamAnswers.uploads(d, key: "k")
+        _ = UpstreamAnswers.etag(text(d))
+        _ = UpstreamEndpoint.parse(text(d))
     }
 
     static func routing(_ d: [UInt8]) {

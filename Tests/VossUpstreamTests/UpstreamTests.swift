@@ -1,6 +1,7 @@
 import Testing
 import VossBlobStore
 import VossConfig
+import VossS3Core
 import VossS3Store
 @testable import VossUpstream
 
