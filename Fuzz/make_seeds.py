@@ -52,11 +52,15 @@ SEEDS = {
         "<Tagging><TagSet><Tag><Key>k</Key><Value>v</Value></Tag></TagSet></Tagging>",
         "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>\"e\"</ETag></Part></CompleteMultipartUpload>",
         "<a><![CDATA[x]]><!-- c --><b x='1'>&#x41;&#65;&lt;</b></a>", "<a>&#99999999999999999999;</a>", "<" * 50,
+        "<CORSConfiguration><CORSRule><AllowedOrigin>https://*.example.com</AllowedOrigin><AllowedMethod>GET</AllowedMethod>"
+        "<AllowedHeader>x-amz-*</AllowedHeader><MaxAgeSeconds>60</MaxAgeSeconds></CORSRule></CORSConfiguration>",
     ],
     "routing": [
         "GET\n/bucket/key%20x\nlist-type=2&prefix=a\nHost: 127.0.0.1",
         "PUT\n/b/k\npartNumber=1&uploadId=x\nHost: b.s3.example.com\nx-amz-copy-source: /a/b",
         "POST\n/b\ndelete\nHost: [::1]:9000\nx-amz-meta-a: b", "GET\n/b/k%00evil\n\nHost: h",
+        "PUT\n/b/k\n\nHost: h\nx-amz-meta-a: =?UTF-8?Q?h=C3=A9llo?= =?ISO-8859-1?B?6Q==?=",
+        "OPTIONS\n/b/k\nversionId=null\nHost: h\nOrigin: https://a.example.com",
     ],
 }
 

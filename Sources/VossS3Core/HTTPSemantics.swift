@@ -137,6 +137,7 @@ public struct ObjectHeaders: Codable, Equatable, Sendable {
                 if name.hasPrefix("x-amz-meta-") {
                     let key = String(name.dropFirst("x-amz-meta-".count))
                     guard !key.isEmpty else { continue }
+                    let value = MIMEWords.decode(value)
                     metaBytes += key.utf8.count + value.utf8.count
                     h.meta[key] = h.meta[key].map { $0 + "," + value } ?? value
                 }
@@ -163,7 +164,8 @@ public struct ObjectHeaders: Codable, Equatable, Sendable {
         if let v = overrides["response-content-language"] ?? contentLanguage { out.append(("Content-Language", v)) }
         if let v = overrides["response-cache-control"] ?? cacheControl { out.append(("Cache-Control", v)) }
         if let v = overrides["response-expires"] ?? expires { out.append(("Expires", v)) }
-        for (k, v) in meta.sorted(by: { $0.key < $1.key }) { out.append(("x-amz-meta-" + k, v)) }
+        // Values outside printable US-ASCII go out as RFC 2047 words, as S3 sends them.
+        for (k, v) in meta.sorted(by: { $0.key < $1.key }) { out.append(("x-amz-meta-" + k, MIMEWords.encode(v))) }
         return out
     }
 }

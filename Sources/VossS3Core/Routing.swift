@@ -31,8 +31,13 @@ public enum S3Operation: String, Equatable, Sendable {
     case getBucketAcl = "GetBucketAcl"
     case putBucketAcl = "PutBucketAcl"
     case getBucketVersioning = "GetBucketVersioning"
+    case putBucketVersioning = "PutBucketVersioning"
     case getBucketPolicy = "GetBucketPolicy"
     case getBucketCors = "GetBucketCors"
+    case putBucketCors = "PutBucketCors"
+    case deleteBucketCors = "DeleteBucketCors"
+    /// A CORS preflight (`OPTIONS`): anonymous, answered from the bucket's CORS rules.
+    case preflight = "PreflightRequest"
     case getBucketLifecycle = "GetBucketLifecycleConfiguration"
     case getBucketEncryption = "GetBucketEncryption"
     case deleteObjects = "DeleteObjects"
@@ -58,7 +63,7 @@ public enum S3Operation: String, Equatable, Sendable {
         switch self {
         case .listBuckets, .headBucket, .getBucketLocation, .listObjects, .listObjectsV2, .listObjectVersions,
             .listMultipartUploads, .getBucketTagging, .getBucketAcl, .getBucketVersioning, .getBucketPolicy,
-            .getBucketCors, .getBucketLifecycle, .getBucketEncryption, .getObject, .headObject, .listParts,
+            .getBucketCors, .preflight, .getBucketLifecycle, .getBucketEncryption, .getObject, .headObject, .listParts,
             .getObjectTagging, .getObjectAcl:
             true
         default: false
@@ -129,6 +134,7 @@ public enum S3Router {
             if method == "GET" { return .success(.listBuckets) }
             return .failure(S3Error("MethodNotAllowed"))
         }
+        if method == "OPTIONS" { return .success(.preflight) }
         _ = bucket
         let copySource = headers("x-amz-copy-source") != nil
         if target.key == nil {
@@ -151,7 +157,9 @@ public enum S3Router {
             case "PUT":
                 if query["tagging"] != nil { return .success(.putBucketTagging) }
                 if query["acl"] != nil { return .success(.putBucketAcl) }
-                if query["versioning"] != nil || query["policy"] != nil || query["cors"] != nil
+                if query["versioning"] != nil { return .success(.putBucketVersioning) }
+                if query["cors"] != nil { return .success(.putBucketCors) }
+                if query["policy"] != nil
                     || query["lifecycle"] != nil || query["encryption"] != nil
                 {
                     return .failure(S3Error("NotImplemented", message: "Bucket configuration of this kind is not implemented by VOSS."))
@@ -159,7 +167,8 @@ public enum S3Router {
                 return .success(.createBucket)
             case "DELETE":
                 if query["tagging"] != nil { return .success(.deleteBucketTagging) }
-                if query["policy"] != nil || query["cors"] != nil || query["lifecycle"] != nil || query["encryption"] != nil {
+                if query["cors"] != nil { return .success(.deleteBucketCors) }
+                if query["policy"] != nil || query["lifecycle"] != nil || query["encryption"] != nil {
                     return .failure(S3Error("NotImplemented"))
                 }
                 return .success(.deleteBucket)

@@ -5,12 +5,17 @@ public struct S3Error: Error, Equatable, Sendable, CustomStringConvertible {
     public var message: String
     /// Extra elements of the XML error body (`BucketName`, `Key`, `UploadId`, …).
     public var details: [(String, String)]
+    /// Response headers that go with the error (`x-amz-delete-marker`, `x-amz-version-id`, …).
+    public var headers: [(String, String)]
 
-    public init(_ code: String, status: Int? = nil, message: String? = nil, details: [(String, String)] = []) {
+    public init(
+        _ code: String, status: Int? = nil, message: String? = nil, details: [(String, String)] = [], headers: [(String, String)] = []
+    ) {
         self.code = code
         self.status = status ?? S3Error.statuses[code] ?? 400
         self.message = message ?? S3Error.messages[code] ?? code
         self.details = details
+        self.headers = headers
     }
 
     public static func == (a: S3Error, b: S3Error) -> Bool {
@@ -22,7 +27,7 @@ public struct S3Error: Error, Equatable, Sendable, CustomStringConvertible {
 
     static let statuses: [String: Int] = [
         "AccessDenied": 403, "AccountProblem": 403, "InvalidAccessKeyId": 403, "SignatureDoesNotMatch": 403,
-        "RequestTimeTooSkewed": 403, "NoSuchBucket": 404, "NoSuchKey": 404, "NoSuchUpload": 404, "NoSuchTagSet": 404,
+        "RequestTimeTooSkewed": 403, "NoSuchBucket": 404, "NoSuchKey": 404, "NoSuchVersion": 404, "NoSuchUpload": 404, "NoSuchTagSet": 404,
         "NoSuchBucketPolicy": 404, "NoSuchCORSConfiguration": 404, "NoSuchLifecycleConfiguration": 404,
         "MethodNotAllowed": 405, "BucketAlreadyExists": 409, "BucketAlreadyOwnedByYou": 409, "BucketNotEmpty": 409,
         "OperationAborted": 409, "MissingContentLength": 411, "PreconditionFailed": 412, "InvalidRange": 416,
@@ -58,6 +63,8 @@ public struct S3Error: Error, Equatable, Sendable, CustomStringConvertible {
         "NoSuchKey": "The specified key does not exist.",
         "NoSuchUpload": "The specified upload does not exist. The upload ID might be invalid, or the multipart upload might have been aborted or completed.",
         "NoSuchTagSet": "The TagSet does not exist",
+        "NoSuchVersion": "The specified version does not exist.",
+        "IllegalVersioningConfigurationException": "The versioning configuration specified in the request is invalid.",
         "NotImplemented": "A header or query you provided implies functionality that is not implemented.",
         "PreconditionFailed": "At least one of the pre-conditions you specified did not hold",
         "RequestTimeTooSkewed": "The difference between the request time and the current time is too large.",

@@ -135,14 +135,6 @@ extension S3Service {
         return .xml(x.document)
     }
 
-    func getBucketVersioning(_ ex: S3Call) async throws -> S3Response {
-        _ = try await bucket(ex, access: .owner)
-        var x = XMLWriter()
-        x.open("VersioningConfiguration", xmlns: true)
-        x.close("VersioningConfiguration")
-        return .xml(x.document)
-    }
-
     func maxKeys(_ ex: S3Call, name: String = "max-keys") throws -> Int {
         guard let s = ex.ctx.query[name] else { return 1000 }
         guard let n = ASCIIDecimal.int(s) else {
@@ -248,7 +240,7 @@ extension S3Service {
             if let next = acc.nextMarker, delimiter != nil { x.element("NextMarker", enc(next)) }
         }
         x.element("MaxKeys", maxKeys)
-        if let d = delimiter { x.element("Delimiter", enc(d)) }
+        if let d = delimiter, !d.isEmpty { x.element("Delimiter", enc(d)) }
         if encode == "url" { x.element("EncodingType", "url") }
         x.element("IsTruncated", acc.truncated)
         for e in acc.entries {
@@ -281,50 +273,6 @@ extension S3Service {
 
     func ownerName(_ ex: S3Call, tenantID: String) -> String {
         ex.ctx.principal?.tenant.id == tenantID ? ex.ctx.principal!.tenant.name : tenantID
-    }
-
-    /// Unversioned buckets list each object as its only ("null") version.
-    func listObjectVersions(_ ex: S3Call) async throws -> S3Response {
-        let b = try await bucket(ex, access: .read)
-        let q = ex.ctx.query
-        let prefix = q["prefix"] ?? ""
-        let maxKeys = try self.maxKeys(ex)
-        let (acc, summaries) = try await collect(
-            bucketID: b.id, prefix: prefix, delimiter: q["delimiter"], start: q["key-marker"] ?? "", maxKeys: maxKeys)
-        var x = XMLWriter()
-        x.open("ListVersionsResult", xmlns: true)
-        x.element("Name", b.name)
-        x.element("Prefix", prefix)
-        x.element("KeyMarker", q["key-marker"] ?? "")
-        x.element("VersionIdMarker", q["version-id-marker"] ?? "")
-        x.element("MaxKeys", maxKeys)
-        if let d = q["delimiter"] { x.element("Delimiter", d) }
-        x.element("IsTruncated", acc.truncated)
-        if let n = acc.nextMarker {
-            x.element("NextKeyMarker", n)
-            x.element("NextVersionIdMarker", "null")
-        }
-        for e in acc.entries {
-            switch e {
-            case .key(let k):
-                guard let s = summaries[k] else { continue }
-                x.open("Version")
-                x.element("Key", k)
-                x.element("VersionId", "null")
-                x.element("IsLatest", true)
-                x.element("LastModified", HTTPDate.iso(s.lastModified))
-                x.element("ETag", "\"\(s.etag)\"")
-                x.element("Size", Int(s.size))
-                x.element("StorageClass", "STANDARD")
-                x.close("Version")
-            case .commonPrefix(let p):
-                x.open("CommonPrefixes")
-                x.element("Prefix", p)
-                x.close("CommonPrefixes")
-            }
-        }
-        x.close("ListVersionsResult")
-        return .xml(x.document)
     }
 
     func listMultipartUploads(_ ex: S3Call) async throws -> S3Response {
@@ -363,7 +311,7 @@ extension S3Service {
             x.element("NextUploadIdMarker", last.uploadID)
         }
         x.element("Prefix", prefix)
-        if let d = delimiter { x.element("Delimiter", d) }
+        if let d = delimiter, !d.isEmpty { x.element("Delimiter", d) }
         x.element("MaxUploads", maxUploads)
         x.element("IsTruncated", acc.truncated)
         for u in shown {
@@ -475,6 +423,7 @@ extension S3Service {
 
     func deleteObjects(_ ex: S3Call) async throws -> S3Response {
         let b = try await bucket(ex, access: .write)
+        let p = try requirePrincipal(ex)
         let body = try await readSmallBody(ex, limit: 2 << 20)
         guard let root = try? XMLParser.parse(body), root.name == "Delete" else { throw S3Error("MalformedXML") }
         let objects = root.all("Object")
@@ -485,30 +434,44 @@ extension S3Service {
         var x = XMLWriter()
         x.open("DeleteResult", xmlns: true)
         var garbage: [String] = []
+        func failed(_ key: String, _ version: String?, _ e: S3Error) {
+            x.open("Error")
+            x.element("Key", key)
+            if let version { x.element("VersionId", version) }
+            x.element("Code", e.code)
+            x.element("Message", e.message)
+            x.close("Error")
+        }
         for o in objects {
             guard let key = o.childText("Key") else { throw S3Error("MalformedXML") }
+            let versionText = o.childText("VersionId")
             if let problem = S3Names.keyProblem(key) {
-                x.open("Error")
-                x.element("Key", key)
-                x.element("Code", problem.code)
-                x.element("Message", problem.message)
-                x.close("Error")
+                failed(key, versionText, problem)
                 continue
             }
+            if versionText?.isEmpty == true {
+                failed(key, versionText, S3Error("NoSuchVersion", details: [("Key", key)]))
+                continue
+            }
+            var version: String?? = nil
+            if let v = versionText { version = .some(v == "null" ? nil : v) }
             do {
-                if let old = try await state.store.deleteObject(bucketID: b.id, key: key) { garbage += old.storage.blobs }
+                let (headers, released) = try await delete(b, key: key, version: version, by: p)
+                if let released { garbage += released.storage.blobs }
                 if !quiet {
                     x.open("Deleted")
                     x.element("Key", key)
+                    if let versionText { x.element("VersionId", versionText) }
+                    if headers.contains(where: { $0 == ("x-amz-delete-marker", "true") }) {
+                        x.element("DeleteMarker", true)
+                        if versionText == nil, let v = headers.first(where: { $0.0 == "x-amz-version-id" }) {
+                            x.element("DeleteMarkerVersionId", v.1)
+                        }
+                    }
                     x.close("Deleted")
                 }
             } catch {
-                let e = Self.s3Error(error, state: state, ctx: ex.ctx)
-                x.open("Error")
-                x.element("Key", key)
-                x.element("Code", e.code)
-                x.element("Message", e.message)
-                x.close("Error")
+                failed(key, versionText, Self.s3Error(error, state: state, ctx: ex.ctx))
             }
         }
         x.close("DeleteResult")

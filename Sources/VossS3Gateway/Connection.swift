@@ -167,10 +167,10 @@ struct Responder: Sendable {
         counters.errors.add(1, ordering: .relaxed)
         let status = HTTPResponseStatus(statusCode: e.status)
         if headOnly || status == .notModified {
-            await send(status, headers: status == .notModified ? [] : [("Content-Type", "application/xml")], headOnly: true)
+            await send(status, headers: (status == .notModified ? [] : [("Content-Type", "application/xml")]) + e.headers, headOnly: true)
             return
         }
-        var extra: [(String, String)] = [("Content-Type", "application/xml")]
+        var extra: [(String, String)] = [("Content-Type", "application/xml")] + e.headers
         if e.status == 503 { extra.append(("Retry-After", "5")) }
         await send(status, headers: extra, body: Array(e.xml(resource: resource, requestID: requestID).utf8))
     }

@@ -155,7 +155,7 @@ struct S3Server: Sendable {
                 switch result {
                 case .success: ex.ctx.principal = principal
                 case .failure(let f):
-                    await ex.fail(S3Error(f.s3Code, message: f.message))
+                    await ex.fail(S3Error(f.s3Code, message: f.message, details: f.details))
                     return await finish(ex)
                 }
             } else if authorization != nil || IdentityCache.claimedAccessKey(authorization: nil, query: query) != nil
@@ -179,7 +179,7 @@ struct S3Server: Sendable {
                     ex.ctx.principal = principal
                     ex.ctx.auth = auth
                 case .failure(let f)?:
-                    await ex.fail(S3Error(f.s3Code, message: f.message))
+                    await ex.fail(S3Error(f.s3Code, message: f.message, details: f.details))
                     return await finish(ex)
                 case nil:
                     break

@@ -225,7 +225,18 @@ extension S3Service {
     func completeMultipartUpload(_ ex: S3Call) async throws -> S3Response {
         let b = try await bucket(ex, access: .write)
         let p = try requirePrincipal(ex)
-        let u = try await currentUpload(ex, b)
+        let condition = try writeCondition(ex)
+        let u: UploadRecord
+        do {
+            u = try await currentUpload(ex, b)
+        } catch let e as S3Error where e.code == "NoSuchUpload" {
+            // Sent again after a lost answer (SDKs retry it): the upload completed into this key.
+            let id = ex.ctx.query["uploadId"] ?? ""
+            guard let done = try await state.store.completedObject(bucketID: b.id, key: ex.ctx.key, uploadID: id) else { throw e }
+            _ = try await readSmallBody(ex, limit: 4 << 20)
+            return .xml(completeResult(b, done), headers: versionHeaders(b, done))
+        }
+        try await precheck(condition, b, key: u.key)
         let body = try await readSmallBody(ex, limit: 4 << 20)
         guard let root = try? XMLParser.parse(body), root.name == "CompleteMultipartUpload" else { throw S3Error("MalformedXML") }
         let listed = root.all("Part")
@@ -314,27 +325,41 @@ extension S3Service {
         }
         let record = ObjectRecord(
             bucketID: b.id, key: u.key, size: size, etag: etag, lastModified: Date(), headers: u.headers, checksum: checksum,
-            policy: u.policy, tags: u.tags, storage: ObjectStorage(pieces: pieces), ownerID: p.user.id)
+            policy: u.policy, tags: u.tags, storage: ObjectStorage(pieces: pieces), ownerID: p.user.id, versionID: nextVersionID(b),
+            uploadID: u.uploadID)
         let old: ObjectRecord?
-        do { old = try await state.store.completeUpload(uploadID: u.uploadID, object: record) } catch StoreError.notFound {
+        do {
+            old = try await state.store.completeUpload(uploadID: u.uploadID, object: record, versioned: b.settings.versioned, condition: condition)
+        } catch StoreError.notFound(let what) where what == "upload" {
             if let (blob, _, _) = assembled { await discard(blob) }
+            // Completed by a concurrent retry of this request.
+            if let done = try await state.store.completedObject(bucketID: b.id, key: u.key, uploadID: u.uploadID) {
+                return .xml(completeResult(b, done), headers: versionHeaders(b, done))
+            }
             throw S3Error.noSuchUpload(u.uploadID)
+        } catch {
+            if let (blob, _, _) = assembled { await discard(blob) }
+            throw error
         }
+        var garbage = stored.values.map(\.blob).filter { b in !chosen.contains { $0.blob == b } }
+        if let old { garbage += old.storage.blobs }
+        let collected = garbage
+        return .xml(completeResult(b, record), headers: versionHeaders(b, record), after: { [state] in await state.collectGarbage(collected) })
+    }
+
+    func completeResult(_ b: BucketRecord, _ o: ObjectRecord) -> String {
         var x = XMLWriter()
         x.open("CompleteMultipartUploadResult", xmlns: true)
-        x.element("Location", "/\(b.name)/\(u.key)")
+        x.element("Location", "/\(b.name)/\(o.key)")
         x.element("Bucket", b.name)
-        x.element("Key", u.key)
-        x.element("ETag", "\"\(etag)\"")
-        if let c = checksum {
+        x.element("Key", o.key)
+        x.element("ETag", "\"\(o.etag)\"")
+        if let c = o.checksum {
             x.element(c.algorithm.xmlName, c.value)
             x.element("ChecksumType", c.type)
         }
         x.close("CompleteMultipartUploadResult")
-        var garbage = stored.values.map(\.blob).filter { b in !chosen.contains { $0.blob == b } }
-        if let old { garbage += old.storage.blobs }
-        let collected = garbage
-        return .xml(x.document, after: { [state] in await state.collectGarbage(collected) })
+        return x.document
     }
 
     func abortMultipartUpload(_ ex: S3Call) async throws -> S3Response {

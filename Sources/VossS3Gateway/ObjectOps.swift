@@ -50,21 +50,25 @@ extension S3Service {
         let tags = try tagsFromHeader(ex)
         let policy = try policyFromHeaders(ex) ?? .private
         let p = try requirePrincipal(ex)
+        let condition = try writeCondition(ex)
+        try await precheck(condition, b, key: ex.ctx.key)
         let (out, blob) = try await receiveIntoNewBlob(ex, bucket: b, maxSize: state.current.maxPutSize)
         let checksum = out.checksum.map { StoredChecksum(algorithm: $0.algorithm, value: Data($0.digest).base64EncodedString(), type: "FULL_OBJECT") }
         let record = ObjectRecord(
             bucketID: b.id, key: ex.ctx.key, size: out.size, etag: Self.hex(out.md5), lastModified: Date(), headers: headers,
             checksum: checksum, policy: policy, tags: tags, storage: ObjectStorage(pieces: [.init(blob: blob, size: out.size)]),
-            ownerID: p.user.id)
+            ownerID: p.user.id, versionID: nextVersionID(b))
         let old: ObjectRecord?
         do {
-            old = try await state.store.putObject(record)
+            old = try await state.store.putObject(record, versioned: b.settings.versioned, condition: condition)
         } catch {
             await discard(blob)
             throw error
         }
         return .status(
-            200, headers: [("ETag", "\"\(record.etag)\"")] + checksumHeaders(checksum).filter { $0.0 != "x-amz-checksum-type" },
+            200,
+            headers: [("ETag", "\"\(record.etag)\"")] + checksumHeaders(checksum).filter { $0.0 != "x-amz-checksum-type" }
+                + versionHeaders(b, record),
             after: collecting(old))
     }
 
@@ -127,9 +131,7 @@ extension S3Service {
 
     func getObject(_ ex: S3Call, head: Bool) async throws -> S3Response {
         let b = try await bucket(ex, access: .objectRead)
-        guard let o = try await state.store.object(bucketID: b.id, key: ex.ctx.key) else {
-            throw Access.canRead(bucket: b, principal: ex.ctx.principal) ? S3Error.noSuchKey(ex.ctx.key) : S3Error.accessDenied
-        }
+        let o = try await readableObject(b, key: ex.ctx.key, version: try requestedVersion(ex), principal: ex.ctx.principal)
         guard Access.canRead(object: o, in: b, principal: ex.ctx.principal) else { throw S3Error.accessDenied }
         switch Preconditions.evaluate(
             ifMatch: ex.ctx.header("if-match"), ifNoneMatch: ex.ctx.header("if-none-match"),
@@ -137,7 +139,9 @@ extension S3Service {
             etag: o.etag, lastModified: o.lastModified)
         {
         case .notModified:
-            return .status(304, headers: [("ETag", "\"\(o.etag)\""), ("Last-Modified", HTTPDate.format(o.lastModified))], headOnly: true)
+            return .status(
+                304, headers: [("ETag", "\"\(o.etag)\""), ("Last-Modified", HTTPDate.format(o.lastModified))] + versionHeaders(b, o),
+                headOnly: true)
         case .preconditionFailed:
             throw S3Error("PreconditionFailed", details: [("Condition", "If-Match")])
         case .proceed:
@@ -160,7 +164,7 @@ extension S3Service {
         }
         var headers: [(String, String)] = [
             ("ETag", "\"\(o.etag)\""), ("Last-Modified", HTTPDate.format(o.lastModified)), ("Accept-Ranges", "bytes"),
-        ]
+        ] + versionHeaders(b, o)
         let overrides = ex.ctx.query.filter { $0.key.hasPrefix("response-") }
         for (k, v) in overrides where !ObjectHeaders.isValidHeaderValue(v) {
             throw S3Error.invalidArgument("The \(k) value must not contain control characters.", name: k, value: String(v.prefix(64)))
@@ -182,8 +186,26 @@ extension S3Service {
     func deleteObject(_ ex: S3Call) async throws -> S3Response {
         let b = try await bucket(ex, access: .write)
         try checkKey(ex)
-        let old = try await state.store.deleteObject(bucketID: b.id, key: ex.ctx.key)
-        return .status(204, after: collecting(old))
+        let p = try requirePrincipal(ex)
+        let (headers, released) = try await delete(b, key: ex.ctx.key, version: try requestedVersion(ex), by: p)
+        return .status(204, headers: headers, after: collecting(released))
+    }
+
+    /// Deletes a key (a delete marker in a versioned bucket) or one version of it; returns the
+    /// answer's headers and the version whose data was released.
+    func delete(_ b: BucketRecord, key: String, version: String??, by p: Principal) async throws
+        -> (headers: [(String, String)], released: ObjectRecord?)
+    {
+        if let version {
+            let removed = try await state.store.deleteVersion(bucketID: b.id, key: key, versionID: version)
+            var h = [("x-amz-version-id", version ?? "null")]
+            if removed?.deleteMarker == true { h.append(("x-amz-delete-marker", "true")) }
+            return (h, removed?.deleteMarker == true ? nil : removed)
+        }
+        guard b.settings.versioned else { return ([], try await state.store.deleteObject(bucketID: b.id, key: key, marker: nil)) }
+        let marker = ObjectRecord.marker(bucketID: b.id, key: key, versionID: nextVersionID(b), ownerID: p.user.id, at: Date())
+        let released = try await state.store.deleteObject(bucketID: b.id, key: key, marker: marker)
+        return ([("x-amz-delete-marker", "true"), ("x-amz-version-id", marker.versionName)], released)
     }
 
     // MARK: copy
@@ -191,9 +213,13 @@ extension S3Service {
     /// The source of a CopyObject/UploadPartCopy, checked for read access and the copy preconditions.
     func copySource(_ ex: S3Call) async throws -> (BucketRecord, ObjectRecord) {
         guard var raw = ex.ctx.header("x-amz-copy-source") else { throw S3Error.invalidArgument("Copy Source must mention the source bucket and key: sourcebucket/sourcekey") }
+        var version: String?? = nil
         if let q = raw.firstIndex(of: "?") {
-            let version = raw[raw.index(after: q)...]
-            if version != "versionId=null" { throw S3Error("NoSuchVersion", status: 404, message: "The specified version does not exist.") }
+            let query = raw[raw.index(after: q)...]
+            guard query.hasPrefix("versionId="), case let v = String(query.dropFirst("versionId=".count)), !v.isEmpty else {
+                throw S3Error.invalidArgument("The copy source's query must be versionId=VERSION.", name: "x-amz-copy-source", value: raw)
+            }
+            version = .some(v == "null" ? nil : v)
             raw = String(raw[..<q])
         }
         guard let decoded = SigV4.percentDecode(raw).flatMap({ String(validating: $0, as: UTF8.self) }) else {
@@ -207,8 +233,12 @@ extension S3Service {
         let bucketName = String(s[..<slash]), key = String(s[s.index(after: slash)...])
         if let p = S3Names.keyProblem(key) { throw p }
         guard let sb = try await state.store.bucket(named: bucketName) else { throw S3Error.noSuchBucket(bucketName) }
-        guard let so = try await state.store.object(bucketID: sb.id, key: key) else {
-            throw Access.canRead(bucket: sb, principal: ex.ctx.principal) ? S3Error.noSuchKey(key) : S3Error.accessDenied
+        if let expected = ex.ctx.header("x-amz-source-expected-bucket-owner"), expected != sb.tenantID { throw S3Error.accessDenied }
+        let so: ObjectRecord
+        do {
+            so = try await readableObject(sb, key: key, version: version, principal: ex.ctx.principal)
+        } catch let e as S3Error where e.code == "MethodNotAllowed" {
+            throw S3Error.invalidRequest("The source of a copy request may not specifically refer to a delete marker by version id.")
         }
         guard Access.canRead(object: so, in: sb, principal: ex.ctx.principal) else { throw S3Error.accessDenied }
         let outcome = Preconditions.evaluate(
@@ -317,58 +347,63 @@ extension S3Service {
         let record = ObjectRecord(
             bucketID: b.id, key: ex.ctx.key, size: so.size, etag: Self.hex(copy.md5), lastModified: Date(), headers: headers,
             checksum: checksum, policy: try policyFromHeaders(ex) ?? .private, tags: tags,
-            storage: ObjectStorage(pieces: [.init(blob: copy.blob, size: so.size)]), ownerID: p.user.id)
+            storage: ObjectStorage(pieces: [.init(blob: copy.blob, size: so.size)]), ownerID: p.user.id, versionID: nextVersionID(b))
         let old: ObjectRecord?
-        do { old = try await state.store.putObject(record) } catch {
+        do { old = try await state.store.putObject(record, versioned: b.settings.versioned, condition: nil) } catch {
             await discard(copy.blob)
             throw error
         }
+        var answer = versionHeaders(b, record)
+        if sb.settings.versioned || so.versionID != nil { answer.append(("x-amz-copy-source-version-id", so.versionName)) }
         var x = XMLWriter()
         x.open("CopyObjectResult", xmlns: true)
         x.element("LastModified", HTTPDate.iso(record.lastModified))
         x.element("ETag", "\"\(record.etag)\"")
         if let c = checksum { x.element(c.algorithm.xmlName, c.value) }
         x.close("CopyObjectResult")
-        return .xml(x.document, after: collecting(old))
+        return .xml(x.document, headers: answer, after: collecting(old))
     }
 
     // MARK: tagging and ACL
 
+    /// The object (or the version asked for by `versionId`) that a tagging or ACL request addresses.
     func existingObject(_ ex: S3Call, _ b: BucketRecord) async throws -> ObjectRecord {
-        guard let o = try await state.store.object(bucketID: b.id, key: ex.ctx.key) else { throw S3Error.noSuchKey(ex.ctx.key) }
-        return o
+        try await readableObject(b, key: ex.ctx.key, version: try requestedVersion(ex), principal: ex.ctx.principal)
     }
 
     func objectTagging(_ ex: S3Call) async throws -> S3Response {
         let b = try await bucket(ex, access: ex.ctx.operation == .getObjectTagging ? .read : .write)
         let o = try await existingObject(ex, b)
+        let version: String?? = ex.ctx.query["versionId"] != nil ? .some(o.versionID) : nil
+        let headers = versionHeaders(b, o)
         switch ex.ctx.operation {
         case .getObjectTagging:
-            return .xml(Tags.xml(o.tags))
+            return .xml(Tags.xml(o.tags), headers: headers)
         case .putObjectTagging:
             let body = try await readSmallBody(ex, limit: 64 << 10)
             let tags = try Tags.parseXML(body, max: 10).get()
-            _ = try await state.store.updateObject(bucketID: b.id, key: o.key, tags: tags, policy: nil)
-            return .status(200)
+            _ = try await state.store.updateObject(bucketID: b.id, key: o.key, version: version, tags: tags, policy: nil)
+            return .status(200, headers: headers)
         default:
-            _ = try await state.store.updateObject(bucketID: b.id, key: o.key, tags: [:], policy: nil)
-            return .status(204)
+            _ = try await state.store.updateObject(bucketID: b.id, key: o.key, version: version, tags: [:], policy: nil)
+            return .status(204, headers: headers)
         }
     }
 
     func objectACL(_ ex: S3Call) async throws -> S3Response {
         let b = try await bucket(ex, access: .owner)
         let o = try await existingObject(ex, b)
+        let version: String?? = ex.ctx.query["versionId"] != nil ? .some(o.versionID) : nil
         if ex.ctx.operation == .getObjectAcl {
-            return .xml(aclXML(ownerID: b.tenantID, ownerName: ownerName(ex, tenantID: b.tenantID), policy: o.policy))
+            return .xml(aclXML(ownerID: b.tenantID, ownerName: ownerName(ex, tenantID: b.tenantID), policy: o.policy), headers: versionHeaders(b, o))
         }
         let body = try await readSmallBody(ex, limit: 64 << 10)
         let policy: AccessPolicy
         if let p = try policyFromHeaders(ex) { policy = p } else if !body.isEmpty { policy = try policyFromXML(body, owner: b.tenantID) } else {
             throw S3Error("MissingRequestBodyError")
         }
-        _ = try await state.store.updateObject(bucketID: b.id, key: o.key, tags: nil, policy: policy)
-        return .status(200)
+        _ = try await state.store.updateObject(bucketID: b.id, key: o.key, version: version, tags: nil, policy: policy)
+        return .status(200, headers: versionHeaders(b, o))
     }
 }
 

@@ -17,6 +17,19 @@ struct S3Service: Sendable {
     let state: GatewayState
 
     func handle(_ ex: S3Call) async throws -> S3Response {
+        guard ex.ctx.header("origin") != nil else { return try await operate(ex) }
+        // A browser's request: the answer (an error too) carries the bucket's CORS headers.
+        do {
+            var r = try await operate(ex)
+            r.headers += await corsHeaders(ex.ctx)
+            return r
+        } catch var e as S3Error {
+            e.headers += await corsHeaders(ex.ctx)
+            throw e
+        }
+    }
+
+    func operate(_ ex: S3Call) async throws -> S3Response {
         switch ex.ctx.operation {
         case .listBuckets: try await listBuckets(ex)
         case .createBucket: try await createBucket(ex)
@@ -29,8 +42,10 @@ struct S3Service: Sendable {
         case .getBucketTagging, .putBucketTagging, .deleteBucketTagging: try await bucketTagging(ex)
         case .getBucketAcl, .putBucketAcl: try await bucketACL(ex)
         case .getBucketVersioning: try await getBucketVersioning(ex)
+        case .putBucketVersioning: try await putBucketVersioning(ex)
         case .getBucketPolicy: try await bucketConfigAbsent(ex, "NoSuchBucketPolicy", "The bucket policy does not exist")
-        case .getBucketCors: try await bucketConfigAbsent(ex, "NoSuchCORSConfiguration", "The CORS configuration does not exist")
+        case .getBucketCors, .putBucketCors, .deleteBucketCors: try await bucketCors(ex)
+        case .preflight: try await preflight(ex)
         case .getBucketLifecycle:
             try await bucketConfigAbsent(ex, "NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist")
         case .getBucketEncryption:
@@ -62,6 +77,8 @@ struct S3Service: Sendable {
     /// The addressed bucket, checked for existence and access.
     func bucket(_ ex: S3Call, access: BucketAccess) async throws -> BucketRecord {
         guard let b = try await state.store.bucket(named: ex.ctx.bucket) else { throw S3Error.noSuchBucket(ex.ctx.bucket) }
+        // `x-amz-expected-bucket-owner`: the account (tenant) id the client believes owns the bucket.
+        if let expected = ex.ctx.header("x-amz-expected-bucket-owner"), expected != b.tenantID { throw S3Error.accessDenied }
         let p = ex.ctx.principal
         let ok: Bool
         switch access {
@@ -89,7 +106,9 @@ struct S3Service: Sendable {
             case .unavailable(let why), .readOnly(let why):
                 state.logger.warning("metadata store unavailable", metadata: ["request": "\(ctx.id)", "client": "\(ctx.remote)", "why": "\(why)"])
                 return S3Error("ServiceUnavailable", status: 503, message: "The metadata store is unavailable (\(why)); retry later.")
-            case .notFound(let what): return S3Error("NoSuchKey", message: "\(what) does not exist.")
+            case .notFound(let what): return S3Error("NoSuchKey", message: "\(what) does not exist.", details: [("Key", ctx.key)])
+            case .preconditionFailed:
+                return S3Error("PreconditionFailed", details: [("Condition", ctx.header("if-none-match") != nil ? "If-None-Match" : "If-Match")])
             default:
                 state.logger.error("metadata store error", metadata: ["request": "\(ctx.id)", "client": "\(ctx.remote)", "error": "\(e)"])
                 return .internalError

@@ -18,6 +18,8 @@ public enum StoreError: Error, Equatable, Sendable {
     /// Maintenance mode (migration running): reads work, writes answer 503.
     case readOnly(String)
     case internalError(String)
+    /// A conditional write found the key in another state (`If-None-Match: *` / `If-Match`).
+    case preconditionFailed
 }
 
 /// A journal entry: a blob that is being written (`new`: delete it if its object never committed) or
@@ -59,18 +61,37 @@ public protocol MetadataStore: Sendable {
     func bucket(named: String) async throws -> BucketRecord?
     func buckets(tenantID: String) async throws -> [BucketRecord]
     func deleteBucket(id: Int64) async throws
-    /// Policy, tags and platform.
+    /// Policy, tags, platform and settings.
     func updateBucket(_ bucket: BucketRecord) async throws
 
     // Objects
+    /// The current object at a key (never a delete marker).
     func object(bucketID: Int64, key: String) async throws -> ObjectRecord?
-    /// Commits `object` (replacing any object at its key) and clears the `new` journal entries of its
-    /// blobs; the replaced object's blobs become `garbage`. Returns the replaced object.
+    /// Commits `object` and clears the `new` journal entries of its blobs. Unversioned (`versioned`
+    /// false): it replaces the object at its key. Versioned: the current object becomes a noncurrent
+    /// version, except that a write of the null version (`versionID == nil`) replaces the null version
+    /// wherever it is. Returns the version whose data was released (its blobs are now `garbage`).
+    /// `condition` is checked in the same transaction (`StoreError.preconditionFailed` /
+    /// `.notFound`).
     @discardableResult
-    func putObject(_ object: ObjectRecord) async throws -> ObjectRecord?
+    func putObject(_ object: ObjectRecord, versioned: Bool, condition: WriteCondition?) async throws -> ObjectRecord?
+    /// Deletes the current object (unversioned, `marker` nil), or puts `marker` (a delete marker) on
+    /// top of the key's versions (versioned: a null marker replaces the null version). Returns the
+    /// version whose data was released.
     @discardableResult
-    func deleteObject(bucketID: Int64, key: String) async throws -> ObjectRecord?
-    func updateObject(bucketID: Int64, key: String, tags: [String: String]?, policy: AccessPolicy?) async throws -> Bool
+    func deleteObject(bucketID: Int64, key: String, marker: ObjectRecord?) async throws -> ObjectRecord?
+    /// Removes one version for good (`versionID` nil: the null version); when it was the current
+    /// object, the newest remaining version becomes current unless it is a delete marker. Returns
+    /// the removed version (a delete marker, or one whose blobs are now `garbage`).
+    @discardableResult
+    func deleteVersion(bucketID: Int64, key: String, versionID: String?) async throws -> ObjectRecord?
+    /// One version of a key, current or not, delete markers included.
+    func objectVersion(bucketID: Int64, key: String, versionID: String?) async throws -> ObjectRecord?
+    /// The newest version of a key when there is no current object and it is a delete marker.
+    func latestDeleteMarker(bucketID: Int64, key: String) async throws -> ObjectRecord?
+    /// Tags and/or ACL of the current object (`version` nil) or of one version (`.some(nil)`: the
+    /// null version). False when there is no such object.
+    func updateObject(bucketID: Int64, key: String, version: String??, tags: [String: String]?, policy: AccessPolicy?) async throws -> Bool
     /// Objects with `prefix`, keys after `after` (or from `after` when `inclusive`), in byte order.
     func listObjects(bucketID: Int64, prefix: String, after: String, inclusive: Bool, limit: Int) async throws
         -> [ObjectSummary]
@@ -80,6 +101,14 @@ public protocol MetadataStore: Sendable {
     /// `nil` where the store has no such query (the caller then walks with `listObjects`).
     func listGroupHeads(bucketID: Int64, prefix: String, delimiter: String, after: String, inclusive: Bool, limit: Int)
         async throws -> [ObjectSummary]?
+    /// Every version (current, noncurrent, delete markers) with `prefix`, by key and newest first,
+    /// starting at key `from`: of that key only versions with `seq <= maxSeq` (0: none of them,
+    /// `VersionSummary.currentSeq`: all).
+    func listVersions(bucketID: Int64, prefix: String, from: String, maxSeq: Int64, limit: Int) async throws -> [VersionSummary]
+    /// The listing position of a version (for `version-id-marker`); nil when it does not exist.
+    func versionSeq(bucketID: Int64, key: String, versionID: String?) async throws -> Int64?
+    /// The object completed from an upload, if it is still a version of `key`.
+    func completedObject(bucketID: Int64, key: String, uploadID: String) async throws -> ObjectRecord?
 
     // Multipart uploads
     func createUpload(_ upload: UploadRecord) async throws
@@ -88,9 +117,9 @@ public protocol MetadataStore: Sendable {
     @discardableResult
     func putPart(_ part: PartRecord) async throws -> PartRecord?
     func parts(uploadID: String, after: Int, limit: Int) async throws -> [PartRecord]
-    /// Commits the object and removes the upload; parts not used become garbage.
+    /// Commits the object as `putObject` does, removes the upload; parts not used become garbage.
     @discardableResult
-    func completeUpload(uploadID: String, object: ObjectRecord) async throws -> ObjectRecord?
+    func completeUpload(uploadID: String, object: ObjectRecord, versioned: Bool, condition: WriteCondition?) async throws -> ObjectRecord?
     func abortUpload(uploadID: String) async throws
     func uploads(bucketID: Int64, prefix: String, keyMarker: String, uploadIDMarker: String, limit: Int) async throws
         -> [UploadRecord]
@@ -125,6 +154,26 @@ public protocol MetadataStore: Sendable {
 }
 
 extension MetadataStore {
+    /// An unconditional write to a bucket that never had versioning.
+    @discardableResult
+    public func putObject(_ object: ObjectRecord) async throws -> ObjectRecord? {
+        try await putObject(object, versioned: false, condition: nil)
+    }
+
+    @discardableResult
+    public func deleteObject(bucketID: Int64, key: String) async throws -> ObjectRecord? {
+        try await deleteObject(bucketID: bucketID, key: key, marker: nil)
+    }
+
+    public func updateObject(bucketID: Int64, key: String, tags: [String: String]?, policy: AccessPolicy?) async throws -> Bool {
+        try await updateObject(bucketID: bucketID, key: key, version: nil, tags: tags, policy: policy)
+    }
+
+    @discardableResult
+    public func completeUpload(uploadID: String, object: ObjectRecord) async throws -> ObjectRecord? {
+        try await completeUpload(uploadID: uploadID, object: object, versioned: false, condition: nil)
+    }
+
     /// A bucket on the embedded `local` platform.
     public func createBucket(name: String, tenantID: String, ownerID: String, region: String, policy: AccessPolicy) async throws
         -> BucketRecord

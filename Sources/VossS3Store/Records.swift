@@ -91,6 +91,28 @@ public struct AccessPolicy: Codable, Equatable, Sendable {
     public static let `private` = AccessPolicy()
 }
 
+/// A bucket's versioning state (absent: never enabled).
+public enum VersioningStatus: String, Codable, Sendable {
+    case enabled = "Enabled"
+    case suspended = "Suspended"
+}
+
+/// Bucket configuration kept as one JSON document (`buckets.settings`), so a new kind of
+/// configuration needs no schema step.
+public struct BucketSettings: Codable, Equatable, Sendable {
+    public var versioning: VersioningStatus?
+    /// PutBucketCors's rules (nil: no CORS configuration).
+    public var cors: [CORSRule]?
+
+    public init(versioning: VersioningStatus? = nil, cors: [CORSRule]? = nil) {
+        self.versioning = versioning
+        self.cors = cors
+    }
+
+    /// Whether the bucket may hold more than one version of a key (versioning enabled now or before).
+    public var versioned: Bool { versioning != nil }
+}
+
 public struct BucketRecord: Codable, Equatable, Sendable {
     public var id: Int64
     public var name: String
@@ -102,12 +124,14 @@ public struct BucketRecord: Codable, Equatable, Sendable {
     public var tags: [String: String]?
     /// The storage platform the bucket's objects are written to (`local`, or a configured upstream).
     public var platform: String
+    public var settings: BucketSettings
 
     public init(
         id: Int64, name: String, tenantID: String, ownerID: String, createdAt: Date, region: String, policy: AccessPolicy,
-        tags: [String: String]?, platform: String = "local"
+        tags: [String: String]?, platform: String = "local", settings: BucketSettings = BucketSettings()
     ) {
         self.platform = platform
+        self.settings = settings
         self.id = id
         self.name = name
         self.tenantID = tenantID
@@ -212,11 +236,23 @@ public struct ObjectRecord: Codable, Equatable, Sendable {
     public var tags: [String: String]
     public var storage: ObjectStorage
     public var ownerID: String
+    /// The version's id; `nil` is the "null" version (every object of a bucket that never had
+    /// versioning enabled, and those written while it was suspended).
+    public var versionID: String?
+    /// A delete marker (a version with no data: the key reads as deleted while it is the latest).
+    public var deleteMarker: Bool
+    /// The multipart upload this object was completed from (a retried CompleteMultipartUpload
+    /// after a lost response is answered from it).
+    public var uploadID: String?
 
     public init(
         bucketID: Int64, key: String, size: Int64, etag: String, lastModified: Date, headers: ObjectHeaders,
-        checksum: StoredChecksum?, policy: AccessPolicy, tags: [String: String], storage: ObjectStorage, ownerID: String
+        checksum: StoredChecksum?, policy: AccessPolicy, tags: [String: String], storage: ObjectStorage, ownerID: String,
+        versionID: String? = nil, deleteMarker: Bool = false, uploadID: String? = nil
     ) {
+        self.versionID = versionID
+        self.deleteMarker = deleteMarker
+        self.uploadID = uploadID
         self.bucketID = bucketID
         self.key = key
         self.size = size
@@ -229,6 +265,59 @@ public struct ObjectRecord: Codable, Equatable, Sendable {
         self.storage = storage
         self.ownerID = ownerID
     }
+}
+
+extension ObjectRecord {
+    /// A delete marker at `key`.
+    public static func marker(bucketID: Int64, key: String, versionID: String?, ownerID: String, at date: Date) -> ObjectRecord {
+        ObjectRecord(
+            bucketID: bucketID, key: key, size: 0, etag: "", lastModified: date, headers: ObjectHeaders(), checksum: nil,
+            policy: .private, tags: [:], storage: ObjectStorage(pieces: []), ownerID: ownerID, versionID: versionID,
+            deleteMarker: true)
+    }
+
+    /// The id as S3 shows it (`null` for the null version).
+    public var versionName: String { versionID ?? "null" }
+}
+
+/// What ListObjectVersions returns per version, in order: by key, newest first.
+public struct VersionSummary: Equatable, Sendable {
+    public var key: String
+    /// `nil`: the null version.
+    public var versionID: String?
+    public var deleteMarker: Bool
+    /// Position among the key's versions; the current object has `VersionSummary.currentSeq`.
+    public var seq: Int64
+    public var size: Int64
+    public var etag: String
+    public var lastModified: Date
+    public var ownerID: String
+    public var checksumAlgorithm: ChecksumAlgorithm?
+
+    public static let currentSeq = Int64.max
+
+    public init(
+        key: String, versionID: String?, deleteMarker: Bool, seq: Int64, size: Int64, etag: String, lastModified: Date, ownerID: String,
+        checksumAlgorithm: ChecksumAlgorithm?
+    ) {
+        self.key = key
+        self.versionID = versionID
+        self.deleteMarker = deleteMarker
+        self.seq = seq
+        self.size = size
+        self.etag = etag
+        self.lastModified = lastModified
+        self.ownerID = ownerID
+        self.checksumAlgorithm = checksumAlgorithm
+    }
+}
+
+/// A write that must find the key in a given state when it commits (`If-None-Match: *`, `If-Match`).
+public enum WriteCondition: Equatable, Sendable {
+    /// No current object at the key.
+    case absent
+    /// The current object has this ETag (unquoted).
+    case etag(String)
 }
 
 /// What a listing returns per object.

@@ -209,13 +209,14 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
 
     // MARK: buckets
 
-    static let bucketColumns = "id, name, tenant_id, owner_id, created_ms, region, policy, tags, platform"
+    static let bucketColumns = "id, name, tenant_id, owner_id, created_ms, region, policy, tags, platform, settings"
 
     static func bucket(_ row: [SQLValue]) throws -> BucketRecord {
         BucketRecord(
             id: row[0].int ?? 0, name: row[1].text ?? "", tenantID: row[2].text ?? "", ownerID: row[3].text ?? "",
             createdAt: date(row[4]), region: row[5].text ?? "", policy: try decode(row[6], AccessPolicy.self),
-            tags: row[7] == .null ? nil : try decode(row[7], [String: String].self), platform: row[8].text ?? "local")
+            tags: row[7] == .null ? nil : try decode(row[7], [String: String].self), platform: row[8].text ?? "local",
+            settings: row[9] == .null ? BucketSettings() : try decode(row[9], BucketSettings.self))
     }
 
     public func createBucket(name: String, tenantID: String, ownerID: String, region: String, policy: AccessPolicy, platform: String)
@@ -254,6 +255,9 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
             if try !c.query("SELECT 1 FROM objects WHERE bucket_id = ? LIMIT 1", [.int(id)]).isEmpty {
                 throw StoreError.notEmpty("objects")
             }
+            if try !c.query("SELECT 1 FROM object_versions WHERE bucket_id = ? LIMIT 1", [.int(id)]).isEmpty {
+                throw StoreError.notEmpty("versions")
+            }
             if try !c.query("SELECT 1 FROM uploads WHERE bucket_id = ? LIMIT 1", [.int(id)]).isEmpty {
                 throw StoreError.notEmpty("uploads")
             }
@@ -264,8 +268,8 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
     public func updateBucket(_ b: BucketRecord) async throws {
         try await w { c in
             try c.query(
-                "UPDATE buckets SET policy = ?, tags = ?, platform = ? WHERE id = ?",
-                [Self.json(b.policy), b.tags.map(Self.json) ?? .null, .text(b.platform), .int(b.id)])
+                "UPDATE buckets SET policy = ?, tags = ?, platform = ?, settings = ? WHERE id = ?",
+                [Self.json(b.policy), b.tags.map(Self.json) ?? .null, .text(b.platform), Self.json(b.settings), .int(b.id)])
         }
     }
 
@@ -297,7 +301,8 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
 
     // MARK: objects
 
-    static let objectColumns = "bucket_id, key, size, etag, modified_ms, headers, checksum, policy, tags, storage, owner_id"
+    static let objectColumns =
+        "bucket_id, key, size, etag, modified_ms, headers, checksum, policy, tags, storage, owner_id, version_id, upload_id"
 
     static func object(_ row: [SQLValue]) throws -> ObjectRecord {
         ObjectRecord(
@@ -305,7 +310,8 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
             lastModified: date(row[4]), headers: try decode(row[5], ObjectHeaders.self),
             checksum: row[6] == .null ? nil : try decode(row[6], StoredChecksum.self),
             policy: try decode(row[7], AccessPolicy.self), tags: try decode(row[8], [String: String].self),
-            storage: try decode(row[9], ObjectStorage.self), ownerID: row[10].text ?? "")
+            storage: try decode(row[9], ObjectStorage.self), ownerID: row[10].text ?? "", versionID: row[11].text,
+            uploadID: row[12].text)
     }
 
     /// The row of `objects` for `o`, in `objectColumns` order followed by `checksum_algorithm`.
@@ -313,17 +319,18 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
         [
             .int(o.bucketID), .text(o.key), .int(o.size), .text(o.etag), ms(o.lastModified), json(o.headers),
             o.checksum.map(json) ?? .null, json(o.policy), json(o.tags), json(o.storage), .text(o.ownerID),
+            o.versionID.map(SQLValue.text) ?? .null, o.uploadID.map(SQLValue.text) ?? .null,
             o.checksum.map { .text($0.algorithm.rawValue) } ?? .null,
         ]
     }
 
     /// Insert-or-replace of one object row (both databases know `ON CONFLICT … DO UPDATE`).
     public static let upsertObject = """
-        INSERT INTO objects(\(objectColumns), checksum_algorithm) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        INSERT INTO objects(\(objectColumns), checksum_algorithm) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT(bucket_id, key) DO UPDATE SET size = excluded.size, etag = excluded.etag,
             modified_ms = excluded.modified_ms, headers = excluded.headers, checksum = excluded.checksum,
             policy = excluded.policy, tags = excluded.tags, storage = excluded.storage, owner_id = excluded.owner_id,
-            checksum_algorithm = excluded.checksum_algorithm
+            version_id = excluded.version_id, upload_id = excluded.upload_id, checksum_algorithm = excluded.checksum_algorithm
         """
 
     public func object(bucketID: Int64, key: String) async throws -> ObjectRecord? {
@@ -356,47 +363,88 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
         for b in blobs { try c.query("DELETE FROM blob_journal WHERE blob = ? AND kind = 'new'", [.text(b)]) }
     }
 
-    func replaceObject(_ c: any SQLSession, _ o: ObjectRecord) throws -> ObjectRecord? {
-        let old = try c.query(
-            "SELECT \(Self.objectColumns) FROM objects WHERE bucket_id = ? AND key = ?", [.int(o.bucketID), .text(o.key)]
-        ).first.map(Self.object)
-        try c.query(Self.upsertObject, Self.objectValues(o))
-        try committed(c, o.storage.blobs)
-        if let old { try garbage(c, old.storage.blobs.filter { !o.storage.blobs.contains($0) }) }
-        return old
+    func currentObject(_ c: any SQLSession, _ bucketID: Int64, _ key: String) throws -> ObjectRecord? {
+        try c.query("SELECT \(Self.objectColumns) FROM objects WHERE bucket_id = ? AND key = ?", [.int(bucketID), .text(key)])
+            .first.map(Self.object)
     }
 
-    public func putObject(_ o: ObjectRecord) async throws -> ObjectRecord? {
+    static func check(_ condition: WriteCondition?, against current: ObjectRecord?) throws {
+        switch condition {
+        case nil: break
+        case .absent: if current != nil { throw StoreError.preconditionFailed }
+        case .etag(let e):
+            guard let current else { throw StoreError.notFound("key") }
+            if current.etag != e { throw StoreError.preconditionFailed }
+        }
+    }
+
+    /// Writes `o` as the current object (see `putObject`); returns the version whose data was released.
+    func replaceObject(_ c: any SQLSession, _ o: ObjectRecord, versioned: Bool, condition: WriteCondition?) throws -> ObjectRecord? {
+        let old = try currentObject(c, o.bucketID, o.key)
+        try Self.check(condition, against: old)
+        var released: ObjectRecord? = nil
+        if versioned {
+            if let old, !(old.versionID == nil && o.versionID == nil) {
+                try demote(c, old)
+            } else {
+                released = old
+            }
+            if o.versionID == nil, let null = try removeNoncurrent(c, o.bucketID, o.key, versionID: nil) { released = null }
+        } else {
+            released = old
+        }
+        try c.query(Self.upsertObject, Self.objectValues(o))
+        try committed(c, o.storage.blobs)
+        if let released { try garbage(c, released.storage.blobs.filter { !o.storage.blobs.contains($0) }) }
+        return released
+    }
+
+    public func putObject(_ o: ObjectRecord, versioned: Bool, condition: WriteCondition?) async throws -> ObjectRecord? {
         try await w { c in
             guard try !c.query("SELECT 1 FROM buckets WHERE id = ?", [.int(o.bucketID)]).isEmpty else {
                 throw StoreError.notFound("bucket")
             }
-            return try self.replaceObject(c, o)
+            return try self.replaceObject(c, o, versioned: versioned, condition: condition)
         }
     }
 
-    public func deleteObject(bucketID: Int64, key: String) async throws -> ObjectRecord? {
+    public func deleteObject(bucketID: Int64, key: String, marker: ObjectRecord?) async throws -> ObjectRecord? {
         try await w { c in
-            guard let old = try c.query("SELECT \(Self.objectColumns) FROM objects WHERE bucket_id = ? AND key = ?", [.int(bucketID), .text(key)])
-                .first.map(Self.object)
-            else { return nil }
-            try c.query("DELETE FROM objects WHERE bucket_id = ? AND key = ?", [.int(bucketID), .text(key)])
-            try self.garbage(c, old.storage.blobs)
-            return old
+            let old = try self.currentObject(c, bucketID, key)
+            guard let marker else {
+                guard let old else { return nil }
+                try c.query("DELETE FROM objects WHERE bucket_id = ? AND key = ?", [.int(bucketID), .text(key)])
+                try self.garbage(c, old.storage.blobs)
+                return old
+            }
+            var released: ObjectRecord? = nil
+            if let old {
+                try c.query("DELETE FROM objects WHERE bucket_id = ? AND key = ?", [.int(bucketID), .text(key)])
+                if old.versionID == nil && marker.versionID == nil { released = old } else { try self.demote(c, old) }
+            }
+            if marker.versionID == nil, let null = try self.removeNoncurrent(c, bucketID, key, versionID: nil) { released = null }
+            try self.insertVersion(c, marker)
+            if let released { try self.garbage(c, released.storage.blobs) }
+            return released
         }
     }
 
-    public func updateObject(bucketID: Int64, key: String, tags: [String: String]?, policy: AccessPolicy?) async throws -> Bool {
+    public func updateObject(bucketID: Int64, key: String, version: String??, tags: [String: String]?, policy: AccessPolicy?) async throws -> Bool {
         try await w { c in
-            guard try !c.query("SELECT 1 FROM objects WHERE bucket_id = ? AND key = ?", [.int(bucketID), .text(key)]).isEmpty else {
-                return false
+            var table = "objects"
+            var cond = "bucket_id = ? AND key = ?"
+            var args: [SQLValue] = [.int(bucketID), .text(key)]
+            if let version {
+                let current = try self.currentObject(c, bucketID, key)
+                if current == nil || current?.versionID != version {
+                    table = "object_versions"
+                    cond += " AND version_id = ? AND delete_marker = 0"
+                    args.append(.text(version ?? "null"))
+                }
             }
-            if let tags {
-                try c.query("UPDATE objects SET tags = ? WHERE bucket_id = ? AND key = ?", [Self.json(tags), .int(bucketID), .text(key)])
-            }
-            if let policy {
-                try c.query("UPDATE objects SET policy = ? WHERE bucket_id = ? AND key = ?", [Self.json(policy), .int(bucketID), .text(key)])
-            }
+            guard try !c.query("SELECT 1 FROM \(table) WHERE \(cond)", args).isEmpty else { return false }
+            if let tags { try c.query("UPDATE \(table) SET tags = ? WHERE \(cond)", [Self.json(tags)] + args) }
+            if let policy { try c.query("UPDATE \(table) SET policy = ? WHERE \(cond)", [Self.json(policy)] + args) }
             return true
         }
     }
@@ -586,13 +634,15 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
         }
     }
 
-    public func completeUpload(uploadID: String, object: ObjectRecord) async throws -> ObjectRecord? {
+    public func completeUpload(uploadID: String, object: ObjectRecord, versioned: Bool, condition: WriteCondition?) async throws
+        -> ObjectRecord?
+    {
         try await w { c in
             guard try !c.query("SELECT 1 FROM uploads WHERE upload_id = ?", [.text(uploadID)]).isEmpty else {
                 throw StoreError.notFound("upload")
             }
             let allBlobs = try c.query("SELECT blob FROM parts WHERE upload_id = ?", [.text(uploadID)]).compactMap { $0[0].text }
-            let old = try self.replaceObject(c, object)
+            let old = try self.replaceObject(c, object, versioned: versioned, condition: condition)
             try self.garbage(c, allBlobs.filter { !object.storage.blobs.contains($0) })
             try c.query("DELETE FROM parts WHERE upload_id = ?", [.text(uploadID)])
             try c.query("DELETE FROM uploads WHERE upload_id = ?", [.text(uploadID)])

@@ -4,7 +4,7 @@
 /// `docs/operations.md` lists the resulting tables and indexes.
 public enum SQLSchema {
     /// The schema this build reads and writes.
-    public static let current = 3
+    public static let current = 4
 
     /// `pg_advisory_xact_lock` key for schema changes ("VOSSSCHM").
     public static let lockKey: Int64 = 0x564F_5353_5343_484D
@@ -109,6 +109,22 @@ public enum SQLSchema {
                 updated_ms INTEGER NOT NULL, state TEXT NOT NULL)
             """,
         ]),
+        // 4: versioning and the rest of S3's bucket configuration (docs/decisions.md 40). The current
+        // version of a key stays in `objects` (listings and reads are unchanged); older versions and
+        // delete markers are in `object_versions`, ordered per key by `seq` (higher = newer).
+        Step(version: 4, statements: [
+            "ALTER TABLE buckets ADD COLUMN settings TEXT",
+            "ALTER TABLE objects ADD COLUMN version_id TEXT",
+            "ALTER TABLE objects ADD COLUMN upload_id TEXT",
+            """
+            CREATE TABLE object_versions(bucket_id INTEGER NOT NULL, key TEXT NOT NULL, version_id TEXT NOT NULL,
+                seq INTEGER NOT NULL, delete_marker INTEGER NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL,
+                modified_ms INTEGER NOT NULL, headers TEXT NOT NULL, checksum TEXT, checksum_algorithm TEXT,
+                policy TEXT NOT NULL, tags TEXT NOT NULL, storage TEXT NOT NULL, owner_id TEXT NOT NULL, upload_id TEXT,
+                PRIMARY KEY(bucket_id, key, version_id)) WITHOUT ROWID
+            """,
+            "CREATE INDEX object_versions_seq ON object_versions(bucket_id, key, seq)",
+        ]),
     ]
 
     /// Keys and names are `COLLATE "C"`: S3 lists in byte order, whatever the database's locale.
@@ -171,6 +187,19 @@ public enum SQLSchema {
             CREATE TABLE platform_moves(bucket TEXT PRIMARY KEY, node_id TEXT NOT NULL, status TEXT NOT NULL,
                 updated_ms BIGINT NOT NULL, state TEXT NOT NULL)
             """,
+        ]),
+        Step(version: 4, statements: [
+            "ALTER TABLE buckets ADD COLUMN settings TEXT",
+            "ALTER TABLE objects ADD COLUMN version_id TEXT",
+            "ALTER TABLE objects ADD COLUMN upload_id TEXT",
+            """
+            CREATE TABLE object_versions(bucket_id BIGINT NOT NULL, key TEXT COLLATE "C" NOT NULL,
+                version_id TEXT COLLATE "C" NOT NULL, seq BIGINT NOT NULL, delete_marker BIGINT NOT NULL, size BIGINT NOT NULL,
+                etag TEXT NOT NULL, modified_ms BIGINT NOT NULL, headers TEXT NOT NULL, checksum TEXT, checksum_algorithm TEXT,
+                policy TEXT NOT NULL, tags TEXT NOT NULL, storage TEXT NOT NULL, owner_id TEXT NOT NULL, upload_id TEXT,
+                PRIMARY KEY(bucket_id, key, version_id))
+            """,
+            "CREATE INDEX object_versions_seq ON object_versions(bucket_id, key, seq)",
         ]),
     ]
 }

@@ -111,15 +111,23 @@ public final class StoreMigration: Sendable {
         Table(name: "users", columns: ["id", "tenant_id", "name", "role", "created_ms"], key: ["id"]),
         Table(name: "access_keys", columns: ["access_key", "secret", "user_id", "created_ms"], key: ["access_key"]),
         Table(
-            name: "buckets", columns: ["id", "name", "tenant_id", "owner_id", "created_ms", "region", "policy", "tags", "platform"],
+            name: "buckets",
+            columns: ["id", "name", "tenant_id", "owner_id", "created_ms", "region", "policy", "tags", "platform", "settings"],
             key: ["id"]),
         Table(
             name: "objects",
             columns: [
                 "bucket_id", "key", "size", "etag", "modified_ms", "headers", "checksum", "checksum_algorithm", "policy", "tags",
-                "storage", "owner_id",
+                "storage", "owner_id", "version_id", "upload_id",
             ],
             key: ["bucket_id", "key"]),
+        Table(
+            name: "object_versions",
+            columns: [
+                "bucket_id", "key", "version_id", "seq", "delete_marker", "size", "etag", "modified_ms", "headers", "checksum",
+                "checksum_algorithm", "policy", "tags", "storage", "owner_id", "upload_id",
+            ],
+            key: ["bucket_id", "key", "version_id"]),
         Table(
             name: "uploads",
             columns: [
@@ -311,6 +319,9 @@ public final class StoreMigration: Sendable {
         case "objects":
             r[0] = m.bucket(r[0])
             r[11] = m.user(r[11])
+        case "object_versions":
+            r[0] = m.bucket(r[0])
+            r[14] = m.user(r[14])
         case "uploads":
             r[1] = m.bucket(r[1])
             r[9] = m.user(r[9])
@@ -323,12 +334,20 @@ public final class StoreMigration: Sendable {
 
     // MARK: copying
 
-    /// `WHERE (k1, k2) > (?, ?)` spelled so both databases use the primary key index.
+    /// `WHERE (k1, k2, …) > (?, ?, …)` spelled so both databases use the primary key index:
+    /// `k1 > ? OR (k1 = ? AND (k2 > ? OR (k2 = ? AND …)))`.
     static func after(_ key: [String]) -> String {
-        key.count == 1 ? "\(key[0]) > ?" : "(\(key[0]) > ? OR (\(key[0]) = ? AND \(key[1]) > ?))"
+        guard let first = key.first else { return "1 = 0" }
+        if key.count == 1 { return "\(first) > ?" }
+        return "(\(first) > ? OR (\(first) = ? AND \(after(Array(key.dropFirst())))))"
     }
 
-    static func afterArgs(_ c: [SQLValue]) -> [SQLValue] { c.count == 1 ? c : [c[0], c[0], c[1]] }
+    /// The arguments of `after` for the cursor `c`.
+    static func afterArgs(_ c: [SQLValue]) -> [SQLValue] {
+        guard let first = c.first else { return [] }
+        if c.count == 1 { return [first] }
+        return [first, first] + afterArgs(Array(c.dropFirst()))
+    }
 
     func sourceBatch(_ t: Table, after cursor: [SQLValue]?, limit: Int) async throws -> [[SQLValue]] {
         let cols = t.columns.joined(separator: ", ")
@@ -350,7 +369,7 @@ public final class StoreMigration: Sendable {
         let rows = try await sourceBatch(t, after: st.cursor, limit: batch)
         if rows.isEmpty { return true }
         let keyIndexes = t.key.map { t.columns.firstIndex(of: $0)! }
-        if let b = ["objects": 0, "uploads": 1][t.name], let orphan = rows.first(where: { maps.buckets[$0[b].int ?? -1] == nil }) {
+        if let b = ["objects": 0, "object_versions": 0, "uploads": 1][t.name], let orphan = rows.first(where: { maps.buckets[$0[b].int ?? -1] == nil }) {
             throw MigrationFailure(reason: "\(t.name) row \(orphan[b == 0 ? 1 : 0]) refers to bucket id \(orphan[b]), which does not exist")
         }
         var next = st
@@ -397,13 +416,13 @@ public final class StoreMigration: Sendable {
                         throw MigrationFailure(reason: "bucket '\(r[1].text ?? "")' belongs to another tenant in the target")
                     }
                     try s.query(
-                        "UPDATE buckets SET policy = ?, tags = ?, region = ?, platform = ? WHERE id = ?",
-                        [row[6], row[7], row[5], row[8], row[0]])
+                        "UPDATE buckets SET policy = ?, tags = ?, region = ?, platform = ?, settings = ? WHERE id = ?",
+                        [row[6], row[7], row[5], row[8], row[9], row[0]])
                     continue
                 }
                 let id = try s.query(
-                    "INSERT INTO buckets(name, tenant_id, owner_id, created_ms, region, policy, tags, platform) "
-                        + "VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                    "INSERT INTO buckets(name, tenant_id, owner_id, created_ms, region, policy, tags, platform, settings) "
+                        + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                     Array(row[1...])
                 ).first?.first?.int
                 if let id, let src = r[0].int { created[src] = id }
@@ -538,11 +557,15 @@ public final class StoreMigration: Sendable {
         case "tenants", "buckets": return "\(t.name == "tenants" ? "tenant " : "")\(row[1].text ?? "")"
         case "users": return "user \(row[2].text ?? "")"
         case "access_keys": return "key \(row[0].text ?? "")"
-        case "objects", "uploads":
-            let b = t.name == "objects" ? row[0] : row[1]
+        case "objects", "object_versions", "uploads":
+            let b = t.name == "uploads" ? row[1] : row[0]
             let name = try await source.read { s in try s.query("SELECT name FROM buckets WHERE id = ?", [b]).first?.first?.text } ?? "?"
-            let key = t.name == "objects" ? row[1].text ?? "" : row[2].text ?? ""
-            return "\(name)/\(key)" + (t.name == "uploads" ? " (upload \(row[0].text ?? ""))" : "")
+            let key = t.name == "uploads" ? row[2].text ?? "" : row[1].text ?? ""
+            switch t.name {
+            case "uploads": return "\(name)/\(key) (upload \(row[0].text ?? ""))"
+            case "object_versions": return "\(name)/\(key) (version \(row[2].text ?? ""))"
+            default: return "\(name)/\(key)"
+            }
         case "parts": return "upload \(row[0].text ?? "") part \(row[1].int ?? 0)"
         default: return "\(t.name) \(row.first.map { "\($0)" } ?? "")"
         }

@@ -57,10 +57,18 @@ public enum PayloadMode: Equatable, Sendable {
 public struct AuthFailure: Error, Equatable, Sendable, CustomStringConvertible {
     public var s3Code: String
     public var message: String
+    /// The extra elements AWS puts in the error body (`Region`, `AWSAccessKeyId`, `StringToSign`, …):
+    /// clients read them (s3cmd retries with the `Region` of an AuthorizationHeaderMalformed).
+    public var details: [(String, String)]
 
-    public init(_ code: String, _ message: String) {
+    public init(_ code: String, _ message: String, details: [(String, String)] = []) {
         s3Code = code
         self.message = message
+        self.details = details
+    }
+
+    public static func == (a: AuthFailure, b: AuthFailure) -> Bool {
+        a.s3Code == b.s3Code && a.message == b.message && a.details.map { "\($0.0)=\($0.1)" } == b.details.map { "\($0.0)=\($0.1)" }
     }
 
     public var description: String { "\(s3Code): \(message)" }
@@ -123,7 +131,9 @@ public struct SigV4Verifier: Sendable {
             return .failure(failure("the Credential is mal-formed; expecting \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\"."))
         }
         guard parts[2] == region || otherRegions.contains(parts[2]) else {
-            return .failure(failure("the region '\(parts[2])' is wrong; expecting '\(region)'"))
+            var f = failure("the region '\(parts[2])' is wrong; expecting '\(region)'")
+            f.details = [("Region", region)]
+            return .failure(f)
         }
         guard parts[3] == service else {
             return .failure(failure("the service '\(parts[3])' is wrong; expecting '\(service)'"))
@@ -139,7 +149,12 @@ public struct SigV4Verifier: Sendable {
             return .malformed("the credential date \(credentialDate) does not match the request date \(amzDate)")
         }
         if abs(t.timeIntervalSince(now)) > SigV4.maxSkew {
-            return AuthFailure("RequestTimeTooSkewed", "The difference between the request time and the current time is too large.")
+            return AuthFailure(
+                "RequestTimeTooSkewed", "The difference between the request time and the current time is too large.",
+                details: [
+                    ("RequestTime", amzDate), ("ServerTime", HTTPDate.iso(now)),
+                    ("MaxAllowedSkewMilliseconds", String(Int(SigV4.maxSkew * 1000))),
+                ])
         }
         return nil
     }
@@ -246,14 +261,26 @@ public struct SigV4Verifier: Sendable {
             return .failure(AuthFailure("SignatureDoesNotMatch", "A signed header is missing or the request URI is malformed."))
         }
         guard let key = signingKey(cred.accessKey, cred.date, cred.region) else {
-            return .failure(AuthFailure("InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."))
+            return .failure(
+                AuthFailure(
+                    "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.",
+                    details: [("AWSAccessKeyId", cred.accessKey)]))
         }
         let creq = SigV4.canonicalRequest(
             method: r.method, canonicalURI: uri, canonicalQuery: query, canonicalHeaders: headers, signedHeaders: signed,
             payloadHash: payloadHash)
-        let expected = SigV4.signature(key: key, stringToSign: SigV4.stringToSign(amzDate: amzDate, scope: cred.scope, canonicalRequest: creq))
+        let sts = SigV4.stringToSign(amzDate: amzDate, scope: cred.scope, canonicalRequest: creq)
+        let expected = SigV4.signature(key: key, stringToSign: sts)
         guard SigV4.signaturesEqual(expected, given.lowercased()) else {
-            return .failure(AuthFailure("SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method."))
+            // What AWS returns, so a client's author can compare the canonical forms (nothing secret).
+            return .failure(
+                AuthFailure(
+                    "SignatureDoesNotMatch",
+                    "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
+                    details: [
+                        ("AWSAccessKeyId", cred.accessKey), ("StringToSign", sts), ("SignatureProvided", given),
+                        ("CanonicalRequest", creq),
+                    ]))
         }
         return .success(
             AuthContext(

@@ -132,6 +132,12 @@ enum FuzzTargets {
         _ = root.childText("Key")
         _ = root.all("Object").map { $0.childText("Key") }
         _ = Tags.parseXML(d, max: 50)
+        // CORS rules: a parsed document must survive its own XML and match without trapping.
+        if case .success(let rules) = CORS.parse(d) {
+            precondition((try? CORS.parse(Array(CORS.xml(rules).utf8)).get()) == rules, "CORS XML does not round-trip")
+            let t = text(d)
+            _ = CORS.rule(for: t, method: "GET", headers: CORS.headerList(t), in: rules)
+        }
     }
 
     static func rangeAndConditions(_ d: [UInt8]) {
@@ -200,6 +206,11 @@ enum FuzzTargets {
         case .failure: break
         }
         _ = ObjectHeaders.from(r.headers)
+        // Metadata words: decoding never traps, and encoding is always undone by decoding.
+        for (_, v) in r.headers {
+            _ = MIMEWords.decode(v)
+            precondition(MIMEWords.decode(MIMEWords.encode(v)) == v || MIMEWords.encode(v) == v, "RFC 2047 word does not round-trip")
+        }
         // The control API's route table matches raw paths too.
         for route in Routes.all { _ = route.match(method: r.method, rawPath: r.rawPath + (r.rawQuery.isEmpty ? "" : "?" + r.rawQuery)) }
     }

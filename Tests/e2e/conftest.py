@@ -137,9 +137,10 @@ def _empty(client, bucket):
     try:
         for up in client.list_multipart_uploads(Bucket=bucket).get("Uploads", []):
             client.abort_multipart_upload(Bucket=bucket, Key=up["Key"], UploadId=up["UploadId"])
-        pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+        # Every version and delete marker (a bucket that never had versioning lists each object once).
+        pages = client.get_paginator("list_object_versions").paginate(Bucket=bucket)
         for page in pages:
-            keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+            keys = [{"Key": o["Key"], "VersionId": o["VersionId"]} for o in page.get("Versions", []) + page.get("DeleteMarkers", [])]
             if keys:
                 client.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
         client.delete_bucket(Bucket=bucket)

@@ -40,7 +40,7 @@ def test_an_empty_node_switches_at_once_and_the_secret_is_hidden(keeper, pg):
     assert PASSWORD in keeper.ose("db", "show", "--with-secret", check=True).stdout
     wait_for(lambda: "postgres" in (keeper.worker("s3").get("status") or ""), 30, what="gateway on PostgreSQL")
     # The schema is there, at the current version, applied once.
-    assert pg.psql("SELECT count(*), max(version) FROM schema_version", db="voss") == "3|3"
+    assert pg.psql("SELECT count(*), max(version) FROM schema_version", db="voss") == "4|4"
     assert keeper.ose("migration", "show").returncode == 1
 
 
