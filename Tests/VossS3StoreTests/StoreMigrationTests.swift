@@ -40,6 +40,15 @@ import VossSQLite
                         [id, .text("dir/ключ-\(o)"), .int(Int64(o)), .text("etag\(o)"), .text("blob-\(i)-\(o)"), .text("\(tenantPrefix)u\(i % 2)")])
                 }
                 if i == 0 {
+                    // Two older versions and a delete marker of one key (three-column primary key).
+                    for (v, seq, marker) in [("v1", 1, 0), ("v2", 2, 0), ("m3", 3, 1)] {
+                        try s.query(
+                            """
+                            INSERT INTO object_versions(bucket_id, key, version_id, seq, delete_marker, size, etag, modified_ms, headers,
+                                policy, tags, storage, owner_id) VALUES (?, 'versioned', ?, ?, ?, 1, 'e', 9, '{}', 'private', '{}', '{}', ?)
+                            """,
+                            [id, .text(v), .int(Int64(seq)), .int(Int64(marker)), .text("\(tenantPrefix)u0")])
+                    }
                     try s.query(
                         "INSERT INTO uploads VALUES (?, ?, 'big', 6, '{}', 'private', '{}', NULL, NULL, ?, NULL)",
                         [.text("\(tenantPrefix)up1"), id, .text("\(tenantPrefix)u0")])
@@ -72,8 +81,12 @@ import VossSQLite
         #expect(done.status == .completed, "\(done.error ?? "")")
         #expect(done.progress == 100 && done.differences.isEmpty && done.passes == 1)
         #expect(progress.values == progress.values.sorted() && progress.values.count > 10)
-        #expect(done.copied["objects"] == 750 && done.copied["parts"] == 2)
+        #expect(done.copied["objects"] == 750 && done.copied["parts"] == 2 && done.copied["object_versions"] == 3)
         #expect(try await count(target, "SELECT count(*) FROM objects") == 753)
+        // Versions follow their bucket too (the target's own bucket has three as well).
+        let b0 = try await count(target, "SELECT id FROM buckets WHERE name = 'tbucket0'")
+        #expect(try await count(target, "SELECT count(*) FROM object_versions WHERE bucket_id = ? AND delete_marker = 1", [.int(b0)]) == 1)
+        #expect(try await count(target, "SELECT count(*) FROM object_versions") == 6)
         #expect(try await count(target, "SELECT count(*) FROM buckets") == 4)
         // Objects follow their bucket by name, not by the old number.
         let b1 = try await count(target, "SELECT id FROM buckets WHERE name = 'tbucket1'")
