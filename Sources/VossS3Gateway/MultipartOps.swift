@@ -129,7 +129,7 @@ extension S3Service {
         let b = try await bucket(ex, access: .write)
         let n = try partNumber(ex)
         let u = try await currentUpload(ex, b)
-        let (_, so) = try await copySource(ex)
+        let (sb, so) = try await copySource(ex)
         var first: Int64 = 0
         var count = so.size
         if let r = ex.ctx.header("x-amz-copy-source-range") {
@@ -155,7 +155,8 @@ extension S3Service {
         x.element("ETag", "\"\(part.etag)\"")
         if let a = u.checksumAlgorithm, let c = part.checksum { x.element(a.xmlName, c) }
         x.close("CopyPartResult")
-        return .xml(x.document)
+        let source: [(String, String)] = sb.settings.versioned || so.versionID != nil ? [("x-amz-copy-source-version-id", so.versionName)] : []
+        return .xml(x.document, headers: source)
     }
 
     /// The platform upload behind a VOSS upload, if its platform assembles parts itself.

@@ -103,9 +103,13 @@ def test_copies_and_multipart_uploads_make_versions(s3, bucket):
     assert c["CopySourceVersionId"] == v1 and c["VersionId"] not in (None, "null")
     assert s3.get_object(Bucket=bucket, Key="dst")["Body"].read() == b"first"
     up = s3.create_multipart_upload(Bucket=bucket, Key="dst")
-    part = s3.upload_part(Bucket=bucket, Key="dst", UploadId=up["UploadId"], PartNumber=1, Body=b"multipart")
+    part = s3.upload_part_copy(Bucket=bucket, Key="dst", UploadId=up["UploadId"], PartNumber=1,
+                               CopySource={"Bucket": bucket, "Key": "src", "VersionId": v1})
+    assert part["CopySourceVersionId"] == v1
     done = s3.complete_multipart_upload(
-        Bucket=bucket, Key="dst", UploadId=up["UploadId"], MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
+        Bucket=bucket, Key="dst", UploadId=up["UploadId"],
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["CopyPartResult"]["ETag"]}]})
+    assert s3.get_object(Bucket=bucket, Key="dst")["Body"].read() == b"first"
     assert done["VersionId"] not in (c["VersionId"], "null")
     _, rows = listing(s3, bucket, Prefix="dst")
     assert [r[1] for r in rows] == [done["VersionId"], c["VersionId"]]
