@@ -54,6 +54,12 @@ SEEDS = {
         "<a><![CDATA[x]]><!-- c --><b x='1'>&#x41;&#65;&lt;</b></a>", "<a>&#99999999999999999999;</a>", "<" * 50,
         "<CORSConfiguration><CORSRule><AllowedOrigin>https://*.example.com</AllowedOrigin><AllowedMethod>GET</AllowedMethod>"
         "<AllowedHeader>x-amz-*</AllowedHeader><MaxAgeSeconds>60</MaxAgeSeconds></CORSRule></CORSConfiguration>",
+        '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::T:root"]},'
+        '"Action":["s3:Get*"],"Resource":["arn:aws:s3:::b/*"],"Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"},'
+        '"NumericLessThan":{"s3:max-keys":"10"},"DateGreaterThan":{"aws:CurrentTime":"2020-01-01T00:00:00Z"}}}]}',
+        # Once trapped (a NUL in an origin was accepted, then did not survive the rule's own XML).
+        "<CORSConfiguration><CORSRule><AllowedOrigin>http\xd9\0\0\0*.example.com</AllowedOrigin><AllowedMethod>GET"
+        "</AllowedMethod></CORSRule></CORSConfiguration>",
     ],
     "routing": [
         "GET\n/bucket/key%20x\nlist-type=2&prefix=a\nHost: 127.0.0.1",

@@ -44,6 +44,11 @@ public enum CORS {
                 return .failure(S3Error.invalidRequest("AllowedOrigin \"\(o)\" can not have more than one wildcard."))
             }
             let headers = r.all("AllowedHeader").map(\.text)
+            let expose = r.all("ExposeHeader").map(\.text)
+            // Every value goes into response headers: printable text only (no CR/LF, no NUL).
+            for v in origins + methods + headers + expose where v.isEmpty || !ObjectHeaders.isValidHeaderValue(v) {
+                return .failure(S3Error.invalidRequest("A CORS rule's values must be non-empty printable text."))
+            }
             for h in headers where h.filter({ $0 == "*" }).count > 1 {
                 return .failure(S3Error.invalidRequest("AllowedHeader \"\(h)\" can not have more than one wildcard."))
             }
@@ -57,7 +62,7 @@ public enum CORS {
             out.append(
                 CORSRule(
                     id: id, allowedOrigins: origins, allowedMethods: methods, allowedHeaders: headers,
-                    exposeHeaders: r.all("ExposeHeader").map(\.text), maxAgeSeconds: maxAge))
+                    exposeHeaders: expose, maxAgeSeconds: maxAge))
         }
         return .success(out)
     }

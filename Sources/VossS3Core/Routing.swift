@@ -33,6 +33,9 @@ public enum S3Operation: String, Equatable, Sendable {
     case getBucketVersioning = "GetBucketVersioning"
     case putBucketVersioning = "PutBucketVersioning"
     case getBucketPolicy = "GetBucketPolicy"
+    case putBucketPolicy = "PutBucketPolicy"
+    case deleteBucketPolicy = "DeleteBucketPolicy"
+    case getBucketPolicyStatus = "GetBucketPolicyStatus"
     case getBucketCors = "GetBucketCors"
     case putBucketCors = "PutBucketCors"
     case deleteBucketCors = "DeleteBucketCors"
@@ -63,10 +66,48 @@ public enum S3Operation: String, Equatable, Sendable {
         switch self {
         case .listBuckets, .headBucket, .getBucketLocation, .listObjects, .listObjectsV2, .listObjectVersions,
             .listMultipartUploads, .getBucketTagging, .getBucketAcl, .getBucketVersioning, .getBucketPolicy,
-            .getBucketCors, .preflight, .getBucketLifecycle, .getBucketEncryption, .getObject, .headObject, .listParts,
+            .getBucketCors, .preflight, .getBucketPolicyStatus, .getBucketLifecycle, .getBucketEncryption, .getObject, .headObject, .listParts,
             .getObjectTagging, .getObjectAcl:
             true
         default: false
+        }
+    }
+
+    /// The IAM action a bucket policy names for this operation (`versioned`: the request names a
+    /// version, which S3 authorizes as `…Version`).
+    public func policyAction(versioned: Bool) -> String {
+        switch self {
+        case .listBuckets: "s3:ListAllMyBuckets"
+        case .createBucket: "s3:CreateBucket"
+        case .deleteBucket: "s3:DeleteBucket"
+        case .headBucket, .listObjects, .listObjectsV2: "s3:ListBucket"
+        case .getBucketLocation: "s3:GetBucketLocation"
+        case .listObjectVersions: "s3:ListBucketVersions"
+        case .listMultipartUploads: "s3:ListBucketMultipartUploads"
+        case .getBucketTagging: "s3:GetBucketTagging"
+        case .putBucketTagging, .deleteBucketTagging: "s3:PutBucketTagging"
+        case .getBucketAcl: "s3:GetBucketAcl"
+        case .putBucketAcl: "s3:PutBucketAcl"
+        case .getBucketVersioning: "s3:GetBucketVersioning"
+        case .putBucketVersioning: "s3:PutBucketVersioning"
+        case .getBucketPolicy: "s3:GetBucketPolicy"
+        case .putBucketPolicy: "s3:PutBucketPolicy"
+        case .deleteBucketPolicy: "s3:DeleteBucketPolicy"
+        case .getBucketPolicyStatus: "s3:GetBucketPolicyStatus"
+        case .getBucketCors, .preflight: "s3:GetBucketCORS"
+        case .putBucketCors, .deleteBucketCors: "s3:PutBucketCORS"
+        case .getBucketLifecycle: "s3:GetLifecycleConfiguration"
+        case .getBucketEncryption: "s3:GetEncryptionConfiguration"
+        case .deleteObjects, .deleteObject: versioned ? "s3:DeleteObjectVersion" : "s3:DeleteObject"
+        case .putObject, .copyObject, .createMultipartUpload, .uploadPart, .uploadPartCopy, .completeMultipartUpload: "s3:PutObject"
+        case .getObject, .headObject: versioned ? "s3:GetObjectVersion" : "s3:GetObject"
+        case .abortMultipartUpload: "s3:AbortMultipartUpload"
+        case .listParts: "s3:ListMultipartUploadParts"
+        case .getObjectTagging: versioned ? "s3:GetObjectVersionTagging" : "s3:GetObjectTagging"
+        case .putObjectTagging: versioned ? "s3:PutObjectVersionTagging" : "s3:PutObjectTagging"
+        case .deleteObjectTagging: versioned ? "s3:DeleteObjectVersionTagging" : "s3:DeleteObjectTagging"
+        case .getObjectAcl: versioned ? "s3:GetObjectVersionAcl" : "s3:GetObjectAcl"
+        case .putObjectAcl: versioned ? "s3:PutObjectVersionAcl" : "s3:PutObjectAcl"
         }
     }
 
@@ -120,7 +161,7 @@ public enum S3Router {
     static let unsupportedSubresources: Set<String> = [
         "website", "logging", "notification", "replication", "requestPayment", "ownershipControls",
         "publicAccessBlock", "accelerate", "analytics", "intelligent-tiering", "inventory", "metrics", "object-lock",
-        "retention", "legal-hold", "torrent", "restore", "select", "attributes", "policyStatus",
+        "retention", "legal-hold", "torrent", "restore", "select", "attributes",
     ]
 
     /// The S3 operation a request performs.
@@ -145,6 +186,7 @@ public enum S3Router {
                 if query["acl"] != nil { return .success(.getBucketAcl) }
                 if query["versioning"] != nil { return .success(.getBucketVersioning) }
                 if query["policy"] != nil { return .success(.getBucketPolicy) }
+                if query["policyStatus"] != nil { return .success(.getBucketPolicyStatus) }
                 if query["cors"] != nil { return .success(.getBucketCors) }
                 if query["lifecycle"] != nil { return .success(.getBucketLifecycle) }
                 if query["encryption"] != nil { return .success(.getBucketEncryption) }
@@ -159,7 +201,8 @@ public enum S3Router {
                 if query["acl"] != nil { return .success(.putBucketAcl) }
                 if query["versioning"] != nil { return .success(.putBucketVersioning) }
                 if query["cors"] != nil { return .success(.putBucketCors) }
-                if query["policy"] != nil
+                if query["policy"] != nil { return .success(.putBucketPolicy) }
+                if query["lifecycle"] != nil
                     || query["lifecycle"] != nil || query["encryption"] != nil
                 {
                     return .failure(S3Error("NotImplemented", message: "Bucket configuration of this kind is not implemented by VOSS."))
@@ -168,7 +211,8 @@ public enum S3Router {
             case "DELETE":
                 if query["tagging"] != nil { return .success(.deleteBucketTagging) }
                 if query["cors"] != nil { return .success(.deleteBucketCors) }
-                if query["policy"] != nil || query["lifecycle"] != nil || query["encryption"] != nil {
+                if query["policy"] != nil { return .success(.deleteBucketPolicy) }
+                if query["lifecycle"] != nil || query["encryption"] != nil {
                     return .failure(S3Error("NotImplemented"))
                 }
                 return .success(.deleteBucket)

@@ -422,8 +422,12 @@ extension S3Service {
     }
 
     func deleteObjects(_ ex: S3Call) async throws -> S3Response {
-        let b = try await bucket(ex, access: .write)
+        // Write access is decided per key: the bucket policy may allow or deny some keys.
+        let b = try await bucket(ex, access: .objectRead)
         let p = try requirePrincipal(ex)
+        let canWrite = Access.canWrite(bucket: b, principal: p)
+        // Without a policy that could let some keys in, no write access is no access at all.
+        if !canWrite && b.settings.policy == nil { throw S3Error.accessDenied }
         let body = try await readSmallBody(ex, limit: 2 << 20)
         guard let root = try? XMLParser.parse(body), root.name == "Delete" else { throw S3Error("MalformedXML") }
         let objects = root.all("Object")
@@ -455,6 +459,15 @@ extension S3Service {
             }
             var version: String?? = nil
             if let v = versionText { version = .some(v == "null" ? nil : v) }
+            switch policyDecision(ex, b, key: key, action: version == nil ? "s3:DeleteObject" : "s3:DeleteObjectVersion") {
+            case .deny:
+                failed(key, versionText, .accessDenied)
+                continue
+            case .none where !canWrite:
+                failed(key, versionText, .accessDenied)
+                continue
+            default: break
+            }
             do {
                 let (headers, released) = try await delete(b, key: key, version: version, by: p)
                 if let released { garbage += released.storage.blobs }

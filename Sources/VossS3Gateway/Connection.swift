@@ -101,6 +101,8 @@ struct RequestContext: Sendable {
     var auth: AuthContext?
     let tls: Bool
     let remote: String
+    /// The bucket's policy allowed this request (the ACL checks are then passed).
+    var policyAllowed = false
 
     /// The first value of a header (names compare case-insensitively).
     func header(_ name: String) -> String? {

@@ -131,8 +131,9 @@ extension S3Service {
 
     func getObject(_ ex: S3Call, head: Bool) async throws -> S3Response {
         let b = try await bucket(ex, access: .objectRead)
-        let o = try await readableObject(b, key: ex.ctx.key, version: try requestedVersion(ex), principal: ex.ctx.principal)
-        guard Access.canRead(object: o, in: b, principal: ex.ctx.principal) else { throw S3Error.accessDenied }
+        let o = try await readableObject(
+            b, key: ex.ctx.key, version: try requestedVersion(ex), principal: ex.ctx.principal, policyAllowed: ex.ctx.policyAllowed)
+        guard ex.ctx.policyAllowed || Access.canRead(object: o, in: b, principal: ex.ctx.principal) else { throw S3Error.accessDenied }
         switch Preconditions.evaluate(
             ifMatch: ex.ctx.header("if-match"), ifNoneMatch: ex.ctx.header("if-none-match"),
             ifModifiedSince: ex.ctx.header("if-modified-since"), ifUnmodifiedSince: ex.ctx.header("if-unmodified-since"),
@@ -234,13 +235,20 @@ extension S3Service {
         if let p = S3Names.keyProblem(key) { throw p }
         guard let sb = try await state.store.bucket(named: bucketName) else { throw S3Error.noSuchBucket(bucketName) }
         if let expected = ex.ctx.header("x-amz-source-expected-bucket-owner"), expected != sb.tenantID { throw S3Error.accessDenied }
+        // The source bucket's policy decides the read of the source (s3:GetObject on it).
+        var sourceAllowed = false
+        switch policyDecision(ex, sb, key: key, action: version == nil ? "s3:GetObject" : "s3:GetObjectVersion") {
+        case .deny: throw S3Error.accessDenied
+        case .allow: sourceAllowed = true
+        case .none: break
+        }
         let so: ObjectRecord
         do {
-            so = try await readableObject(sb, key: key, version: version, principal: ex.ctx.principal)
+            so = try await readableObject(sb, key: key, version: version, principal: ex.ctx.principal, policyAllowed: sourceAllowed)
         } catch let e as S3Error where e.code == "MethodNotAllowed" {
             throw S3Error.invalidRequest("The source of a copy request may not specifically refer to a delete marker by version id.")
         }
-        guard Access.canRead(object: so, in: sb, principal: ex.ctx.principal) else { throw S3Error.accessDenied }
+        guard sourceAllowed || Access.canRead(object: so, in: sb, principal: ex.ctx.principal) else { throw S3Error.accessDenied }
         let outcome = Preconditions.evaluate(
             ifMatch: ex.ctx.header("x-amz-copy-source-if-match"), ifNoneMatch: ex.ctx.header("x-amz-copy-source-if-none-match"),
             ifModifiedSince: ex.ctx.header("x-amz-copy-source-if-modified-since"),
@@ -368,7 +376,8 @@ extension S3Service {
 
     /// The object (or the version asked for by `versionId`) that a tagging or ACL request addresses.
     func existingObject(_ ex: S3Call, _ b: BucketRecord) async throws -> ObjectRecord {
-        try await readableObject(b, key: ex.ctx.key, version: try requestedVersion(ex), principal: ex.ctx.principal)
+        try await readableObject(
+            b, key: ex.ctx.key, version: try requestedVersion(ex), principal: ex.ctx.principal, policyAllowed: ex.ctx.policyAllowed)
     }
 
     func objectTagging(_ ex: S3Call) async throws -> S3Response {

@@ -43,7 +43,8 @@ struct S3Service: Sendable {
         case .getBucketAcl, .putBucketAcl: try await bucketACL(ex)
         case .getBucketVersioning: try await getBucketVersioning(ex)
         case .putBucketVersioning: try await putBucketVersioning(ex)
-        case .getBucketPolicy: try await bucketConfigAbsent(ex, "NoSuchBucketPolicy", "The bucket policy does not exist")
+        case .getBucketPolicy, .putBucketPolicy, .deleteBucketPolicy: try await bucketPolicy(ex)
+        case .getBucketPolicyStatus: try await bucketPolicyStatus(ex)
         case .getBucketCors, .putBucketCors, .deleteBucketCors: try await bucketCors(ex)
         case .preflight: try await preflight(ex)
         case .getBucketLifecycle:
@@ -80,6 +81,20 @@ struct S3Service: Sendable {
         // `x-amz-expected-bucket-owner`: the account (tenant) id the client believes owns the bucket.
         if let expected = ex.ctx.header("x-amz-expected-bucket-owner"), expected != b.tenantID { throw S3Error.accessDenied }
         let p = ex.ctx.principal
+        // The bucket policy first: an explicit Deny wins over everything (except that the bucket's
+        // owners can always manage the policy itself, so no policy locks them out), an Allow lets
+        // in whom the ACLs would not.
+        // (DeleteObjects names its keys in the body: it asks the policy about each one.)
+        switch ex.ctx.operation == .deleteObjects ? .none : policyDecision(ex, b, key: ex.ctx.target.key) {
+        case .deny:
+            let managing = [.getBucketPolicy, .putBucketPolicy, .deleteBucketPolicy].contains(ex.ctx.operation)
+            if !(managing && Access.isOwner(bucket: b, principal: p)) { throw S3Error.accessDenied }
+        case .allow:
+            ex.ctx.policyAllowed = true
+            return b
+        case .none:
+            break
+        }
         let ok: Bool
         switch access {
         case .read: ok = Access.canRead(bucket: b, principal: p)

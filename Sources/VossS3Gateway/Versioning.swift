@@ -66,8 +66,10 @@ extension S3Service {
 
     /// The object a GET/HEAD/copy reads: the current one, or the version asked for. Delete markers
     /// answer as S3 does (404 with `x-amz-delete-marker` when current, 405 when asked for by id).
-    func readableObject(_ b: BucketRecord, key: String, version: String??, principal: Principal?) async throws -> ObjectRecord {
-        let canList = Access.canRead(bucket: b, principal: principal)
+    func readableObject(_ b: BucketRecord, key: String, version: String??, principal: Principal?, policyAllowed: Bool = false) async throws
+        -> ObjectRecord
+    {
+        let canList = policyAllowed || Access.canRead(bucket: b, principal: principal)
         if let version {
             guard let o = try await state.store.objectVersion(bucketID: b.id, key: key, versionID: version) else {
                 throw canList

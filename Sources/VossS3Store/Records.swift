@@ -103,10 +103,13 @@ public struct BucketSettings: Codable, Equatable, Sendable {
     public var versioning: VersioningStatus?
     /// PutBucketCors's rules (nil: no CORS configuration).
     public var cors: [CORSRule]?
+    /// PutBucketPolicy's policy.
+    public var policy: BucketPolicy?
 
-    public init(versioning: VersioningStatus? = nil, cors: [CORSRule]? = nil) {
+    public init(versioning: VersioningStatus? = nil, cors: [CORSRule]? = nil, policy: BucketPolicy? = nil) {
         self.versioning = versioning
         self.cors = cors
+        self.policy = policy
     }
 
     /// Whether the bucket may hold more than one version of a key (versioning enabled now or before).

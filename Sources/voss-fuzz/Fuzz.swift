@@ -138,6 +138,15 @@ enum FuzzTargets {
             let t = text(d)
             _ = CORS.rule(for: t, method: "GET", headers: CORS.headerList(t), in: rules)
         }
+        // Bucket policies (JSON): parsing and evaluating against values taken from the input.
+        if case .success(let policy) = BucketPolicy.parse(d, bucket: "b") {
+            let t = text(d)
+            let request = BucketPolicy.Request(
+                action: "s3:GetObject", resource: "arn:aws:s3:::b/" + t, tenantID: t, userID: t, userName: t, ownerTenantID: "T",
+                keys: ["aws:sourceip": [t, "10.0.0.1", "::1"], "s3:prefix": [t], "s3:max-keys": [t], "aws:currenttime": [t]])
+            _ = policy.evaluate(request)
+            _ = policy.isPublic
+        }
     }
 
     static func rangeAndConditions(_ d: [UInt8]) {

@@ -56,3 +56,18 @@ import VossS3Core
         #expect(e.code == code)
     }
 }
+
+extension CORSTests {
+    /// Found by the fuzzer: a value with NUL (or CR/LF) would be stored and then written into
+    /// response headers.
+    @Test func valuesThatCannotBeHeadersAreRefused() {
+        for bad in ["http\u{0}*.example.com", "a\r\nSet-Cookie: x=1", ""] {
+            let doc = "<CORSConfiguration><CORSRule><AllowedOrigin>\(bad)</AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>"
+            guard case .failure(let e) = CORS.parse(Array(doc.utf8)) else {
+                Issue.record("accepted \(bad.debugDescription)")
+                continue
+            }
+            #expect(e.code == "InvalidRequest" || e.code == "MalformedXML")
+        }
+    }
+}
