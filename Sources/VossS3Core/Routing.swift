@@ -60,6 +60,12 @@ public enum S3Operation: String, Equatable, Sendable {
     case deleteObjectTagging = "DeleteObjectTagging"
     case getObjectAcl = "GetObjectAcl"
     case putObjectAcl = "PutObjectAcl"
+    case getObjectLockConfiguration = "GetObjectLockConfiguration"
+    case putObjectLockConfiguration = "PutObjectLockConfiguration"
+    case getObjectRetention = "GetObjectRetention"
+    case putObjectRetention = "PutObjectRetention"
+    case getObjectLegalHold = "GetObjectLegalHold"
+    case putObjectLegalHold = "PutObjectLegalHold"
 
     /// Operations that read object data or metadata only.
     public var isRead: Bool {
@@ -67,7 +73,7 @@ public enum S3Operation: String, Equatable, Sendable {
         case .listBuckets, .headBucket, .getBucketLocation, .listObjects, .listObjectsV2, .listObjectVersions,
             .listMultipartUploads, .getBucketTagging, .getBucketAcl, .getBucketVersioning, .getBucketPolicy,
             .getBucketCors, .preflight, .getBucketPolicyStatus, .getBucketLifecycle, .getBucketEncryption, .getObject, .headObject, .listParts,
-            .getObjectTagging, .getObjectAcl:
+            .getObjectTagging, .getObjectAcl, .getObjectLockConfiguration, .getObjectRetention, .getObjectLegalHold:
             true
         default: false
         }
@@ -108,6 +114,12 @@ public enum S3Operation: String, Equatable, Sendable {
         case .deleteObjectTagging: versioned ? "s3:DeleteObjectVersionTagging" : "s3:DeleteObjectTagging"
         case .getObjectAcl: versioned ? "s3:GetObjectVersionAcl" : "s3:GetObjectAcl"
         case .putObjectAcl: versioned ? "s3:PutObjectVersionAcl" : "s3:PutObjectAcl"
+        case .getObjectLockConfiguration: "s3:GetBucketObjectLockConfiguration"
+        case .putObjectLockConfiguration: "s3:PutBucketObjectLockConfiguration"
+        case .getObjectRetention: "s3:GetObjectRetention"
+        case .putObjectRetention: "s3:PutObjectRetention"
+        case .getObjectLegalHold: "s3:GetObjectLegalHold"
+        case .putObjectLegalHold: "s3:PutObjectLegalHold"
         }
     }
 
@@ -160,8 +172,7 @@ public enum S3Router {
     /// Bucket sub-resources VOSS does not implement (answered NotImplemented, as S3-compatible stores do).
     static let unsupportedSubresources: Set<String> = [
         "website", "logging", "notification", "replication", "requestPayment", "ownershipControls",
-        "publicAccessBlock", "accelerate", "analytics", "intelligent-tiering", "inventory", "metrics", "object-lock",
-        "retention", "legal-hold", "torrent", "restore", "select", "attributes",
+        "publicAccessBlock", "accelerate", "analytics", "intelligent-tiering", "inventory", "metrics", "torrent", "restore", "select", "attributes",
     ]
 
     /// The S3 operation a request performs.
@@ -187,6 +198,7 @@ public enum S3Router {
                 if query["versioning"] != nil { return .success(.getBucketVersioning) }
                 if query["policy"] != nil { return .success(.getBucketPolicy) }
                 if query["policyStatus"] != nil { return .success(.getBucketPolicyStatus) }
+                if query["object-lock"] != nil { return .success(.getObjectLockConfiguration) }
                 if query["cors"] != nil { return .success(.getBucketCors) }
                 if query["lifecycle"] != nil { return .success(.getBucketLifecycle) }
                 if query["encryption"] != nil { return .success(.getBucketEncryption) }
@@ -202,6 +214,7 @@ public enum S3Router {
                 if query["versioning"] != nil { return .success(.putBucketVersioning) }
                 if query["cors"] != nil { return .success(.putBucketCors) }
                 if query["policy"] != nil { return .success(.putBucketPolicy) }
+                if query["object-lock"] != nil { return .success(.putObjectLockConfiguration) }
                 if query["lifecycle"] != nil
                     || query["lifecycle"] != nil || query["encryption"] != nil
                 {
@@ -228,6 +241,8 @@ public enum S3Router {
             if query["uploadId"] != nil { return .success(.listParts) }
             if query["tagging"] != nil { return .success(.getObjectTagging) }
             if query["acl"] != nil { return .success(.getObjectAcl) }
+            if query["retention"] != nil { return .success(.getObjectRetention) }
+            if query["legal-hold"] != nil { return .success(.getObjectLegalHold) }
             return .success(.getObject)
         case "HEAD":
             return .success(.headObject)
@@ -240,6 +255,8 @@ public enum S3Router {
             }
             if query["tagging"] != nil { return .success(.putObjectTagging) }
             if query["acl"] != nil { return .success(.putObjectAcl) }
+            if query["retention"] != nil { return .success(.putObjectRetention) }
+            if query["legal-hold"] != nil { return .success(.putObjectLegalHold) }
             return .success(copySource ? .copyObject : .putObject)
         case "DELETE":
             if query["uploadId"] != nil { return .success(.abortMultipartUpload) }

@@ -93,6 +93,12 @@ extension S3Service {
             }
         }
         let policy = try policyFromHeaders(ex) ?? .private
+        // Object lock is chosen when the bucket is made (and turns versioning on).
+        var settings = BucketSettings()
+        if ex.ctx.header("x-amz-bucket-object-lock-enabled")?.lowercased() == "true" {
+            settings.versioning = .enabled
+            settings.objectLock = ObjectLockConfiguration()
+        }
         guard let platform = state.platforms.platform(named: platformName) else {
             throw PlatformUnavailable(platform: platformName, reason: "it is the default platform but is not configured on this node")
         }
@@ -101,7 +107,8 @@ extension S3Service {
         }
         do {
             _ = try await state.store.createBucket(
-                name: ex.ctx.bucket, tenantID: p.tenant.id, ownerID: p.user.id, region: region, policy: policy, platform: platformName)
+                name: ex.ctx.bucket, tenantID: p.tenant.id, ownerID: p.user.id, region: region, policy: policy, platform: platformName,
+                settings: settings)
         } catch StoreError.bucketExists(let same) {
             throw S3Error(same ? "BucketAlreadyOwnedByYou" : "BucketAlreadyExists", details: [("BucketName", ex.ctx.bucket)])
         }
@@ -469,7 +476,7 @@ extension S3Service {
             default: break
             }
             do {
-                let (headers, released) = try await delete(b, key: key, version: version, by: p)
+                let (headers, released) = try await delete(ex, b, key: key, version: version, by: p)
                 if let released { garbage += released.storage.blobs }
                 if !quiet {
                     x.open("Deleted")

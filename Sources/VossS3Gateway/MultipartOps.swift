@@ -25,6 +25,16 @@ extension S3Service {
         let b = try await bucket(ex, access: .write)
         try checkKey(ex)
         let p = try requirePrincipal(ex)
+        // Explicit object lock headers on an upload (not yet kept with it; the bucket's default
+        // retention applies when it completes, PutObjectRetention/LegalHold after that).
+        if try newObjectLock(ex, b, now: Date()) != nil,
+            ex.ctx.header("x-amz-object-lock-mode") != nil || ex.ctx.header("x-amz-object-lock-legal-hold") != nil
+        {
+            throw S3Error(
+                "NotImplemented",
+                message: "Object lock headers on CreateMultipartUpload are not supported by VOSS yet: the bucket's default retention "
+                    + "applies when the upload completes; set retention or a legal hold on the object afterwards.")
+        }
         let headers = try ObjectHeaders.from(ex.ctx.headerPairs).get()
         let tags = try tagsFromHeader(ex)
         let policy = try policyFromHeaders(ex) ?? .private
@@ -327,7 +337,7 @@ extension S3Service {
         let record = ObjectRecord(
             bucketID: b.id, key: u.key, size: size, etag: etag, lastModified: Date(), headers: u.headers, checksum: checksum,
             policy: u.policy, tags: u.tags, storage: ObjectStorage(pieces: pieces), ownerID: p.user.id, versionID: nextVersionID(b),
-            uploadID: u.uploadID)
+            uploadID: u.uploadID, lock: b.settings.objectLock?.defaultLock(from: Date()))
         let old: ObjectRecord?
         do {
             old = try await state.store.completeUpload(uploadID: u.uploadID, object: record, versioned: b.settings.versioned, condition: condition)

@@ -51,13 +51,14 @@ extension S3Service {
         let policy = try policyFromHeaders(ex) ?? .private
         let p = try requirePrincipal(ex)
         let condition = try writeCondition(ex)
+        let lock = try newObjectLock(ex, b, now: Date())
         try await precheck(condition, b, key: ex.ctx.key)
         let (out, blob) = try await receiveIntoNewBlob(ex, bucket: b, maxSize: state.current.maxPutSize)
         let checksum = out.checksum.map { StoredChecksum(algorithm: $0.algorithm, value: Data($0.digest).base64EncodedString(), type: "FULL_OBJECT") }
         let record = ObjectRecord(
             bucketID: b.id, key: ex.ctx.key, size: out.size, etag: Self.hex(out.md5), lastModified: Date(), headers: headers,
             checksum: checksum, policy: policy, tags: tags, storage: ObjectStorage(pieces: [.init(blob: blob, size: out.size)]),
-            ownerID: p.user.id, versionID: nextVersionID(b))
+            ownerID: p.user.id, versionID: nextVersionID(b), lock: lock)
         let old: ObjectRecord?
         do {
             old = try await state.store.putObject(record, versioned: b.settings.versioned, condition: condition)
@@ -165,7 +166,7 @@ extension S3Service {
         }
         var headers: [(String, String)] = [
             ("ETag", "\"\(o.etag)\""), ("Last-Modified", HTTPDate.format(o.lastModified)), ("Accept-Ranges", "bytes"),
-        ] + versionHeaders(b, o)
+        ] + versionHeaders(b, o) + lockHeaders(o)
         let overrides = ex.ctx.query.filter { $0.key.hasPrefix("response-") }
         for (k, v) in overrides where !ObjectHeaders.isValidHeaderValue(v) {
             throw S3Error.invalidArgument("The \(k) value must not contain control characters.", name: k, value: String(v.prefix(64)))
@@ -188,17 +189,18 @@ extension S3Service {
         let b = try await bucket(ex, access: .write)
         try checkKey(ex)
         let p = try requirePrincipal(ex)
-        let (headers, released) = try await delete(b, key: ex.ctx.key, version: try requestedVersion(ex), by: p)
+        let (headers, released) = try await delete(ex, b, key: ex.ctx.key, version: try requestedVersion(ex), by: p)
         return .status(204, headers: headers, after: collecting(released))
     }
 
     /// Deletes a key (a delete marker in a versioned bucket) or one version of it; returns the
     /// answer's headers and the version whose data was released.
-    func delete(_ b: BucketRecord, key: String, version: String??, by p: Principal) async throws
+    func delete(_ ex: S3Call, _ b: BucketRecord, key: String, version: String??, by p: Principal) async throws
         -> (headers: [(String, String)], released: ObjectRecord?)
     {
         if let version {
-            let removed = try await state.store.deleteVersion(bucketID: b.id, key: key, versionID: version)
+            let removed = try await state.store.deleteVersion(
+                bucketID: b.id, key: key, versionID: version, bypassGovernance: bypassesGovernance(ex, b), now: Date())
             var h = [("x-amz-version-id", version ?? "null")]
             if removed?.deleteMarker == true { h.append(("x-amz-delete-marker", "true")) }
             return (h, removed?.deleteMarker == true ? nil : removed)
@@ -355,7 +357,8 @@ extension S3Service {
         let record = ObjectRecord(
             bucketID: b.id, key: ex.ctx.key, size: so.size, etag: Self.hex(copy.md5), lastModified: Date(), headers: headers,
             checksum: checksum, policy: try policyFromHeaders(ex) ?? .private, tags: tags,
-            storage: ObjectStorage(pieces: [.init(blob: copy.blob, size: so.size)]), ownerID: p.user.id, versionID: nextVersionID(b))
+            storage: ObjectStorage(pieces: [.init(blob: copy.blob, size: so.size)]), ownerID: p.user.id, versionID: nextVersionID(b),
+            lock: try newObjectLock(ex, b, now: Date()))
         let old: ObjectRecord?
         do { old = try await state.store.putObject(record, versioned: b.settings.versioned, condition: nil) } catch {
             await discard(copy.blob)

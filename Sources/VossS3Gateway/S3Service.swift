@@ -65,6 +65,9 @@ struct S3Service: Sendable {
         case .listParts: try await listParts(ex)
         case .getObjectTagging, .putObjectTagging, .deleteObjectTagging: try await objectTagging(ex)
         case .getObjectAcl, .putObjectAcl: try await objectACL(ex)
+        case .getObjectLockConfiguration, .putObjectLockConfiguration: try await objectLockConfiguration(ex)
+        case .getObjectRetention, .putObjectRetention: try await objectRetention(ex)
+        case .getObjectLegalHold, .putObjectLegalHold: try await objectLegalHold(ex)
         }
     }
 
@@ -122,6 +125,8 @@ struct S3Service: Sendable {
                 state.logger.warning("metadata store unavailable", metadata: ["request": "\(ctx.id)", "client": "\(ctx.remote)", "why": "\(why)"])
                 return S3Error("ServiceUnavailable", status: 503, message: "The metadata store is unavailable (\(why)); retry later.")
             case .notFound(let what): return S3Error("NoSuchKey", message: "\(what) does not exist.", details: [("Key", ctx.key)])
+            case .locked:
+                return S3Error("AccessDenied", message: "Access Denied because object protected by object lock.")
             case .preconditionFailed:
                 return S3Error("PreconditionFailed", details: [("Condition", ctx.header("if-none-match") != nil ? "If-None-Match" : "If-Match")])
             default:

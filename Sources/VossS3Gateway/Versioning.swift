@@ -108,6 +108,9 @@ extension S3Service {
         switch root.childText("Status") {
         case "Enabled": b.settings.versioning = .enabled
         case "Suspended":
+            if b.settings.objectLock != nil {
+                throw S3Error("InvalidBucketState", status: 409, message: "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.")
+            }
             // Suspending a bucket that never had versioning leaves it unversioned (as S3 answers it).
             if b.settings.versioning != nil { b.settings.versioning = .suspended }
         case nil: break

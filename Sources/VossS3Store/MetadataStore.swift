@@ -20,6 +20,8 @@ public enum StoreError: Error, Equatable, Sendable {
     case internalError(String)
     /// A conditional write found the key in another state (`If-None-Match: *` / `If-Match`).
     case preconditionFailed
+    /// The version is under retention or legal hold (object lock).
+    case locked
 }
 
 /// A journal entry: a blob that is being written (`new`: delete it if its object never committed) or
@@ -56,8 +58,9 @@ public protocol MetadataStore: Sendable {
     func principal(accessKey: String) async throws -> Principal?
 
     // Buckets
-    func createBucket(name: String, tenantID: String, ownerID: String, region: String, policy: AccessPolicy, platform: String)
-        async throws -> BucketRecord
+    func createBucket(
+        name: String, tenantID: String, ownerID: String, region: String, policy: AccessPolicy, platform: String, settings: BucketSettings
+    ) async throws -> BucketRecord
     func bucket(named: String) async throws -> BucketRecord?
     func buckets(tenantID: String) async throws -> [BucketRecord]
     func deleteBucket(id: Int64) async throws
@@ -83,15 +86,18 @@ public protocol MetadataStore: Sendable {
     /// Removes one version for good (`versionID` nil: the null version); when it was the current
     /// object, the newest remaining version becomes current unless it is a delete marker. Returns
     /// the removed version (a delete marker, or one whose blobs are now `garbage`).
+    /// A version under object lock is refused (`StoreError.locked`), checked in the same transaction.
     @discardableResult
-    func deleteVersion(bucketID: Int64, key: String, versionID: String?) async throws -> ObjectRecord?
+    func deleteVersion(bucketID: Int64, key: String, versionID: String?, bypassGovernance: Bool, now: Date) async throws -> ObjectRecord?
     /// One version of a key, current or not, delete markers included.
     func objectVersion(bucketID: Int64, key: String, versionID: String?) async throws -> ObjectRecord?
     /// The newest version of a key when there is no current object and it is a delete marker.
     func latestDeleteMarker(bucketID: Int64, key: String) async throws -> ObjectRecord?
     /// Tags and/or ACL of the current object (`version` nil) or of one version (`.some(nil)`: the
     /// null version). False when there is no such object.
-    func updateObject(bucketID: Int64, key: String, version: String??, tags: [String: String]?, policy: AccessPolicy?) async throws -> Bool
+    /// … and its object lock (`lock` nil: unchanged; `.some(nil)`: removed).
+    func updateObject(bucketID: Int64, key: String, version: String??, tags: [String: String]?, policy: AccessPolicy?, lock: ObjectLock??)
+        async throws -> Bool
     /// Objects with `prefix`, keys after `after` (or from `after` when `inclusive`), in byte order.
     func listObjects(bucketID: Int64, prefix: String, after: String, inclusive: Bool, limit: Int) async throws
         -> [ObjectSummary]
@@ -166,7 +172,18 @@ extension MetadataStore {
     }
 
     public func updateObject(bucketID: Int64, key: String, tags: [String: String]?, policy: AccessPolicy?) async throws -> Bool {
-        try await updateObject(bucketID: bucketID, key: key, version: nil, tags: tags, policy: policy)
+        try await updateObject(bucketID: bucketID, key: key, version: nil, tags: tags, policy: policy, lock: nil)
+    }
+
+    public func updateObject(bucketID: Int64, key: String, version: String??, tags: [String: String]?, policy: AccessPolicy?) async throws
+        -> Bool
+    {
+        try await updateObject(bucketID: bucketID, key: key, version: version, tags: tags, policy: policy, lock: nil)
+    }
+
+    @discardableResult
+    public func deleteVersion(bucketID: Int64, key: String, versionID: String?) async throws -> ObjectRecord? {
+        try await deleteVersion(bucketID: bucketID, key: key, versionID: versionID, bypassGovernance: false, now: Date())
     }
 
     @discardableResult
@@ -179,5 +196,12 @@ extension MetadataStore {
         -> BucketRecord
     {
         try await createBucket(name: name, tenantID: tenantID, ownerID: ownerID, region: region, policy: policy, platform: "local")
+    }
+
+    public func createBucket(name: String, tenantID: String, ownerID: String, region: String, policy: AccessPolicy, platform: String)
+        async throws -> BucketRecord
+    {
+        try await createBucket(
+            name: name, tenantID: tenantID, ownerID: ownerID, region: region, policy: policy, platform: platform, settings: BucketSettings())
     }
 }

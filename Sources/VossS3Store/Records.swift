@@ -97,6 +97,52 @@ public enum VersioningStatus: String, Codable, Sendable {
     case suspended = "Suspended"
 }
 
+/// Object lock on one version: a retention (mode and date) and/or a legal hold.
+public struct ObjectLock: Codable, Equatable, Sendable {
+    public enum Mode: String, Codable, Sendable {
+        case governance = "GOVERNANCE"
+        case compliance = "COMPLIANCE"
+    }
+
+    public var mode: Mode?
+    public var retainUntil: Date?
+    public var legalHold: Bool
+
+    public init(mode: Mode? = nil, retainUntil: Date? = nil, legalHold: Bool = false) {
+        self.mode = mode
+        self.retainUntil = retainUntil
+        self.legalHold = legalHold
+    }
+
+    /// Whether the version may not be deleted at `now` (`bypassGovernance`: the caller sent
+    /// `x-amz-bypass-governance-retention: true` and may use it).
+    public func protects(at now: Date, bypassGovernance: Bool) -> Bool {
+        if legalHold { return true }
+        guard let mode, let until = retainUntil, until > now else { return false }
+        return !(mode == .governance && bypassGovernance)
+    }
+}
+
+/// A bucket's object lock configuration (the bucket was created with object lock enabled).
+public struct ObjectLockConfiguration: Codable, Equatable, Sendable {
+    public var defaultMode: ObjectLock.Mode?
+    public var defaultDays: Int?
+    public var defaultYears: Int?
+
+    public init(defaultMode: ObjectLock.Mode? = nil, defaultDays: Int? = nil, defaultYears: Int? = nil) {
+        self.defaultMode = defaultMode
+        self.defaultDays = defaultDays
+        self.defaultYears = defaultYears
+    }
+
+    /// The retention a new version gets when its request names none.
+    public func defaultLock(from now: Date) -> ObjectLock? {
+        guard let mode = defaultMode else { return nil }
+        let days = defaultDays ?? (defaultYears ?? 0) * 365
+        return ObjectLock(mode: mode, retainUntil: now.addingTimeInterval(Double(days) * 86_400))
+    }
+}
+
 /// Bucket configuration kept as one JSON document (`buckets.settings`), so a new kind of
 /// configuration needs no schema step.
 public struct BucketSettings: Codable, Equatable, Sendable {
@@ -105,6 +151,8 @@ public struct BucketSettings: Codable, Equatable, Sendable {
     public var cors: [CORSRule]?
     /// PutBucketPolicy's policy.
     public var policy: BucketPolicy?
+    /// Object lock (only on buckets created with it, or versioned buckets it was enabled on).
+    public var objectLock: ObjectLockConfiguration?
 
     public init(versioning: VersioningStatus? = nil, cors: [CORSRule]? = nil, policy: BucketPolicy? = nil) {
         self.versioning = versioning
@@ -247,12 +295,15 @@ public struct ObjectRecord: Codable, Equatable, Sendable {
     /// The multipart upload this object was completed from (a retried CompleteMultipartUpload
     /// after a lost response is answered from it).
     public var uploadID: String?
+    /// Retention and legal hold of this version.
+    public var lock: ObjectLock?
 
     public init(
         bucketID: Int64, key: String, size: Int64, etag: String, lastModified: Date, headers: ObjectHeaders,
         checksum: StoredChecksum?, policy: AccessPolicy, tags: [String: String], storage: ObjectStorage, ownerID: String,
-        versionID: String? = nil, deleteMarker: Bool = false, uploadID: String? = nil
+        versionID: String? = nil, deleteMarker: Bool = false, uploadID: String? = nil, lock: ObjectLock? = nil
     ) {
+        self.lock = lock
         self.versionID = versionID
         self.deleteMarker = deleteMarker
         self.uploadID = uploadID

@@ -12,7 +12,7 @@ import Foundation
 /// all of its rows there. (docs/decisions.md 40)
 extension SQLMetadataStore {
     static let versionColumns =
-        "bucket_id, key, version_id, seq, delete_marker, size, etag, modified_ms, headers, checksum, checksum_algorithm, policy, tags, storage, owner_id, upload_id"
+        "bucket_id, key, version_id, seq, delete_marker, size, etag, modified_ms, headers, checksum, checksum_algorithm, policy, tags, storage, owner_id, upload_id, lock"
 
     static func version(_ row: [SQLValue]) throws -> ObjectRecord {
         let id = row[2].text ?? "null"
@@ -22,7 +22,7 @@ extension SQLMetadataStore {
             checksum: row[9] == .null ? nil : try decode(row[9], StoredChecksum.self),
             policy: try decode(row[11], AccessPolicy.self), tags: try decode(row[12], [String: String].self),
             storage: try decode(row[13], ObjectStorage.self), ownerID: row[14].text ?? "", versionID: id == "null" ? nil : id,
-            deleteMarker: (row[4].int ?? 0) != 0, uploadID: row[15].text)
+            deleteMarker: (row[4].int ?? 0) != 0, uploadID: row[15].text, lock: row[16] == .null ? nil : try decode(row[16], ObjectLock.self))
     }
 
     /// Adds `o` as the newest noncurrent version (or delete marker) of its key.
@@ -31,12 +31,12 @@ extension SQLMetadataStore {
             "SELECT max(seq) FROM object_versions WHERE bucket_id = ? AND key = ?", [.int(o.bucketID), .text(o.key)]
         ).first?.first?.int ?? 0) + 1
         try c.query(
-            "INSERT INTO object_versions(\(Self.versionColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO object_versions(\(Self.versionColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 .int(o.bucketID), .text(o.key), .text(o.versionName), .int(seq), .int(o.deleteMarker ? 1 : 0), .int(o.size),
                 .text(o.etag), Self.ms(o.lastModified), Self.json(o.headers), o.checksum.map(Self.json) ?? .null,
                 o.checksum.map { .text($0.algorithm.rawValue) } ?? .null, Self.json(o.policy), Self.json(o.tags),
-                Self.json(o.storage), .text(o.ownerID), o.uploadID.map(SQLValue.text) ?? .null,
+                Self.json(o.storage), .text(o.ownerID), o.uploadID.map(SQLValue.text) ?? .null, o.lock.map(Self.json) ?? .null,
             ])
     }
 
@@ -53,14 +53,22 @@ extension SQLMetadataStore {
         return v
     }
 
-    public func deleteVersion(bucketID: Int64, key: String, versionID: String?) async throws -> ObjectRecord? {
+    public func deleteVersion(bucketID: Int64, key: String, versionID: String?, bypassGovernance: Bool, now: Date) async throws
+        -> ObjectRecord?
+    {
         try await w { c in
             let current = try self.currentObject(c, bucketID, key)
             let removed: ObjectRecord
             if let current, current.versionID == versionID {
+                if current.lock?.protects(at: now, bypassGovernance: bypassGovernance) == true { throw StoreError.locked }
                 try c.query("DELETE FROM objects WHERE bucket_id = ? AND key = ?", [.int(bucketID), .text(key)])
                 removed = current
             } else {
+                let args: [SQLValue] = [.int(bucketID), .text(key), .text(versionID ?? "null")]
+                let lock = try c.query("SELECT lock FROM object_versions WHERE bucket_id = ? AND key = ? AND version_id = ?", args).first?.first
+                if let lock, lock != .null, try Self.decode(lock, ObjectLock.self).protects(at: now, bypassGovernance: bypassGovernance) {
+                    throw StoreError.locked
+                }
                 guard let v = try self.removeNoncurrent(c, bucketID, key, versionID: versionID) else { return nil }
                 removed = v
             }

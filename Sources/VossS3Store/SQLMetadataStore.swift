@@ -219,17 +219,17 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
             settings: row[9] == .null ? BucketSettings() : try decode(row[9], BucketSettings.self))
     }
 
-    public func createBucket(name: String, tenantID: String, ownerID: String, region: String, policy: AccessPolicy, platform: String)
-        async throws -> BucketRecord
-    {
+    public func createBucket(
+        name: String, tenantID: String, ownerID: String, region: String, policy: AccessPolicy, platform: String, settings: BucketSettings
+    ) async throws -> BucketRecord {
         let now = Date()
         return try await w { c in
             if let t = try c.query("SELECT tenant_id FROM buckets WHERE name = ?", [.text(name)]).first?[0].text {
                 throw StoreError.bucketExists(sameTenant: t == tenantID)
             }
             try c.query(
-                "INSERT INTO buckets(name, tenant_id, owner_id, created_ms, region, policy, tags, platform) VALUES (?, ?, ?, ?, ?, ?, NULL, ?)",
-                [.text(name), .text(tenantID), .text(ownerID), Self.ms(now), .text(region), Self.json(policy), .text(platform)])
+                "INSERT INTO buckets(name, tenant_id, owner_id, created_ms, region, policy, tags, platform, settings) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?)",
+                [.text(name), .text(tenantID), .text(ownerID), Self.ms(now), .text(region), Self.json(policy), .text(platform), Self.json(settings)])
             return try Self.bucket(c.query("SELECT \(Self.bucketColumns) FROM buckets WHERE name = ?", [.text(name)])[0])
         }
     }
@@ -302,7 +302,7 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
     // MARK: objects
 
     static let objectColumns =
-        "bucket_id, key, size, etag, modified_ms, headers, checksum, policy, tags, storage, owner_id, version_id, upload_id"
+        "bucket_id, key, size, etag, modified_ms, headers, checksum, policy, tags, storage, owner_id, version_id, upload_id, lock"
 
     static func object(_ row: [SQLValue]) throws -> ObjectRecord {
         ObjectRecord(
@@ -311,7 +311,7 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
             checksum: row[6] == .null ? nil : try decode(row[6], StoredChecksum.self),
             policy: try decode(row[7], AccessPolicy.self), tags: try decode(row[8], [String: String].self),
             storage: try decode(row[9], ObjectStorage.self), ownerID: row[10].text ?? "", versionID: row[11].text,
-            uploadID: row[12].text)
+            uploadID: row[12].text, lock: row[13] == .null ? nil : try decode(row[13], ObjectLock.self))
     }
 
     /// The row of `objects` for `o`, in `objectColumns` order followed by `checksum_algorithm`.
@@ -319,18 +319,19 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
         [
             .int(o.bucketID), .text(o.key), .int(o.size), .text(o.etag), ms(o.lastModified), json(o.headers),
             o.checksum.map(json) ?? .null, json(o.policy), json(o.tags), json(o.storage), .text(o.ownerID),
-            o.versionID.map(SQLValue.text) ?? .null, o.uploadID.map(SQLValue.text) ?? .null,
+            o.versionID.map(SQLValue.text) ?? .null, o.uploadID.map(SQLValue.text) ?? .null, o.lock.map(json) ?? .null,
             o.checksum.map { .text($0.algorithm.rawValue) } ?? .null,
         ]
     }
 
     /// Insert-or-replace of one object row (both databases know `ON CONFLICT … DO UPDATE`).
     public static let upsertObject = """
-        INSERT INTO objects(\(objectColumns), checksum_algorithm) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        INSERT INTO objects(\(objectColumns), checksum_algorithm) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT(bucket_id, key) DO UPDATE SET size = excluded.size, etag = excluded.etag,
             modified_ms = excluded.modified_ms, headers = excluded.headers, checksum = excluded.checksum,
             policy = excluded.policy, tags = excluded.tags, storage = excluded.storage, owner_id = excluded.owner_id,
-            version_id = excluded.version_id, upload_id = excluded.upload_id, checksum_algorithm = excluded.checksum_algorithm
+            version_id = excluded.version_id, upload_id = excluded.upload_id, lock = excluded.lock,
+            checksum_algorithm = excluded.checksum_algorithm
         """
 
     public func object(bucketID: Int64, key: String) async throws -> ObjectRecord? {
@@ -429,7 +430,9 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
         }
     }
 
-    public func updateObject(bucketID: Int64, key: String, version: String??, tags: [String: String]?, policy: AccessPolicy?) async throws -> Bool {
+    public func updateObject(
+        bucketID: Int64, key: String, version: String??, tags: [String: String]?, policy: AccessPolicy?, lock: ObjectLock??
+    ) async throws -> Bool {
         try await w { c in
             var table = "objects"
             var cond = "bucket_id = ? AND key = ?"
@@ -445,6 +448,7 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
             guard try !c.query("SELECT 1 FROM \(table) WHERE \(cond)", args).isEmpty else { return false }
             if let tags { try c.query("UPDATE \(table) SET tags = ? WHERE \(cond)", [Self.json(tags)] + args) }
             if let policy { try c.query("UPDATE \(table) SET policy = ? WHERE \(cond)", [Self.json(policy)] + args) }
+            if let lock { try c.query("UPDATE \(table) SET lock = ? WHERE \(cond)", [lock.map(Self.json) ?? .null] + args) }
             return true
         }
     }

@@ -109,19 +109,20 @@ public enum SQLSchema {
                 updated_ms INTEGER NOT NULL, state TEXT NOT NULL)
             """,
         ]),
-        // 4: versioning and the rest of S3's bucket configuration (docs/decisions.md 40). The current
+        // 4: versioning, object lock and the rest of S3's bucket configuration (docs/decisions.md 40). The current
         // version of a key stays in `objects` (listings and reads are unchanged); older versions and
         // delete markers are in `object_versions`, ordered per key by `seq` (higher = newer).
         Step(version: 4, statements: [
             "ALTER TABLE buckets ADD COLUMN settings TEXT",
             "ALTER TABLE objects ADD COLUMN version_id TEXT",
             "ALTER TABLE objects ADD COLUMN upload_id TEXT",
+            "ALTER TABLE objects ADD COLUMN lock TEXT",
             """
             CREATE TABLE object_versions(bucket_id INTEGER NOT NULL, key TEXT NOT NULL, version_id TEXT NOT NULL,
                 seq INTEGER NOT NULL, delete_marker INTEGER NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL,
                 modified_ms INTEGER NOT NULL, headers TEXT NOT NULL, checksum TEXT, checksum_algorithm TEXT,
                 policy TEXT NOT NULL, tags TEXT NOT NULL, storage TEXT NOT NULL, owner_id TEXT NOT NULL, upload_id TEXT,
-                PRIMARY KEY(bucket_id, key, version_id)) WITHOUT ROWID
+                lock TEXT, PRIMARY KEY(bucket_id, key, version_id)) WITHOUT ROWID
             """,
             "CREATE INDEX object_versions_seq ON object_versions(bucket_id, key, seq)",
         ]),
@@ -192,12 +193,13 @@ public enum SQLSchema {
             "ALTER TABLE buckets ADD COLUMN settings TEXT",
             "ALTER TABLE objects ADD COLUMN version_id TEXT",
             "ALTER TABLE objects ADD COLUMN upload_id TEXT",
+            "ALTER TABLE objects ADD COLUMN lock TEXT",
             """
             CREATE TABLE object_versions(bucket_id BIGINT NOT NULL, key TEXT COLLATE "C" NOT NULL,
                 version_id TEXT COLLATE "C" NOT NULL, seq BIGINT NOT NULL, delete_marker BIGINT NOT NULL, size BIGINT NOT NULL,
                 etag TEXT NOT NULL, modified_ms BIGINT NOT NULL, headers TEXT NOT NULL, checksum TEXT, checksum_algorithm TEXT,
                 policy TEXT NOT NULL, tags TEXT NOT NULL, storage TEXT NOT NULL, owner_id TEXT NOT NULL, upload_id TEXT,
-                PRIMARY KEY(bucket_id, key, version_id))
+                lock TEXT, PRIMARY KEY(bucket_id, key, version_id))
             """,
             "CREATE INDEX object_versions_seq ON object_versions(bucket_id, key, seq)",
         ]),

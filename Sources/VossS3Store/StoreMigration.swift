@@ -118,14 +118,14 @@ public final class StoreMigration: Sendable {
             name: "objects",
             columns: [
                 "bucket_id", "key", "size", "etag", "modified_ms", "headers", "checksum", "checksum_algorithm", "policy", "tags",
-                "storage", "owner_id", "version_id", "upload_id",
+                "storage", "owner_id", "version_id", "upload_id", "lock",
             ],
             key: ["bucket_id", "key"]),
         Table(
             name: "object_versions",
             columns: [
                 "bucket_id", "key", "version_id", "seq", "delete_marker", "size", "etag", "modified_ms", "headers", "checksum",
-                "checksum_algorithm", "policy", "tags", "storage", "owner_id", "upload_id",
+                "checksum_algorithm", "policy", "tags", "storage", "owner_id", "upload_id", "lock",
             ],
             key: ["bucket_id", "key", "version_id"]),
         Table(

@@ -137,4 +137,27 @@ import VossSQLite
         try await store.deleteObject(bucketID: bucket.id, key: "k", marker: marker)
         await #expect(throws: StoreError.notEmpty("versions")) { try await store.deleteBucket(id: bucket.id) }
     }
+
+    @Test func aLockedVersionIsRefusedInTheDeletingTransaction() async throws {
+        let now = Date()
+        var o = object("k", "v1", blob: "b1")
+        o.lock = ObjectLock(mode: .governance, retainUntil: now.addingTimeInterval(3600))
+        try await store.putObject(o, versioned: true, condition: nil)
+        try await store.putObject(object("k", "v2", blob: "b2"), versioned: true, condition: nil)
+        await #expect(throws: StoreError.locked) {
+            try await store.deleteVersion(bucketID: bucket.id, key: "k", versionID: "v1", bypassGovernance: false, now: now)
+        }
+        // After the date, or with the bypass, it goes; a legal hold holds either way.
+        #expect(try await store.updateObject(
+            bucketID: bucket.id, key: "k", version: .some("v1"), tags: nil, policy: nil,
+            lock: .some(ObjectLock(mode: .governance, retainUntil: now.addingTimeInterval(3600), legalHold: true))))
+        await #expect(throws: StoreError.locked) {
+            try await store.deleteVersion(bucketID: bucket.id, key: "k", versionID: "v1", bypassGovernance: true, now: now.addingTimeInterval(7200))
+        }
+        #expect(try await store.updateObject(
+            bucketID: bucket.id, key: "k", version: .some("v1"), tags: nil, policy: nil,
+            lock: .some(ObjectLock(mode: .governance, retainUntil: now.addingTimeInterval(3600)))))
+        #expect(try await store.deleteVersion(bucketID: bucket.id, key: "k", versionID: "v1", bypassGovernance: true, now: now)?.versionID == "v1")
+        #expect(try await garbage() == ["b1"])
+    }
 }
