@@ -57,6 +57,10 @@ SEEDS = {
         '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::T:root"]},'
         '"Action":["s3:Get*"],"Resource":["arn:aws:s3:::b/*"],"Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"},'
         '"NumericLessThan":{"s3:max-keys":"10"},"DateGreaterThan":{"aws:CurrentTime":"2020-01-01T00:00:00Z"}}}]}',
+        "<LifecycleConfiguration><Rule><ID>a</ID><Filter><And><Prefix>p/</Prefix><Tag><Key>k</Key><Value>v</Value></Tag>"
+        "<ObjectSizeGreaterThan>1</ObjectSizeGreaterThan></And></Filter><Status>Enabled</Status><Expiration><Days>3</Days>"
+        "</Expiration><NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays></NoncurrentVersionExpiration></Rule>"
+        "</LifecycleConfiguration>",
         # Once trapped (a NUL in an origin was accepted, then did not survive the rule's own XML).
         "<CORSConfiguration><CORSRule><AllowedOrigin>http\xd9\0\0\0*.example.com</AllowedOrigin><AllowedMethod>GET"
         "</AllowedMethod></CORSRule></CORSConfiguration>",

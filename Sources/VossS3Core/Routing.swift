@@ -42,6 +42,8 @@ public enum S3Operation: String, Equatable, Sendable {
     /// A CORS preflight (`OPTIONS`): anonymous, answered from the bucket's CORS rules.
     case preflight = "PreflightRequest"
     case getBucketLifecycle = "GetBucketLifecycleConfiguration"
+    case putBucketLifecycle = "PutBucketLifecycleConfiguration"
+    case deleteBucketLifecycle = "DeleteBucketLifecycle"
     case getBucketEncryption = "GetBucketEncryption"
     case deleteObjects = "DeleteObjects"
     case putObject = "PutObject"
@@ -60,6 +62,7 @@ public enum S3Operation: String, Equatable, Sendable {
     case deleteObjectTagging = "DeleteObjectTagging"
     case getObjectAcl = "GetObjectAcl"
     case putObjectAcl = "PutObjectAcl"
+    case getObjectAttributes = "GetObjectAttributes"
     case getObjectLockConfiguration = "GetObjectLockConfiguration"
     case putObjectLockConfiguration = "PutObjectLockConfiguration"
     case getObjectRetention = "GetObjectRetention"
@@ -73,7 +76,7 @@ public enum S3Operation: String, Equatable, Sendable {
         case .listBuckets, .headBucket, .getBucketLocation, .listObjects, .listObjectsV2, .listObjectVersions,
             .listMultipartUploads, .getBucketTagging, .getBucketAcl, .getBucketVersioning, .getBucketPolicy,
             .getBucketCors, .preflight, .getBucketPolicyStatus, .getBucketLifecycle, .getBucketEncryption, .getObject, .headObject, .listParts,
-            .getObjectTagging, .getObjectAcl, .getObjectLockConfiguration, .getObjectRetention, .getObjectLegalHold:
+            .getObjectTagging, .getObjectAcl, .getObjectAttributes, .getObjectLockConfiguration, .getObjectRetention, .getObjectLegalHold:
             true
         default: false
         }
@@ -103,6 +106,7 @@ public enum S3Operation: String, Equatable, Sendable {
         case .getBucketCors, .preflight: "s3:GetBucketCORS"
         case .putBucketCors, .deleteBucketCors: "s3:PutBucketCORS"
         case .getBucketLifecycle: "s3:GetLifecycleConfiguration"
+        case .putBucketLifecycle, .deleteBucketLifecycle: "s3:PutLifecycleConfiguration"
         case .getBucketEncryption: "s3:GetEncryptionConfiguration"
         case .deleteObjects, .deleteObject: versioned ? "s3:DeleteObjectVersion" : "s3:DeleteObject"
         case .putObject, .copyObject, .createMultipartUpload, .uploadPart, .uploadPartCopy, .completeMultipartUpload: "s3:PutObject"
@@ -114,6 +118,7 @@ public enum S3Operation: String, Equatable, Sendable {
         case .deleteObjectTagging: versioned ? "s3:DeleteObjectVersionTagging" : "s3:DeleteObjectTagging"
         case .getObjectAcl: versioned ? "s3:GetObjectVersionAcl" : "s3:GetObjectAcl"
         case .putObjectAcl: versioned ? "s3:PutObjectVersionAcl" : "s3:PutObjectAcl"
+        case .getObjectAttributes: versioned ? "s3:GetObjectVersionAttributes" : "s3:GetObjectAttributes"
         case .getObjectLockConfiguration: "s3:GetBucketObjectLockConfiguration"
         case .putObjectLockConfiguration: "s3:PutBucketObjectLockConfiguration"
         case .getObjectRetention: "s3:GetObjectRetention"
@@ -172,7 +177,7 @@ public enum S3Router {
     /// Bucket sub-resources VOSS does not implement (answered NotImplemented, as S3-compatible stores do).
     static let unsupportedSubresources: Set<String> = [
         "website", "logging", "notification", "replication", "requestPayment", "ownershipControls",
-        "publicAccessBlock", "accelerate", "analytics", "intelligent-tiering", "inventory", "metrics", "torrent", "restore", "select", "attributes",
+        "publicAccessBlock", "accelerate", "analytics", "intelligent-tiering", "inventory", "metrics", "torrent", "restore", "select",
     ]
 
     /// The S3 operation a request performs.
@@ -215,9 +220,8 @@ public enum S3Router {
                 if query["cors"] != nil { return .success(.putBucketCors) }
                 if query["policy"] != nil { return .success(.putBucketPolicy) }
                 if query["object-lock"] != nil { return .success(.putObjectLockConfiguration) }
-                if query["lifecycle"] != nil
-                    || query["lifecycle"] != nil || query["encryption"] != nil
-                {
+                if query["lifecycle"] != nil { return .success(.putBucketLifecycle) }
+                if query["encryption"] != nil {
                     return .failure(S3Error("NotImplemented", message: "Bucket configuration of this kind is not implemented by VOSS."))
                 }
                 return .success(.createBucket)
@@ -225,7 +229,8 @@ public enum S3Router {
                 if query["tagging"] != nil { return .success(.deleteBucketTagging) }
                 if query["cors"] != nil { return .success(.deleteBucketCors) }
                 if query["policy"] != nil { return .success(.deleteBucketPolicy) }
-                if query["lifecycle"] != nil || query["encryption"] != nil {
+                if query["lifecycle"] != nil { return .success(.deleteBucketLifecycle) }
+                if query["encryption"] != nil {
                     return .failure(S3Error("NotImplemented"))
                 }
                 return .success(.deleteBucket)
@@ -242,6 +247,7 @@ public enum S3Router {
             if query["tagging"] != nil { return .success(.getObjectTagging) }
             if query["acl"] != nil { return .success(.getObjectAcl) }
             if query["retention"] != nil { return .success(.getObjectRetention) }
+            if query["attributes"] != nil { return .success(.getObjectAttributes) }
             if query["legal-hold"] != nil { return .success(.getObjectLegalHold) }
             return .success(.getObject)
         case "HEAD":

@@ -28,6 +28,7 @@ public final class S3Worker: WorkerApp {
     let connections = ConnectionTracker()
     let limiter = ConnectionLimiter()
     let expiry = Mutex<Task<Void, Never>?>(nil)
+    let lifecycle = Mutex<Task<Void, Never>?>(nil)
     let drainingFlag = Atomic<Bool>(false)
     let io = NIOThreadPool(numberOfThreads: 8)
     let group = Mutex<(any EventLoopGroup)?>(nil)
@@ -52,6 +53,7 @@ public final class S3Worker: WorkerApp {
         if let v = positive("s3.max_connections") { s.connectionLimits.total = v }
         if let v = positive("s3.max_connections_per_client") { s.connectionLimits.perAddress = v }
         if let v = positive("s3.multipart_expiry_hours") { s.multipartExpiry = .seconds(Int64(min(v, 100 * 365 * 24)) * 3600) }
+        if let v = positive("s3.lifecycle_interval") { s.lifecycleInterval = min(v, 86_400) }
         return s
     }
 
@@ -89,6 +91,7 @@ public final class S3Worker: WorkerApp {
         }
         tlsContext.withLock { $0 = try? Self.makeTLS(c) }
         expiry.withLock { $0 = Task { await self.expireUploads(st) } }
+        lifecycle.withLock { $0 = Task { await self.runLifecycle(st) } }
         let mover = BucketMover(state: st, node: c.values["node.name"] ?? "node")
         self.mover.withLock { $0 = mover }
         Task { await mover.resume() }
@@ -150,6 +153,39 @@ public final class S3Worker: WorkerApp {
                 st.logger.debug("multipart expiry postponed", metadata: ["error": "\(error)"])
             }
             try? await Task.sleep(for: .seconds(600))
+        }
+    }
+
+    /// Carries out the buckets' lifecycle rules every `s3.lifecycle_interval` seconds (default one
+    /// hour). In a cluster one gateway does it at a time (a lease in the database, renewed each run).
+    func runLifecycle(_ st: GatewayState) async {
+        while !drainingFlag.load(ordering: .relaxed) && !Task.isCancelled {
+            let interval = st.current.lifecycleInterval
+            do {
+                if try await st.store.acquireLease("lifecycle", now: Date(), seconds: max(120, interval * 3)) {
+                    for b in try await st.store.allBuckets() where b.settings.lifecycle != nil {
+                        if drainingFlag.load(ordering: .relaxed) || Task.isCancelled { break }
+                        let out = try await LifecycleSweep.run(st.store, bucket: b, now: Date(), newVersionID: S3Service.newVersionID)
+                        await st.collectGarbage(out.blobs)
+                        if out.expired + out.markers + out.noncurrent + out.aborted > 0 || out.locked > 0 {
+                            st.logger.notice(
+                                "lifecycle",
+                                metadata: [
+                                    "bucket": "\(b.name)", "expired": "\(out.expired)", "noncurrent_removed": "\(out.noncurrent)",
+                                    "delete_markers_removed": "\(out.markers)", "uploads_aborted": "\(out.aborted)", "kept_by_object_lock": "\(out.locked)",
+                                ])
+                        }
+                    }
+                }
+            } catch {
+                st.logger.warning("lifecycle run postponed", metadata: ["error": "\(error)"])
+            }
+            // Second by second, so a new interval (ose args set) applies without a restart.
+            var waited = 0
+            while waited < st.current.lifecycleInterval && !drainingFlag.load(ordering: .relaxed) && !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                waited += 1
+            }
         }
     }
 
@@ -251,6 +287,7 @@ public final class S3Worker: WorkerApp {
     public func drain(grace: Duration) async {
         drainingFlag.store(true, ordering: .relaxed)
         expiry.withLock { $0?.cancel() }
+        lifecycle.withLock { $0?.cancel() }
         mover.withLock { $0?.stop() }
         for s in servers.withLock({ $0 }) { try? await s.close() }
         connections.beginDraining()

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import VossS3Core
 import VossS3Store
+import VossChecksums
 
 /// Object lock (WORM): buckets created with it, default retention, per-version retention in
 /// GOVERNANCE or COMPLIANCE mode and legal holds. A protected version cannot be deleted (the store
@@ -177,5 +178,61 @@ extension S3Service {
             bucketID: b.id, key: o.key, version: .some(o.versionID), tags: nil, policy: nil,
             lock: .some(lock.mode == nil && !lock.legalHold ? nil : lock))
         return .status(200, headers: versionHeaders(b, o))
+    }
+}
+
+extension S3Service {
+    /// GetObjectAttributes: the attributes named in `x-amz-object-attributes`, without the body.
+    func getObjectAttributes(_ ex: S3Call) async throws -> S3Response {
+        let b = try await bucket(ex, access: .objectRead)
+        let o = try await readableObject(
+            b, key: ex.ctx.key, version: try requestedVersion(ex), principal: ex.ctx.principal, policyAllowed: ex.ctx.policyAllowed)
+        guard ex.ctx.policyAllowed || Access.canRead(object: o, in: b, principal: ex.ctx.principal) else { throw S3Error.accessDenied }
+        let known: Set<String> = ["ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize"]
+        let wanted = Set((ex.ctx.header("x-amz-object-attributes") ?? "").split(separator: ",").map { $0.trimmingSpaces() }.filter { !$0.isEmpty })
+        guard !wanted.isEmpty else {
+            throw S3Error.invalidRequest("The x-amz-object-attributes header specifying the attributes to be retrieved is either missing or empty")
+        }
+        if let bad = wanted.first(where: { !known.contains($0) }) {
+            throw S3Error.invalidArgument("Invalid attribute name specified.", name: "x-amz-object-attributes", value: bad)
+        }
+        let maxText = ex.ctx.header("x-amz-max-parts") ?? "1000"
+        guard let maxParts = ASCIIDecimal.int(maxText).map({ min($0, 1000) }), maxParts >= 0 else {
+            throw S3Error.invalidArgument("Provided max-parts not an integer or within integer range", name: "max-parts", value: maxText)
+        }
+        let markerText = ex.ctx.header("x-amz-part-number-marker") ?? "0"
+        guard let marker = ASCIIDecimal.int(markerText), marker >= 0 else {
+            throw S3Error.invalidArgument("Part number marker must be an integer.", name: "part-number-marker", value: markerText)
+        }
+        var x = XMLWriter()
+        x.open("GetObjectAttributesResponse", xmlns: true)
+        if wanted.contains("ETag") { x.element("ETag", o.etag) }
+        if wanted.contains("Checksum"), let c = o.checksum {
+            x.open("Checksum")
+            x.element(c.algorithm.xmlName, c.value)
+            x.element("ChecksumType", c.type)
+            x.close("Checksum")
+        }
+        if wanted.contains("ObjectParts"), o.etag.contains("-") {
+            let parts = o.storage.pieces
+            let shown = parts.enumerated().dropFirst(marker).prefix(maxParts)
+            x.open("ObjectParts")
+            x.element("PartsCount", parts.count)
+            x.element("PartNumberMarker", marker)
+            if let last = shown.last { x.element("NextPartNumberMarker", last.offset + 1) }
+            x.element("MaxParts", maxParts)
+            x.element("IsTruncated", marker + shown.count < parts.count)
+            for (i, p) in shown {
+                x.open("Part")
+                x.element("PartNumber", i + 1)
+                x.element("Size", Int(p.size))
+                x.close("Part")
+            }
+            x.close("ObjectParts")
+        }
+        if wanted.contains("StorageClass") { x.element("StorageClass", "STANDARD") }
+        if wanted.contains("ObjectSize") { x.element("ObjectSize", Int(o.size)) }
+        x.close("GetObjectAttributesResponse")
+        return .xml(x.document, headers: [("Last-Modified", HTTPDate.format(o.lastModified))] + versionHeaders(b, o))
     }
 }

@@ -53,7 +53,8 @@ extension S3Service {
         let condition = try writeCondition(ex)
         let lock = try newObjectLock(ex, b, now: Date())
         try await precheck(condition, b, key: ex.ctx.key)
-        let (out, blob) = try await receiveIntoNewBlob(ex, bucket: b, maxSize: state.current.maxPutSize)
+        // Like S3 since 2025: an object sent without a checksum gets a CRC64NVME one (current SDKs check it).
+        let (out, blob) = try await receiveIntoNewBlob(ex, bucket: b, maxSize: state.current.maxPutSize, checksumDefault: .crc64nvme)
         let checksum = out.checksum.map { StoredChecksum(algorithm: $0.algorithm, value: Data($0.digest).base64EncodedString(), type: "FULL_OBJECT") }
         let record = ObjectRecord(
             bucketID: b.id, key: ex.ctx.key, size: out.size, etag: Self.hex(out.md5), lastModified: Date(), headers: headers,

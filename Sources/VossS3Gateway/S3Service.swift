@@ -47,8 +47,7 @@ struct S3Service: Sendable {
         case .getBucketPolicyStatus: try await bucketPolicyStatus(ex)
         case .getBucketCors, .putBucketCors, .deleteBucketCors: try await bucketCors(ex)
         case .preflight: try await preflight(ex)
-        case .getBucketLifecycle:
-            try await bucketConfigAbsent(ex, "NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist")
+        case .getBucketLifecycle, .putBucketLifecycle, .deleteBucketLifecycle: try await bucketLifecycle(ex)
         case .getBucketEncryption:
             try await bucketConfigAbsent(
                 ex, "ServerSideEncryptionConfigurationNotFoundError", "The server side encryption configuration was not found")
@@ -65,6 +64,7 @@ struct S3Service: Sendable {
         case .listParts: try await listParts(ex)
         case .getObjectTagging, .putObjectTagging, .deleteObjectTagging: try await objectTagging(ex)
         case .getObjectAcl, .putObjectAcl: try await objectACL(ex)
+        case .getObjectAttributes: try await getObjectAttributes(ex)
         case .getObjectLockConfiguration, .putObjectLockConfiguration: try await objectLockConfiguration(ex)
         case .getObjectRetention, .putObjectRetention: try await objectRetention(ex)
         case .getObjectLegalHold, .putObjectLegalHold: try await objectLegalHold(ex)

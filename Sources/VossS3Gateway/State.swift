@@ -29,6 +29,8 @@ struct GatewaySettings: Sendable, Equatable {
     var connectionLimits = ConnectionLimiter.Limits()
     /// Multipart uploads not completed or aborted within this are removed (`s3.multipart_expiry_hours`).
     var multipartExpiry: Duration = .seconds(7 * 24 * 3600)
+    /// Seconds between lifecycle runs (`s3.lifecycle_interval`).
+    var lifecycleInterval = 3600
 }
 
 /// Everything a request handler needs, shared by all connections.

@@ -63,6 +63,11 @@ public protocol MetadataStore: Sendable {
     ) async throws -> BucketRecord
     func bucket(named: String) async throws -> BucketRecord?
     func buckets(tenantID: String) async throws -> [BucketRecord]
+    /// Every bucket of every tenant, by name (for the lifecycle runner).
+    func allBuckets() async throws -> [BucketRecord]
+    /// Takes or renews the lease `name` for this node until `now + seconds` unless another node holds
+    /// it now; true when this node holds it.
+    func acquireLease(_ name: String, now: Date, seconds: Int) async throws -> Bool
     func deleteBucket(id: Int64) async throws
     /// Policy, tags, platform and settings.
     func updateBucket(_ bucket: BucketRecord) async throws
@@ -81,8 +86,10 @@ public protocol MetadataStore: Sendable {
     /// Deletes the current object (unversioned, `marker` nil), or puts `marker` (a delete marker) on
     /// top of the key's versions (versioned: a null marker replaces the null version). Returns the
     /// version whose data was released.
+    /// With `expected`, only while the current object is still that version (same version id, ETag and
+    /// date): the lifecycle runner never deletes an object a client wrote after it decided.
     @discardableResult
-    func deleteObject(bucketID: Int64, key: String, marker: ObjectRecord?) async throws -> ObjectRecord?
+    func deleteObject(bucketID: Int64, key: String, marker: ObjectRecord?, expected: ObjectRecord?) async throws -> ObjectRecord?
     /// Removes one version for good (`versionID` nil: the null version); when it was the current
     /// object, the newest remaining version becomes current unless it is a delete marker. Returns
     /// the removed version (a delete marker, or one whose blobs are now `garbage`).
@@ -168,7 +175,12 @@ extension MetadataStore {
 
     @discardableResult
     public func deleteObject(bucketID: Int64, key: String) async throws -> ObjectRecord? {
-        try await deleteObject(bucketID: bucketID, key: key, marker: nil)
+        try await deleteObject(bucketID: bucketID, key: key, marker: nil, expected: nil)
+    }
+
+    @discardableResult
+    public func deleteObject(bucketID: Int64, key: String, marker: ObjectRecord?) async throws -> ObjectRecord? {
+        try await deleteObject(bucketID: bucketID, key: key, marker: marker, expected: nil)
     }
 
     public func updateObject(bucketID: Int64, key: String, tags: [String: String]?, policy: AccessPolicy?) async throws -> Bool {

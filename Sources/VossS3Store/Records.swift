@@ -153,6 +153,8 @@ public struct BucketSettings: Codable, Equatable, Sendable {
     public var policy: BucketPolicy?
     /// Object lock (only on buckets created with it, or versioned buckets it was enabled on).
     public var objectLock: ObjectLockConfiguration?
+    /// PutBucketLifecycleConfiguration's rules.
+    public var lifecycle: [LifecycleRule]?
 
     public init(versioning: VersioningStatus? = nil, cors: [CORSRule]? = nil, policy: BucketPolicy? = nil) {
         self.versioning = versioning

@@ -250,6 +250,24 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
         try await r { c in try c.query("SELECT \(Self.bucketColumns) FROM buckets WHERE tenant_id = ? ORDER BY name", [.text(tenantID)]).map(Self.bucket) }
     }
 
+    public func allBuckets() async throws -> [BucketRecord] {
+        try await r { c in try c.query("SELECT \(Self.bucketColumns) FROM buckets ORDER BY name").map(Self.bucket) }
+    }
+
+    public func acquireLease(_ name: String, now: Date, seconds: Int) async throws -> Bool {
+        let node = nodeID
+        return try await w { c in
+            try c.query(
+                """
+                INSERT INTO leases(name, node_id, until_ms) VALUES (?, ?, ?)
+                ON CONFLICT(name) DO UPDATE SET node_id = excluded.node_id, until_ms = excluded.until_ms
+                    WHERE leases.node_id = excluded.node_id OR leases.until_ms < ?
+                """,
+                [.text(name), .text(node), Self.ms(now.addingTimeInterval(Double(seconds))), Self.ms(now)])
+            return try c.query("SELECT node_id FROM leases WHERE name = ?", [.text(name)]).first?.first?.text == node
+        }
+    }
+
     public func deleteBucket(id: Int64) async throws {
         try await w { c in
             if try !c.query("SELECT 1 FROM objects WHERE bucket_id = ? LIMIT 1", [.int(id)]).isEmpty {
@@ -409,9 +427,14 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
         }
     }
 
-    public func deleteObject(bucketID: Int64, key: String, marker: ObjectRecord?) async throws -> ObjectRecord? {
+    public func deleteObject(bucketID: Int64, key: String, marker: ObjectRecord?, expected: ObjectRecord?) async throws -> ObjectRecord? {
         try await w { c in
             let old = try self.currentObject(c, bucketID, key)
+            if let expected {
+                guard let old, old.versionID == expected.versionID, old.etag == expected.etag,
+                    Self.ms(old.lastModified) == Self.ms(expected.lastModified)
+                else { throw StoreError.preconditionFailed }
+            }
             guard let marker else {
                 guard let old else { return nil }
                 try c.query("DELETE FROM objects WHERE bucket_id = ? AND key = ?", [.int(bucketID), .text(key)])

@@ -125,6 +125,8 @@ public enum SQLSchema {
                 lock TEXT, PRIMARY KEY(bucket_id, key, version_id)) WITHOUT ROWID
             """,
             "CREATE INDEX object_versions_seq ON object_versions(bucket_id, key, seq)",
+            // Work one node of a cluster does at a time (the lifecycle runner): who holds it until when.
+            "CREATE TABLE leases(name TEXT PRIMARY KEY, node_id TEXT NOT NULL, until_ms INTEGER NOT NULL)",
         ]),
     ]
 
@@ -202,6 +204,7 @@ public enum SQLSchema {
                 lock TEXT, PRIMARY KEY(bucket_id, key, version_id))
             """,
             "CREATE INDEX object_versions_seq ON object_versions(bucket_id, key, seq)",
+            "CREATE TABLE leases(name TEXT PRIMARY KEY, node_id TEXT NOT NULL, until_ms BIGINT NOT NULL)",
         ]),
     ]
 }

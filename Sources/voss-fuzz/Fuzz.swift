@@ -138,6 +138,12 @@ enum FuzzTargets {
             let t = text(d)
             _ = CORS.rule(for: t, method: "GET", headers: CORS.headerList(t), in: rules)
         }
+        // Lifecycle rules: a parsed document survives its own XML; decisions never trap.
+        if case .success(let rules) = Lifecycle.parse(d) {
+            precondition((try? Lifecycle.parse(Array(Lifecycle.xml(rules).utf8)).get()) == rules, "lifecycle XML does not round-trip")
+            _ = Lifecycle.currentExpires(rules, key: text(d), size: Int64(d.count), tags: [:], modified: now, now: now)
+            _ = Lifecycle.noncurrentExpires(rules, key: text(d), size: 1, tags: [:], since: .distantPast, newer: d.count, now: .distantFuture)
+        }
         // Bucket policies (JSON): parsing and evaluating against values taken from the input.
         if case .success(let policy) = BucketPolicy.parse(d, bucket: "b") {
             let t = text(d)

@@ -180,3 +180,30 @@ def test_cors_rules_preflight_and_actual_requests(voss, s3, bucket):
     with pytest.raises(ClientError) as e:
         s3.get_bucket_cors(Bucket=bucket)
     assert code(e) == "NoSuchCORSConfiguration"
+
+
+def test_an_object_sent_without_a_checksum_gets_crc64nvme(voss, s3, bucket):
+    import zlib  # noqa: F401  (the value itself is checked by the unit tests of VossChecksums)
+    r = signed(voss, "PUT", bucket, "plain", b"hello world")
+    assert r.status_code == 200 and "x-amz-checksum-crc64nvme" in r.headers
+    head = s3.head_object(Bucket=bucket, Key="plain", ChecksumMode="ENABLED")
+    assert head["ChecksumCRC64NVME"] == r.headers["x-amz-checksum-crc64nvme"] and head["ChecksumType"] == "FULL_OBJECT"
+
+
+def test_get_object_attributes(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="one", Body=b"12345", ChecksumAlgorithm="SHA256")
+    a = s3.get_object_attributes(Bucket=bucket, Key="one", ObjectAttributes=["ETag", "Checksum", "ObjectSize", "StorageClass"])
+    assert a["ObjectSize"] == 5 and a["StorageClass"] == "STANDARD" and "ChecksumSHA256" in a["Checksum"]
+    assert a["ETag"] == s3.head_object(Bucket=bucket, Key="one")["ETag"].strip('"')
+    up = s3.create_multipart_upload(Bucket=bucket, Key="mp")
+    parts = []
+    for n, size in ((1, 5 << 20), (2, 100)):
+        p = s3.upload_part(Bucket=bucket, Key="mp", UploadId=up["UploadId"], PartNumber=n, Body=b"x" * size)
+        parts.append({"PartNumber": n, "ETag": p["ETag"]})
+    s3.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=up["UploadId"], MultipartUpload={"Parts": parts})
+    a = s3.get_object_attributes(Bucket=bucket, Key="mp", ObjectAttributes=["ObjectParts"], MaxParts=1)
+    op = a["ObjectParts"]
+    assert op["TotalPartsCount"] == 2 and op["IsTruncated"] is True and op["Parts"][0]["Size"] == 5 << 20
+    with pytest.raises(ClientError) as e:
+        s3.get_object_attributes(Bucket=bucket, Key="one", ObjectAttributes=["Colour"])
+    assert code(e) == "InvalidArgument"
