@@ -61,6 +61,8 @@ SEEDS = {
         "<ObjectSizeGreaterThan>1</ObjectSizeGreaterThan></And></Filter><Status>Enabled</Status><Expiration><Days>3</Days>"
         "</Expiration><NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays></NoncurrentVersionExpiration></Rule>"
         "</LifecycleConfiguration>",
+        "--b\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nk\r\n--b\r\nContent-Disposition: form-data; "
+        "name=\"file\"; filename=\"f\"\r\n\r\ndata\r\n--b--\r\n",
         # Once trapped (a NUL in an origin was accepted, then did not survive the rule's own XML).
         "<CORSConfiguration><CORSRule><AllowedOrigin>http\xd9\0\0\0*.example.com</AllowedOrigin><AllowedMethod>GET"
         "</AllowedMethod></CORSRule></CORSConfiguration>",

@@ -62,6 +62,8 @@ public enum S3Operation: String, Equatable, Sendable {
     case deleteObjectTagging = "DeleteObjectTagging"
     case getObjectAcl = "GetObjectAcl"
     case putObjectAcl = "PutObjectAcl"
+    /// POST object: a browser form upload (authenticated by the form's signed policy).
+    case postObject = "PostObject"
     case getObjectAttributes = "GetObjectAttributes"
     case getObjectLockConfiguration = "GetObjectLockConfiguration"
     case putObjectLockConfiguration = "PutObjectLockConfiguration"
@@ -109,7 +111,7 @@ public enum S3Operation: String, Equatable, Sendable {
         case .putBucketLifecycle, .deleteBucketLifecycle: "s3:PutLifecycleConfiguration"
         case .getBucketEncryption: "s3:GetEncryptionConfiguration"
         case .deleteObjects, .deleteObject: versioned ? "s3:DeleteObjectVersion" : "s3:DeleteObject"
-        case .putObject, .copyObject, .createMultipartUpload, .uploadPart, .uploadPartCopy, .completeMultipartUpload: "s3:PutObject"
+        case .putObject, .postObject, .copyObject, .createMultipartUpload, .uploadPart, .uploadPartCopy, .completeMultipartUpload: "s3:PutObject"
         case .getObject, .headObject: versioned ? "s3:GetObjectVersion" : "s3:GetObject"
         case .abortMultipartUpload: "s3:AbortMultipartUpload"
         case .listParts: "s3:ListMultipartUploadParts"
@@ -129,7 +131,7 @@ public enum S3Operation: String, Equatable, Sendable {
     }
 
     /// Operations whose body is object data (streamed); the others have small XML bodies or none.
-    public var streamsBody: Bool { self == .putObject || self == .uploadPart }
+    public var streamsBody: Bool { self == .putObject || self == .uploadPart || self == .postObject }
 }
 
 public enum S3Router {
@@ -236,7 +238,7 @@ public enum S3Router {
                 return .success(.deleteBucket)
             case "POST":
                 if query["delete"] != nil { return .success(.deleteObjects) }
-                return .failure(S3Error("NotImplemented", message: "POST object (HTML form uploads) is not implemented by VOSS."))
+                return .success(.postObject)
             default:
                 return .failure(S3Error("MethodNotAllowed"))
             }

@@ -36,9 +36,11 @@ extension S3Service {
     /// Canned ACL and grants from `x-amz-acl` / `x-amz-grant-read` / `x-amz-grant-write`
     /// (`id="TENANT-ID"`), or `nil` when none given.
     func policyFromHeaders(_ ex: S3Call) throws -> AccessPolicy? {
-        let acl = ex.ctx.header("x-amz-acl")
-        let gr = ex.ctx.header("x-amz-grant-read")
-        let gw = ex.ctx.header("x-amz-grant-write")
+        try accessPolicy(acl: ex.ctx.header("x-amz-acl"), grantRead: ex.ctx.header("x-amz-grant-read"), grantWrite: ex.ctx.header("x-amz-grant-write"))
+    }
+
+    /// A canned ACL and grants (`id="TENANT-ID"`), or `nil` when none given.
+    func accessPolicy(acl: String?, grantRead gr: String?, grantWrite gw: String?) throws -> AccessPolicy? {
         if acl == nil && gr == nil && gw == nil { return nil }
         var policy = AccessPolicy()
         if let acl {

@@ -53,6 +53,7 @@ struct S3Service: Sendable {
                 ex, "ServerSideEncryptionConfigurationNotFoundError", "The server side encryption configuration was not found")
         case .deleteObjects: try await deleteObjects(ex)
         case .putObject: try await putObject(ex)
+        case .postObject: try await postObject(ex)
         case .copyObject: try await copyObject(ex)
         case .getObject, .headObject: try await getObject(ex, head: ex.ctx.operation == .headObject)
         case .deleteObject: try await deleteObject(ex)

@@ -144,6 +144,27 @@ enum FuzzTargets {
             _ = Lifecycle.currentExpires(rules, key: text(d), size: Int64(d.count), tags: [:], modified: now, now: now)
             _ = Lifecycle.noncurrentExpires(rules, key: text(d), size: 1, tags: [:], since: .distantPast, newer: d.count, now: .distantFuture)
         }
+        // POST object: the form reader gives the same events however the body is split; the policy parses.
+        if case .success(let p) = PostPolicy.parse(base64: text(d)) {
+            _ = p.check(fields: ["key": text(d)], now: now)
+            _ = p.checkSize(Int64(d.count))
+        }
+        func form(_ cut: Int) -> ([FormDataReader.Event], Bool) {
+            var r = FormDataReader(boundary: "b", maxField: 256)
+            var events: [FormDataReader.Event] = []
+            var data: [UInt8] = []
+            do {
+                for piece in [d[..<cut], d[cut...]] {
+                    try piece.withUnsafeBytes { p in
+                        try r.feed(p) { e in if case .data(let x) = e { data += x } else { events.append(e) } }
+                    }
+                }
+                try r.finish()
+            } catch { return (events + [.data(data)], false) }
+            return (events + [.data(data)], true)
+        }
+        let whole = form(0), split = form(d.count / 2)
+        precondition(whole.1 == split.1 && (!whole.1 || whole.0 == split.0), "a split changed the form")
         // Bucket policies (JSON): parsing and evaluating against values taken from the input.
         if case .success(let policy) = BucketPolicy.parse(d, bucket: "b") {
             let t = text(d)
