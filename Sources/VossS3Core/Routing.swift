@@ -65,6 +65,9 @@ public enum S3Operation: String, Equatable, Sendable {
     /// POST object: a browser form upload (authenticated by the form's signed policy).
     case postObject = "PostObject"
     case getObjectAttributes = "GetObjectAttributes"
+    case getBucketOwnershipControls = "GetBucketOwnershipControls"
+    case putBucketOwnershipControls = "PutBucketOwnershipControls"
+    case deleteBucketOwnershipControls = "DeleteBucketOwnershipControls"
     case getObjectLockConfiguration = "GetObjectLockConfiguration"
     case putObjectLockConfiguration = "PutObjectLockConfiguration"
     case getObjectRetention = "GetObjectRetention"
@@ -78,7 +81,7 @@ public enum S3Operation: String, Equatable, Sendable {
         case .listBuckets, .headBucket, .getBucketLocation, .listObjects, .listObjectsV2, .listObjectVersions,
             .listMultipartUploads, .getBucketTagging, .getBucketAcl, .getBucketVersioning, .getBucketPolicy,
             .getBucketCors, .preflight, .getBucketPolicyStatus, .getBucketLifecycle, .getBucketEncryption, .getObject, .headObject, .listParts,
-            .getObjectTagging, .getObjectAcl, .getObjectAttributes, .getObjectLockConfiguration, .getObjectRetention, .getObjectLegalHold:
+            .getObjectTagging, .getObjectAcl, .getObjectAttributes, .getBucketOwnershipControls, .getObjectLockConfiguration, .getObjectRetention, .getObjectLegalHold:
             true
         default: false
         }
@@ -120,6 +123,8 @@ public enum S3Operation: String, Equatable, Sendable {
         case .deleteObjectTagging: versioned ? "s3:DeleteObjectVersionTagging" : "s3:DeleteObjectTagging"
         case .getObjectAcl: versioned ? "s3:GetObjectVersionAcl" : "s3:GetObjectAcl"
         case .putObjectAcl: versioned ? "s3:PutObjectVersionAcl" : "s3:PutObjectAcl"
+        case .getBucketOwnershipControls: "s3:GetBucketOwnershipControls"
+        case .putBucketOwnershipControls, .deleteBucketOwnershipControls: "s3:PutBucketOwnershipControls"
         case .getObjectAttributes: versioned ? "s3:GetObjectVersionAttributes" : "s3:GetObjectAttributes"
         case .getObjectLockConfiguration: "s3:GetBucketObjectLockConfiguration"
         case .putObjectLockConfiguration: "s3:PutBucketObjectLockConfiguration"
@@ -178,7 +183,7 @@ public enum S3Router {
 
     /// Bucket sub-resources VOSS does not implement (answered NotImplemented, as S3-compatible stores do).
     static let unsupportedSubresources: Set<String> = [
-        "website", "logging", "notification", "replication", "requestPayment", "ownershipControls",
+        "website", "logging", "notification", "replication", "requestPayment",
         "publicAccessBlock", "accelerate", "analytics", "intelligent-tiering", "inventory", "metrics", "torrent", "restore", "select",
     ]
 
@@ -206,6 +211,7 @@ public enum S3Router {
                 if query["policy"] != nil { return .success(.getBucketPolicy) }
                 if query["policyStatus"] != nil { return .success(.getBucketPolicyStatus) }
                 if query["object-lock"] != nil { return .success(.getObjectLockConfiguration) }
+                if query["ownershipControls"] != nil { return .success(.getBucketOwnershipControls) }
                 if query["cors"] != nil { return .success(.getBucketCors) }
                 if query["lifecycle"] != nil { return .success(.getBucketLifecycle) }
                 if query["encryption"] != nil { return .success(.getBucketEncryption) }
@@ -223,6 +229,7 @@ public enum S3Router {
                 if query["policy"] != nil { return .success(.putBucketPolicy) }
                 if query["object-lock"] != nil { return .success(.putObjectLockConfiguration) }
                 if query["lifecycle"] != nil { return .success(.putBucketLifecycle) }
+                if query["ownershipControls"] != nil { return .success(.putBucketOwnershipControls) }
                 if query["encryption"] != nil {
                     return .failure(S3Error("NotImplemented", message: "Bucket configuration of this kind is not implemented by VOSS."))
                 }
@@ -232,6 +239,7 @@ public enum S3Router {
                 if query["cors"] != nil { return .success(.deleteBucketCors) }
                 if query["policy"] != nil { return .success(.deleteBucketPolicy) }
                 if query["lifecycle"] != nil { return .success(.deleteBucketLifecycle) }
+                if query["ownershipControls"] != nil { return .success(.deleteBucketOwnershipControls) }
                 if query["encryption"] != nil {
                     return .failure(S3Error("NotImplemented"))
                 }

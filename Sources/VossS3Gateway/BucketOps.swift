@@ -33,44 +33,6 @@ extension S3Service {
         return .xml(x.document)
     }
 
-    /// Canned ACL and grants from `x-amz-acl` / `x-amz-grant-read` / `x-amz-grant-write`
-    /// (`id="TENANT-ID"`), or `nil` when none given.
-    func policyFromHeaders(_ ex: S3Call) throws -> AccessPolicy? {
-        try accessPolicy(acl: ex.ctx.header("x-amz-acl"), grantRead: ex.ctx.header("x-amz-grant-read"), grantWrite: ex.ctx.header("x-amz-grant-write"))
-    }
-
-    /// A canned ACL and grants (`id="TENANT-ID"`), or `nil` when none given.
-    func accessPolicy(acl: String?, grantRead gr: String?, grantWrite gw: String?) throws -> AccessPolicy? {
-        if acl == nil && gr == nil && gw == nil { return nil }
-        var policy = AccessPolicy()
-        if let acl {
-            switch acl {
-            case "private": policy.canned = .private
-            case "public-read": policy.canned = .publicRead
-            case "bucket-owner-full-control", "bucket-owner-read": policy.canned = .private
-            default:
-                throw S3Error("NotImplemented", message: "The canned ACL '\(acl)' is not supported; VOSS supports private and public-read.")
-            }
-        }
-        func ids(_ h: String?) throws -> [String] {
-            guard let h else { return [] }
-            return try h.split(separator: ",").map { item in
-                let t = item.trimmingCharacters(in: .whitespaces)
-                if t.hasPrefix("id=") { return String(t.dropFirst(3)).trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
-                if t.hasPrefix("uri=") && t.contains("AllUsers") { return "*" }
-                throw S3Error.invalidArgument("Grants must name a tenant or a user: id=\"TENANT-OR-USER-ID\".", name: "x-amz-grant-read", value: String(t))
-            }
-        }
-        var read = try ids(gr)
-        if read.contains("*") {
-            policy.canned = .publicRead
-            read.removeAll { $0 == "*" }
-        }
-        policy.readTenants = read
-        policy.writeTenants = try ids(gw)
-        return policy
-    }
-
     func createBucket(_ ex: S3Call) async throws -> S3Response {
         let p = try requirePrincipal(ex)
         if let problem = S3Names.bucketProblem(ex.ctx.bucket) {
@@ -97,6 +59,17 @@ extension S3Service {
         let policy = try policyFromHeaders(ex) ?? .private
         // Object lock is chosen when the bucket is made (and turns versioning on).
         var settings = BucketSettings()
+        if let o = ex.ctx.header("x-amz-object-ownership") {
+            guard let ownership = ObjectOwnership(rawValue: o) else {
+                throw S3Error.invalidArgument("Invalid x-amz-object-ownership header", name: "x-amz-object-ownership", value: o)
+            }
+            if ownership == .bucketOwnerEnforced && policy != AccessPolicy() && policy != AccessPolicy(canned: .bucketOwnerFullControl) {
+                throw S3Error(
+                    "InvalidBucketAclWithObjectOwnership", status: 400,
+                    message: "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting")
+            }
+            settings.ownership = ownership
+        }
         if ex.ctx.header("x-amz-bucket-object-lock-enabled")?.lowercased() == "true" {
             settings.versioning = .enabled
             settings.objectLock = ObjectLockConfiguration()
@@ -365,69 +338,6 @@ extension S3Service {
             try await state.store.updateBucket(b)
             return .status(204)
         }
-    }
-
-    func aclXML(ownerID: String, ownerName: String, policy: AccessPolicy) -> String {
-        var x = XMLWriter()
-        x.open("AccessControlPolicy", xmlns: true)
-        x.open("Owner")
-        x.element("ID", ownerID)
-        x.element("DisplayName", ownerName)
-        x.close("Owner")
-        x.open("AccessControlList")
-        func grant(_ granteeXML: String, _ perm: String) {
-            x.raw("<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" " + granteeXML + "</Grantee>")
-            x.element("Permission", perm)
-            x.raw("</Grant>")
-        }
-        grant("xsi:type=\"CanonicalUser\"><ID>\(XMLWriter.escape(ownerID))</ID><DisplayName>\(XMLWriter.escape(ownerName))</DisplayName>", "FULL_CONTROL")
-        if policy.canned == .publicRead {
-            grant("xsi:type=\"Group\"><URI>http://acs.amazonaws.com/groups/global/AllUsers</URI>", "READ")
-        }
-        for t in policy.readTenants { grant("xsi:type=\"CanonicalUser\"><ID>\(XMLWriter.escape(t))</ID>", "READ") }
-        for t in policy.writeTenants { grant("xsi:type=\"CanonicalUser\"><ID>\(XMLWriter.escape(t))</ID>", "WRITE") }
-        x.close("AccessControlList")
-        x.close("AccessControlPolicy")
-        return x.document
-    }
-
-    /// A policy from an AccessControlPolicy XML body (AllUsers READ ⇒ public-read; CanonicalUser
-    /// grants to other tenants).
-    func policyFromXML(_ body: [UInt8], owner: String) throws -> AccessPolicy {
-        guard let root = try? XMLParser.parse(body), root.name == "AccessControlPolicy",
-            let list = root.child("AccessControlList")
-        else { throw S3Error("MalformedACLError") }
-        var p = AccessPolicy()
-        for g in list.all("Grant") {
-            let perm = g.childText("Permission") ?? ""
-            guard let grantee = g.child("Grantee") else { throw S3Error("MalformedACLError") }
-            if let uri = grantee.childText("URI") {
-                if uri.hasSuffix("/AllUsers") && perm == "READ" { p.canned = .publicRead } else {
-                    throw S3Error("NotImplemented", message: "Only AllUsers READ grants are supported.")
-                }
-            } else if let id = grantee.childText("ID"), id != owner {
-                if perm == "READ" || perm == "FULL_CONTROL" { p.readTenants.append(id) }
-                if perm == "WRITE" || perm == "FULL_CONTROL" { p.writeTenants.append(id) }
-            }
-        }
-        return p
-    }
-
-    func bucketACL(_ ex: S3Call) async throws -> S3Response {
-        var b = try await bucket(ex, access: .owner)
-        if ex.ctx.operation == .getBucketAcl {
-            return .xml(aclXML(ownerID: b.tenantID, ownerName: ownerName(ex, tenantID: b.tenantID), policy: b.policy))
-        }
-        let body = try await readSmallBody(ex, limit: 64 << 10)
-        if let p = try policyFromHeaders(ex) {
-            b.policy = p
-        } else if !body.isEmpty {
-            b.policy = try policyFromXML(body, owner: b.tenantID)
-        } else {
-            throw S3Error("MissingRequestBodyError")
-        }
-        try await state.store.updateBucket(b)
-        return .status(200)
     }
 
     func deleteObjects(_ ex: S3Call) async throws -> S3Response {

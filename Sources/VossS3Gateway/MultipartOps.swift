@@ -37,7 +37,9 @@ extension S3Service {
         }
         let headers = try ObjectHeaders.from(ex.ctx.headerPairs).get()
         let tags = try tagsFromHeader(ex)
-        let policy = try policyFromHeaders(ex) ?? .private
+        let requested = try policyFromHeaders(ex)
+        try checkACLAllowed(b, requested)
+        let policy = requested ?? .private
         var algorithm: ChecksumAlgorithm?
         if let a = ex.ctx.header("x-amz-checksum-algorithm") {
             guard let alg = ChecksumAlgorithm(caseInsensitive: a) else {

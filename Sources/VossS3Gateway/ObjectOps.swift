@@ -48,7 +48,9 @@ extension S3Service {
         try checkKey(ex)
         let headers = try ObjectHeaders.from(ex.ctx.headerPairs).get()
         let tags = try tagsFromHeader(ex)
-        let policy = try policyFromHeaders(ex) ?? .private
+        let requested = try policyFromHeaders(ex)
+        try checkACLAllowed(b, requested)
+        let policy = requested ?? .private
         let p = try requirePrincipal(ex)
         let condition = try writeCondition(ex)
         let lock = try newObjectLock(ex, b, now: Date())
@@ -337,6 +339,8 @@ extension S3Service {
         try checkKey(ex)
         let p = try requirePrincipal(ex)
         let (sb, so) = try await copySource(ex)
+        let requestedACL = try policyFromHeaders(ex)
+        try checkACLAllowed(b, requestedACL)
         let replaceMeta = ex.ctx.header("x-amz-metadata-directive")?.uppercased() == "REPLACE"
         let replaceTags = ex.ctx.header("x-amz-tagging-directive")?.uppercased() == "REPLACE"
         if sb.id == b.id && so.key == ex.ctx.key && !replaceMeta && !replaceTags && ex.ctx.header("x-amz-checksum-algorithm") == nil {
@@ -357,7 +361,7 @@ extension S3Service {
         }
         let record = ObjectRecord(
             bucketID: b.id, key: ex.ctx.key, size: so.size, etag: Self.hex(copy.md5), lastModified: Date(), headers: headers,
-            checksum: checksum, policy: try policyFromHeaders(ex) ?? .private, tags: tags,
+            checksum: checksum, policy: requestedACL ?? .private, tags: tags,
             storage: ObjectStorage(pieces: [.init(blob: copy.blob, size: so.size)]), ownerID: p.user.id, versionID: nextVersionID(b),
             lock: try newObjectLock(ex, b, now: Date()))
         let old: ObjectRecord?
@@ -401,22 +405,6 @@ extension S3Service {
             _ = try await state.store.updateObject(bucketID: b.id, key: o.key, version: version, tags: [:], policy: nil)
             return .status(204, headers: headers)
         }
-    }
-
-    func objectACL(_ ex: S3Call) async throws -> S3Response {
-        let b = try await bucket(ex, access: .owner)
-        let o = try await existingObject(ex, b)
-        let version: String?? = ex.ctx.query["versionId"] != nil ? .some(o.versionID) : nil
-        if ex.ctx.operation == .getObjectAcl {
-            return .xml(aclXML(ownerID: b.tenantID, ownerName: ownerName(ex, tenantID: b.tenantID), policy: o.policy), headers: versionHeaders(b, o))
-        }
-        let body = try await readSmallBody(ex, limit: 64 << 10)
-        let policy: AccessPolicy
-        if let p = try policyFromHeaders(ex) { policy = p } else if !body.isEmpty { policy = try policyFromXML(body, owner: b.tenantID) } else {
-            throw S3Error("MissingRequestBodyError")
-        }
-        _ = try await state.store.updateObject(bucketID: b.id, key: o.key, version: version, tags: nil, policy: policy)
-        return .status(200, headers: versionHeaders(b, o))
     }
 }
 

@@ -99,7 +99,8 @@ extension S3Service {
         }.map { ($0.key, $0.value) }
         if fields["content-type"] == nil, let t = file.contentType { headerPairs.append(("content-type", t)) }
         let headers = try ObjectHeaders.from(headerPairs).get()
-        let access = try accessPolicy(acl: fields["acl"], grantRead: fields["x-amz-grant-read"], grantWrite: fields["x-amz-grant-write"]) ?? .private
+        let access = try accessPolicy { fields[$0 == "x-amz-acl" ? "acl" : $0] } ?? .private
+        try checkACLAllowed(b, access)
         let tags = try fields["tagging"].map { try Tags.parseXML(Array($0.utf8), max: 10).get() } ?? [:]
 
         // The file's bytes.

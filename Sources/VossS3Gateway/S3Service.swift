@@ -66,6 +66,7 @@ struct S3Service: Sendable {
         case .getObjectTagging, .putObjectTagging, .deleteObjectTagging: try await objectTagging(ex)
         case .getObjectAcl, .putObjectAcl: try await objectACL(ex)
         case .getObjectAttributes: try await getObjectAttributes(ex)
+        case .getBucketOwnershipControls, .putBucketOwnershipControls, .deleteBucketOwnershipControls: try await ownershipControls(ex)
         case .getObjectLockConfiguration, .putObjectLockConfiguration: try await objectLockConfiguration(ex)
         case .getObjectRetention, .putObjectRetention: try await objectRetention(ex)
         case .getObjectLegalHold, .putObjectLegalHold: try await objectLegalHold(ex)
@@ -102,6 +103,8 @@ struct S3Service: Sendable {
         let ok: Bool
         switch access {
         case .read: ok = Access.canRead(bucket: b, principal: p)
+        case .readACL: ok = Access.canReadACL(bucket: b, principal: p)
+        case .writeACL: ok = Access.canWriteACL(bucket: b, principal: p)
         case .write: ok = Access.canWrite(bucket: b, principal: p)
         case .owner: ok = Access.isOwner(bucket: b, principal: p)
         case .objectRead: ok = true  // decided per object
@@ -110,7 +113,7 @@ struct S3Service: Sendable {
         return b
     }
 
-    enum BucketAccess { case read, write, owner, objectRead }
+    enum BucketAccess { case read, write, owner, objectRead, readACL, writeACL }
 
     func bucketConfigAbsent(_ ex: S3Call, _ code: String, _ message: String) async throws -> S3Response {
         _ = try await bucket(ex, access: .owner)

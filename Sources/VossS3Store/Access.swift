@@ -21,31 +21,57 @@ public enum Access {
     /// Read (list objects, get objects) in a bucket.
     public static func canRead(bucket: BucketRecord, principal: Principal?) -> Bool {
         if isOwner(bucket: bucket, principal: principal) { return true }
-        if bucket.policy.canned == .publicRead { return true }
-        guard let p = principal else { return false }
-        return granted(bucket.policy.readTenants, to: p) || granted(bucket.policy.writeTenants, to: p)
+        if acls(bucket), bucket.policy.publicRead { return true }
+        guard let p = principal, acls(bucket) else { return false }
+        return bucket.policy.authenticatedRead || bucket.policy.authenticatedWrite
+            || granted(bucket.policy.readTenants + bucket.policy.writeTenants + (bucket.policy.fullControl ?? []), to: p)
+    }
+
+    /// Whether the bucket's ACLs count (not with BucketOwnerEnforced ownership).
+    static func acls(_ b: BucketRecord) -> Bool { b.settings.ownership != .bucketOwnerEnforced }
+
+    /// Read the bucket's ACL (READ_ACP).
+    public static func canReadACL(bucket: BucketRecord, principal: Principal?) -> Bool {
+        if isOwner(bucket: bucket, principal: principal) { return true }
+        guard let p = principal, acls(bucket) else { return false }
+        return granted((bucket.policy.readACP ?? []) + (bucket.policy.fullControl ?? []), to: p)
+    }
+
+    /// Change the bucket's ACL (WRITE_ACP).
+    public static func canWriteACL(bucket: BucketRecord, principal: Principal?) -> Bool {
+        if isOwner(bucket: bucket, principal: principal) { return true }
+        guard let p = principal, acls(bucket) else { return false }
+        return granted((bucket.policy.writeACP ?? []) + (bucket.policy.fullControl ?? []), to: p)
     }
 
     /// Write (put/delete objects, multipart) in a bucket.
     public static func canWrite(bucket: BucketRecord, principal: Principal?) -> Bool {
         if isOwner(bucket: bucket, principal: principal) { return true }
-        guard let p = principal else { return false }
-        return granted(bucket.policy.writeTenants, to: p)
+        guard let p = principal, acls(bucket) else { return false }
+        return bucket.policy.authenticatedWrite || granted(bucket.policy.writeTenants + (bucket.policy.fullControl ?? []), to: p)
     }
 
     /// Read one object: bucket read access, or the object's own ACL.
     public static func canRead(object: ObjectRecord, in bucket: BucketRecord, principal: Principal?) -> Bool {
         if canRead(bucket: bucket, principal: principal) { return true }
-        if object.policy.canned == .publicRead { return true }
+        guard acls(bucket) else { return false }
+        if object.policy.publicRead { return true }
         guard let p = principal else { return false }
-        return granted(object.policy.readTenants, to: p)
+        if object.policy.authenticatedRead { return true }
+        if object.policy.canned == .bucketOwnerRead || object.policy.canned == .bucketOwnerFullControl, p.tenant.id == bucket.tenantID,
+            p.user.role != .tenantUser || p.user.id == bucket.ownerID
+        {
+            return true
+        }
+        return granted(object.policy.readTenants + (object.policy.fullControl ?? []), to: p)
     }
 
     /// Whether a bucket appears in the caller's ListBuckets: the ones it may configure or was
     /// granted, never another tenant's unless granted.
     public static func lists(bucket: BucketRecord, principal: Principal) -> Bool {
         if bucket.tenantID != principal.tenant.id { return false }
-        return isOwner(bucket: bucket, principal: principal) || granted(bucket.policy.readTenants + bucket.policy.writeTenants, to: principal)
+        return isOwner(bucket: bucket, principal: principal)
+            || granted(bucket.policy.readTenants + bucket.policy.writeTenants + (bucket.policy.fullControl ?? []), to: principal)
     }
 
     /// A grant names the user's id or its tenant's id.

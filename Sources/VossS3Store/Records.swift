@@ -72,29 +72,64 @@ public struct Principal: Equatable, Sendable {
     }
 }
 
-/// Canned ACLs VOSS supports, plus explicit grants to other tenants.
+/// An ACL: a canned ACL plus explicit grants to tenants or users (by id). Stored as JSON; fields
+/// added later are optional so older rows still read.
 public struct AccessPolicy: Codable, Equatable, Sendable {
-    public enum Canned: String, Codable, Sendable { case `private` = "private", publicRead = "public-read" }
+    public enum Canned: String, Codable, Sendable, CaseIterable {
+        case `private` = "private"
+        case publicRead = "public-read"
+        case publicReadWrite = "public-read-write"
+        case authenticatedRead = "authenticated-read"
+        case bucketOwnerRead = "bucket-owner-read"
+        case bucketOwnerFullControl = "bucket-owner-full-control"
+        case awsExecRead = "aws-exec-read"
+        case logDeliveryWrite = "log-delivery-write"
+    }
 
     public var canned: Canned
-    /// Tenant ids allowed to read (list/get) in addition to the owner.
+    /// Tenant or user ids allowed to read (list/get) in addition to the owner.
     public var readTenants: [String]
-    /// Tenant ids allowed to write (put/delete) in addition to the owner.
+    /// Tenant or user ids allowed to write (put/delete) in addition to the owner.
     public var writeTenants: [String]
+    /// … to read the ACL (READ_ACP), to change it (WRITE_ACP), everything (FULL_CONTROL).
+    public var readACP: [String]?
+    public var writeACP: [String]?
+    public var fullControl: [String]?
 
-    public init(canned: Canned = .private, readTenants: [String] = [], writeTenants: [String] = []) {
+    public init(
+        canned: Canned = .private, readTenants: [String] = [], writeTenants: [String] = [], readACP: [String]? = nil,
+        writeACP: [String]? = nil, fullControl: [String]? = nil
+    ) {
         self.canned = canned
         self.readTenants = readTenants
         self.writeTenants = writeTenants
+        self.readACP = readACP
+        self.writeACP = writeACP
+        self.fullControl = fullControl
     }
 
     public static let `private` = AccessPolicy()
+
+    /// Anyone, signed or not, may read.
+    public var publicRead: Bool { canned == .publicRead || canned == .publicReadWrite }
+    /// Every signed principal (of any tenant) may read.
+    public var authenticatedRead: Bool { canned == .authenticatedRead }
+    /// Every signed principal may write (public-read-write; VOSS takes no anonymous writes).
+    public var authenticatedWrite: Bool { canned == .publicReadWrite }
 }
 
 /// A bucket's versioning state (absent: never enabled).
 public enum VersioningStatus: String, Codable, Sendable {
     case enabled = "Enabled"
     case suspended = "Suspended"
+}
+
+/// How a bucket treats ACLs (PutBucketOwnershipControls).
+public enum ObjectOwnership: String, Codable, Sendable {
+    /// ACLs are disabled: the bucket's owner owns every object; requests that set ACLs are refused.
+    case bucketOwnerEnforced = "BucketOwnerEnforced"
+    case bucketOwnerPreferred = "BucketOwnerPreferred"
+    case objectWriter = "ObjectWriter"
 }
 
 /// Object lock on one version: a retention (mode and date) and/or a legal hold.
@@ -155,6 +190,8 @@ public struct BucketSettings: Codable, Equatable, Sendable {
     public var objectLock: ObjectLockConfiguration?
     /// PutBucketLifecycleConfiguration's rules.
     public var lifecycle: [LifecycleRule]?
+    /// PutBucketOwnershipControls (absent: ObjectWriter, ACLs in force — decision 41).
+    public var ownership: ObjectOwnership?
 
     public init(versioning: VersioningStatus? = nil, cors: [CORSRule]? = nil, policy: BucketPolicy? = nil) {
         self.versioning = versioning

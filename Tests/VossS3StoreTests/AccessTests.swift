@@ -52,7 +52,22 @@ import VossS3Core
         Row(name: "write granted to tenant 2, dave", who: dave, policy: AccessPolicy(writeTenants: ["T2"]), expect: (true, true, false, false)),
         Row(name: "write granted to tenant 2, erin", who: erin, policy: AccessPolicy(writeTenants: ["T2"]), expect: (true, true, false, false)),
         Row(name: "grant to bob, dave", who: dave, policy: AccessPolicy(readTenants: ["bob"], writeTenants: ["bob"]), expect: (false, false, false, false)),
+        // The other canned ACLs and FULL_CONTROL grants.
+        Row(name: "public-read-write, other tenant", who: dave, policy: AccessPolicy(canned: .publicReadWrite), expect: (true, true, false, false)),
+        Row(name: "public-read-write, anonymous", who: nil, policy: AccessPolicy(canned: .publicReadWrite), expect: (true, false, false, false)),
+        Row(name: "authenticated-read, other tenant", who: dave, policy: AccessPolicy(canned: .authenticatedRead), expect: (true, false, false, false)),
+        Row(name: "authenticated-read, anonymous", who: nil, policy: AccessPolicy(canned: .authenticatedRead), expect: (false, false, false, false)),
+        Row(name: "full control to tenant 2, dave", who: dave, policy: AccessPolicy(fullControl: ["T2"]), expect: (true, true, false, false)),
     ]
+
+    @Test func bucketOwnerEnforcedIgnoresACLs() {
+        var b = Self.bucket(AccessPolicy(canned: .publicRead, readTenants: ["T2"], fullControl: ["T2"]))
+        b.settings.ownership = .bucketOwnerEnforced
+        #expect(!Access.canRead(bucket: b, principal: nil))
+        #expect(!Access.canRead(bucket: b, principal: Self.dave))
+        #expect(!Access.canWriteACL(bucket: b, principal: Self.dave))
+        #expect(Access.canRead(bucket: b, principal: Self.alice))
+    }
 
     @Test(arguments: rows) func matrix(_ r: Row) {
         let b = Self.bucket(r.policy)
