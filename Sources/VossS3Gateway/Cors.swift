@@ -6,21 +6,30 @@ import VossS3Store
 /// answers to requests that carry an `Origin` (errors included, so a browser app can read them).
 extension S3Service {
     func bucketCors(_ ex: S3Call) async throws -> S3Response {
+        try await bucketSetting(
+            ex, \.cors, missing: "NoSuchCORSConfiguration", "The CORS configuration does not exist", render: { .xml(CORS.xml($0)) },
+            parse: { body, _ in try CORS.parse(body).get() })
+    }
+
+    /// Get/Put/Delete of one kind of bucket configuration kept in `buckets.settings`: GET renders it
+    /// (or answers `missing` with 404), PUT parses the body (nothing changes if it is refused),
+    /// DELETE removes it.
+    func bucketSetting<T: Sendable>(
+        _ ex: S3Call, _ path: WritableKeyPath<BucketSettings, T?>, missing code: String, _ message: String, limit: Int = 64 << 10,
+        putStatus: Int = 200, render: (T) -> S3Response, parse: ([UInt8], BucketRecord) throws -> T
+    ) async throws -> S3Response {
         var b = try await bucket(ex, access: .owner)
-        switch ex.ctx.operation {
-        case .getBucketCors:
-            guard let rules = b.settings.cors else {
-                throw S3Error(
-                    "NoSuchCORSConfiguration", status: 404, message: "The CORS configuration does not exist", details: [("BucketName", b.name)])
-            }
-            return .xml(CORS.xml(rules))
-        case .putBucketCors:
-            let body = try await readSmallBody(ex, limit: 64 << 10)
-            b.settings.cors = try CORS.parse(body).get()
+        switch ex.ctx.method {
+        case "GET", "HEAD":
+            guard let v = b.settings[keyPath: path] else { throw S3Error(code, status: 404, message: message, details: [("BucketName", b.name)]) }
+            return render(v)
+        case "PUT":
+            let body = try await readSmallBody(ex, limit: limit)
+            b.settings[keyPath: path] = try parse(body, b)
             try await state.store.updateBucket(b)
-            return .status(200)
+            return .status(putStatus)
         default:
-            b.settings.cors = nil
+            b.settings[keyPath: path] = nil
             try await state.store.updateBucket(b)
             return .status(204)
         }

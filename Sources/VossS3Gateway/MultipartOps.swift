@@ -378,15 +378,7 @@ extension S3Service {
     func abortMultipartUpload(_ ex: S3Call) async throws -> S3Response {
         let b = try await bucket(ex, access: .write)
         let u = try await currentUpload(ex, b)
-        var blobs: [String] = u.platformUpload.map { [$0] } ?? []
-        var after = 0
-        while true {
-            let batch = try await state.store.parts(uploadID: u.uploadID, after: after, limit: 1000)
-            blobs += batch.map(\.blob).filter { $0 != u.platformUpload }
-            guard let last = batch.last, batch.count == 1000 else { break }
-            after = last.partNumber
-        }
-        do { try await state.store.abortUpload(uploadID: u.uploadID) } catch StoreError.notFound { throw S3Error.noSuchUpload(u.uploadID) }
+        guard let blobs = try await UploadExpiry.abort(state.store, u) else { throw S3Error.noSuchUpload(u.uploadID) }
         let collected = blobs
         return .status(204, after: { [state] in await state.collectGarbage(collected) })
     }

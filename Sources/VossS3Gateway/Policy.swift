@@ -57,24 +57,10 @@ extension S3Service {
     }
 
     func bucketPolicy(_ ex: S3Call) async throws -> S3Response {
-        var b = try await bucket(ex, access: .owner)
-        switch ex.ctx.operation {
-        case .getBucketPolicy:
-            guard let p = b.settings.policy else {
-                throw S3Error("NoSuchBucketPolicy", status: 404, message: "The bucket policy does not exist", details: [("BucketName", b.name)])
-            }
-            return S3Response(status: 200, headers: [("Content-Type", "application/json")], body: .bytes(Array(p.text.utf8)))
-        case .putBucketPolicy:
-            let body = try await readSmallBody(ex, limit: BucketPolicy.maxBytes + 1)
-            b.settings.policy = try BucketPolicy.parse(body, bucket: b.name).get()
-            try await state.store.updateBucket(b)
-            state.logger.info("bucket policy set", metadata: ["bucket": "\(b.name)", "statements": "\(b.settings.policy?.statements.count ?? 0)"])
-            return .status(204)
-        default:
-            b.settings.policy = nil
-            try await state.store.updateBucket(b)
-            return .status(204)
-        }
+        try await bucketSetting(
+            ex, \.policy, missing: "NoSuchBucketPolicy", "The bucket policy does not exist", limit: BucketPolicy.maxBytes + 1, putStatus: 204,
+            render: { S3Response(status: 200, headers: [("Content-Type", "application/json")], body: .bytes(Array($0.text.utf8))) },
+            parse: { body, b in try BucketPolicy.parse(body, bucket: b.name).get() })
     }
 
     func bucketPolicyStatus(_ ex: S3Call) async throws -> S3Response {

@@ -252,24 +252,8 @@ extension S3Service {
 extension S3Service {
     /// Put/Get/DeleteBucketLifecycleConfiguration (the gateway's runner carries the rules out).
     func bucketLifecycle(_ ex: S3Call) async throws -> S3Response {
-        var b = try await bucket(ex, access: .owner)
-        switch ex.ctx.operation {
-        case .getBucketLifecycle:
-            guard let rules = b.settings.lifecycle else {
-                throw S3Error(
-                    "NoSuchLifecycleConfiguration", status: 404, message: "The lifecycle configuration does not exist",
-                    details: [("BucketName", b.name)])
-            }
-            return .xml(Lifecycle.xml(rules))
-        case .putBucketLifecycle:
-            let body = try await readSmallBody(ex, limit: 1 << 20)
-            b.settings.lifecycle = try Lifecycle.parse(body).get()
-            try await state.store.updateBucket(b)
-            return .status(200)
-        default:
-            b.settings.lifecycle = nil
-            try await state.store.updateBucket(b)
-            return .status(204)
-        }
+        try await bucketSetting(
+            ex, \.lifecycle, missing: "NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist", limit: 1 << 20,
+            render: { .xml(Lifecycle.xml($0)) }, parse: { body, _ in try Lifecycle.parse(body).get() })
     }
 }

@@ -104,21 +104,9 @@ public enum LifecycleSweep {
             while true {
                 let uploads = try await store.uploads(bucketID: b.id, prefix: "", keyMarker: keyMarker, uploadIDMarker: idMarker, limit: batch)
                 for u in uploads where Lifecycle.uploadExpires(rules, key: u.key, initiated: u.initiated, now: now) {
-                    var after = 0
-                    var blobs: [String] = u.platformUpload.map { [$0] } ?? []
-                    while true {
-                        let parts = try await store.parts(uploadID: u.uploadID, after: after, limit: 1000)
-                        blobs += parts.map(\.blob).filter { $0 != u.platformUpload }
-                        guard let last = parts.last, parts.count == 1000 else { break }
-                        after = last.partNumber
-                    }
-                    do {
-                        try await store.abortUpload(uploadID: u.uploadID)
-                        out.aborted += 1
-                        out.blobs += blobs
-                    } catch StoreError.notFound {
-                        continue
-                    }
+                    guard let blobs = try await UploadExpiry.abort(store, u) else { continue }
+                    out.aborted += 1
+                    out.blobs += blobs
                 }
                 guard let last = uploads.last, uploads.count == batch else { break }
                 keyMarker = last.key

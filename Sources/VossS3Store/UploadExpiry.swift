@@ -16,22 +16,29 @@ public enum UploadExpiry {
         var aborted: [UploadRecord] = []
         var blobs: [String] = []
         for u in stale {
-            var after = 0
-            var these: [String] = u.platformUpload.map { [$0] } ?? []
-            while true {
-                let batch = try await store.parts(uploadID: u.uploadID, after: after, limit: 1000)
-                these += batch.map(\.blob).filter { $0 != u.platformUpload }
-                guard let last = batch.last, batch.count == 1000 else { break }
-                after = last.partNumber
-            }
-            do {
-                try await store.abortUpload(uploadID: u.uploadID)
-            } catch StoreError.notFound {
-                continue  // completed or aborted meanwhile
-            }
+            guard let these = try await abort(store, u) else { continue }  // completed or aborted meanwhile
             aborted.append(u)
             blobs += these
         }
         return (aborted, blobs)
+    }
+
+    /// Aborts one upload; returns its part blobs (journalled as garbage: the caller deletes them), or
+    /// nil when it was completed or aborted meanwhile.
+    public static func abort(_ store: any MetadataStore, _ u: UploadRecord) async throws -> [String]? {
+        var after = 0
+        var blobs: [String] = u.platformUpload.map { [$0] } ?? []
+        while true {
+            let batch = try await store.parts(uploadID: u.uploadID, after: after, limit: 1000)
+            blobs += batch.map(\.blob).filter { $0 != u.platformUpload }
+            guard let last = batch.last, batch.count == 1000 else { break }
+            after = last.partNumber
+        }
+        do {
+            try await store.abortUpload(uploadID: u.uploadID)
+        } catch StoreError.notFound {
+            return nil
+        }
+        return blobs
     }
 }
