@@ -25,16 +25,10 @@ extension S3Service {
         let b = try await bucket(ex, access: .write)
         try checkKey(ex)
         let p = try requirePrincipal(ex)
-        // Explicit object lock headers on an upload (not yet kept with it; the bucket's default
-        // retention applies when it completes, PutObjectRetention/LegalHold after that).
-        if try newObjectLock(ex, b, now: Date()) != nil,
-            ex.ctx.header("x-amz-object-lock-mode") != nil || ex.ctx.header("x-amz-object-lock-legal-hold") != nil
-        {
-            throw S3Error(
-                "NotImplemented",
-                message: "Object lock headers on CreateMultipartUpload are not supported by VOSS yet: the bucket's default retention "
-                    + "applies when the upload completes; set retention or a legal hold on the object afterwards.")
-        }
+        // The lock the object gets when the upload completes (its headers, else the bucket's default then).
+        let requestedLock = try newObjectLock(ex, b, now: Date())
+        let explicitLock = ex.ctx.header("x-amz-object-lock-mode") != nil || ex.ctx.header("x-amz-object-lock-legal-hold") != nil
+        let lock = explicitLock ? requestedLock : nil
         let headers = try ObjectHeaders.from(ex.ctx.headerPairs).get()
         let tags = try tagsFromHeader(ex)
         let requested = try policyFromHeaders(ex)
@@ -77,7 +71,7 @@ extension S3Service {
         let upload = UploadRecord(
             uploadID: newUploadID(), bucketID: b.id, key: ex.ctx.key, initiated: Date(), headers: headers, policy: policy,
             tags: tags, checksumAlgorithm: algorithm, checksumType: algorithm == nil ? nil : type, ownerID: p.user.id,
-            platformUpload: platformUpload)
+            platformUpload: platformUpload, lock: lock)
         do { try await state.store.createUpload(upload) } catch {
             await state.collectGarbage([platformUpload, pending].compactMap { $0 })
             throw error
@@ -339,7 +333,7 @@ extension S3Service {
         let record = ObjectRecord(
             bucketID: b.id, key: u.key, size: size, etag: etag, lastModified: Date(), headers: u.headers, checksum: checksum,
             policy: u.policy, tags: u.tags, storage: ObjectStorage(pieces: pieces), ownerID: p.user.id, versionID: nextVersionID(b),
-            uploadID: u.uploadID, lock: b.settings.objectLock?.defaultLock(from: Date()))
+            uploadID: u.uploadID, lock: u.lock ?? b.settings.objectLock?.defaultLock(from: Date()))
         let old: ObjectRecord?
         do {
             old = try await state.store.completeUpload(uploadID: u.uploadID, object: record, versioned: b.settings.versioned, condition: condition)

@@ -447,13 +447,16 @@ public struct UploadRecord: Codable, Equatable, Sendable {
     /// The platform's own multipart upload behind this one (`BLOB UPSTREAM-UPLOAD-ID`), when the
     /// platform assembles parts itself.
     public var platformUpload: String?
+    /// The object lock the completed object gets (from the CreateMultipartUpload's headers).
+    public var lock: ObjectLock?
 
     public init(
         uploadID: String, bucketID: Int64, key: String, initiated: Date, headers: ObjectHeaders, policy: AccessPolicy,
         tags: [String: String], checksumAlgorithm: ChecksumAlgorithm?, checksumType: String?, ownerID: String,
-        platformUpload: String? = nil
+        platformUpload: String? = nil, lock: ObjectLock? = nil
     ) {
         self.platformUpload = platformUpload
+        self.lock = lock
         self.uploadID = uploadID
         self.bucketID = bucketID
         self.key = key

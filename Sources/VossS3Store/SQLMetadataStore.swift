@@ -593,14 +593,15 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
     // MARK: multipart
 
     static let uploadColumns =
-        "upload_id, bucket_id, key, initiated_ms, headers, policy, tags, checksum_algorithm, checksum_type, owner_id, platform_upload"
+        "upload_id, bucket_id, key, initiated_ms, headers, policy, tags, checksum_algorithm, checksum_type, owner_id, platform_upload, lock"
 
     static func upload(_ row: [SQLValue]) throws -> UploadRecord {
         UploadRecord(
             uploadID: row[0].text ?? "", bucketID: row[1].int ?? 0, key: row[2].text ?? "", initiated: date(row[3]),
             headers: try decode(row[4], ObjectHeaders.self), policy: try decode(row[5], AccessPolicy.self),
             tags: try decode(row[6], [String: String].self), checksumAlgorithm: row[7].text.flatMap { ChecksumAlgorithm(rawValue: $0) },
-            checksumType: row[8].text, ownerID: row[9].text ?? "", platformUpload: row[10].text)
+            checksumType: row[8].text, ownerID: row[9].text ?? "", platformUpload: row[10].text,
+            lock: row[11] == .null ? nil : try decode(row[11], ObjectLock.self))
     }
 
     static func part(_ row: [SQLValue]) -> PartRecord {
@@ -612,11 +613,11 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
     public func createUpload(_ u: UploadRecord) async throws {
         try await w { c in
             try c.query(
-                "INSERT INTO uploads(\(Self.uploadColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO uploads(\(Self.uploadColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     .text(u.uploadID), .int(u.bucketID), .text(u.key), Self.ms(u.initiated), Self.json(u.headers), Self.json(u.policy),
                     Self.json(u.tags), u.checksumAlgorithm.map { .text($0.rawValue) } ?? .null, u.checksumType.map { .text($0) } ?? .null,
-                    .text(u.ownerID), u.platformUpload.map { .text($0) } ?? .null,
+                    .text(u.ownerID), u.platformUpload.map { .text($0) } ?? .null, u.lock.map(Self.json) ?? .null,
                 ])
         }
     }

@@ -117,6 +117,7 @@ public enum SQLSchema {
             "ALTER TABLE objects ADD COLUMN version_id TEXT",
             "ALTER TABLE objects ADD COLUMN upload_id TEXT",
             "ALTER TABLE objects ADD COLUMN lock TEXT",
+            "ALTER TABLE uploads ADD COLUMN lock TEXT",
             """
             CREATE TABLE object_versions(bucket_id INTEGER NOT NULL, key TEXT NOT NULL, version_id TEXT NOT NULL,
                 seq INTEGER NOT NULL, delete_marker INTEGER NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL,
@@ -196,6 +197,7 @@ public enum SQLSchema {
             "ALTER TABLE objects ADD COLUMN version_id TEXT",
             "ALTER TABLE objects ADD COLUMN upload_id TEXT",
             "ALTER TABLE objects ADD COLUMN lock TEXT",
+            "ALTER TABLE uploads ADD COLUMN lock TEXT",
             """
             CREATE TABLE object_versions(bucket_id BIGINT NOT NULL, key TEXT COLLATE "C" NOT NULL,
                 version_id TEXT COLLATE "C" NOT NULL, seq BIGINT NOT NULL, delete_marker BIGINT NOT NULL, size BIGINT NOT NULL,

@@ -132,7 +132,7 @@ public final class StoreMigration: Sendable {
             name: "uploads",
             columns: [
                 "upload_id", "bucket_id", "key", "initiated_ms", "headers", "policy", "tags", "checksum_algorithm", "checksum_type",
-                "owner_id", "platform_upload",
+                "owner_id", "platform_upload", "lock",
             ],
             key: ["upload_id"]),
         Table(

@@ -50,7 +50,7 @@ import VossSQLite
                             [id, .text(v), .int(Int64(seq)), .int(Int64(marker)), .text("\(tenantPrefix)u0")])
                     }
                     try s.query(
-                        "INSERT INTO uploads VALUES (?, ?, 'big', 6, '{}', 'private', '{}', NULL, NULL, ?, NULL)",
+                        "INSERT INTO uploads VALUES (?, ?, 'big', 6, '{}', 'private', '{}', NULL, NULL, ?, NULL, NULL)",
                         [.text("\(tenantPrefix)up1"), id, .text("\(tenantPrefix)u0")])
                     for p in 1...2 {
                         try s.query(

@@ -80,6 +80,15 @@ def test_default_retention_applies_to_new_versions(s3, locked):
     s3.complete_multipart_upload(Bucket=locked, Key="m", UploadId=up["UploadId"],
                                  MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
     assert s3.head_object(Bucket=locked, Key="m")["ObjectLockMode"] == "GOVERNANCE"
+    # Explicit lock headers on the upload win over the default.
+    up = s3.create_multipart_upload(Bucket=locked, Key="c", ObjectLockMode="COMPLIANCE", ObjectLockRetainUntilDate=later(5),
+                                    ObjectLockLegalHoldStatus="ON")
+    part = s3.upload_part(Bucket=locked, Key="c", UploadId=up["UploadId"], PartNumber=1, Body=b"z")
+    s3.complete_multipart_upload(Bucket=locked, Key="c", UploadId=up["UploadId"],
+                                 MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
+    head = s3.head_object(Bucket=locked, Key="c")
+    assert head["ObjectLockMode"] == "COMPLIANCE" and head["ObjectLockLegalHoldStatus"] == "ON"
+    assert later(4) < head["ObjectLockRetainUntilDate"] < later(6)
 
 
 def test_lock_requests_on_a_bucket_without_lock(s3, bucket):
