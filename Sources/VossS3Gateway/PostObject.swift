@@ -57,9 +57,7 @@ extension S3Service {
             // Signature version 2 (what boto3 makes for endpoints other than AWS's): base64 HMAC-SHA1.
             guard let p = try await state.identity.principal(ak) else { throw S3Error("InvalidAccessKeyId", details: [("AWSAccessKeyId", ak)]) }
             let expected = SigV2.signature(secret: p.secret, stringToSign: policyText)
-            guard let given = fields["signature"], Array(given.utf8).count == Array(expected.utf8).count,
-                zip(given.utf8, expected.utf8).reduce(UInt8(0), { $0 | ($1.0 ^ $1.1) }) == 0
-            else { throw S3Error("SignatureDoesNotMatch", details: [("AWSAccessKeyId", ak), ("StringToSign", policyText)]) }
+            guard let given = fields["signature"], SigV4.signaturesEqual(given, expected) else { throw S3Error("SignatureDoesNotMatch", details: [("AWSAccessKeyId", ak), ("StringToSign", policyText)]) }
             let parsed = try PostPolicy.parse(base64: policyText).get()
             if let e = parsed.check(fields: fields, now: Date()) { throw e }
             policy = parsed

@@ -75,6 +75,15 @@ class VOSS:
         finally:
             db.close()
 
+    def s3cmd_config(self, path, extra=""):
+        """An s3cmd configuration file for alice at acme over plain HTTP; `extra` lines are appended
+        (without them, s3cmd keeps its defaults, e.g. bucket_location US)."""
+        ident = self.identity("acme", "alice")
+        host = self.http.split("//")[1]
+        path.write_text(f"[default]\naccess_key = {ident.access_key}\nsecret_key = {ident.secret}\nhost_base = {host}\n"
+                        f"host_bucket = {host}\nuse_https = False\n{extra}")
+        return path
+
     def resource_url(self, bucket, key="", scheme="http"):
         base = self.https if scheme == "https" else self.http
         return f"{base}/{bucket}/{key}"

@@ -47,16 +47,7 @@ def test_signature_errors_carry_what_aws_sends(voss, bucket):
 @pytest.mark.skipif(shutil.which("s3cmd") is None, reason="s3cmd not installed")
 def test_s3cmd_with_its_default_region(voss, tmp_path):
     """s3cmd's default configuration signs for region `US`; it retries with the <Region> of the error."""
-    ident = voss.identity("acme", "alice")
-    host = voss.http.split("//")[1]
-    cfg = tmp_path / "s3cfg"
-    cfg.write_text(f"""[default]
-access_key = {ident.access_key}
-secret_key = {ident.secret}
-host_base = {host}
-host_bucket = {host}
-use_https = False
-""")
+    cfg = voss.s3cmd_config(tmp_path / "s3cfg")
     (tmp_path / "f").write_text("hello\n")
     b = f"s3cmd-us-{uuid.uuid4().hex[:6]}"
     s3cmd = ["s3cmd", "-c", str(cfg)]

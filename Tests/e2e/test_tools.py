@@ -104,18 +104,7 @@ def test_rclone(voss, files, tmp_path):
 
 @pytest.mark.skipif(shutil.which("s3cmd") is None, reason="s3cmd not installed")
 def test_s3cmd(voss, files, tmp_path):
-    ident = voss.identity("acme", "alice")
-    cfg = tmp_path / "s3cfg"
-    host = voss.http.split("//")[1]
-    cfg.write_text(f"""[default]
-access_key = {ident.access_key}
-secret_key = {ident.secret}
-host_base = {host}
-host_bucket = {host}
-use_https = False
-signature_v2 = False
-bucket_location = us-east-1
-""")
+    cfg = voss.s3cmd_config(tmp_path / "s3cfg", "signature_v2 = False\nbucket_location = us-east-1\n")
     s3cmd = ["s3cmd", "-c", str(cfg)]
     b = f"s3cmd-{uuid.uuid4().hex[:6]}"
     run(s3cmd + ["mb", f"s3://{b}"])
