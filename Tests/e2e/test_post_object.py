@@ -65,3 +65,39 @@ def test_the_policy_is_enforced(voss, s3, bucket):
     assert r.status_code in (400, 412)
     names = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
     assert names == []
+
+
+@pytest.mark.parametrize("split", ["merged", "bytewise-head", "stride-7"])
+def test_a_form_arriving_in_any_split_is_read_the_same(voss, s3, bucket, split):
+    """The request written by hand and sent in pieces over one TCP connection."""
+    import socket
+    form = s3.generate_presigned_post(bucket, "split-${filename}", ExpiresIn=600)
+    boundary = "VossBoundary7"
+    data = bytes(range(256)) * 64
+    body = b""
+    for k, v in form["fields"].items():
+        body += f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+    body += f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{split}.bin"\r\n\r\n'.encode() + data
+    body += f"\r\n--{boundary}--\r\n".encode()
+    host = voss.http.split("//")[1]
+    head = (f"POST /{bucket} HTTP/1.1\r\nHost: {host}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
+    request = head + body
+    if split == "merged":
+        pieces = [request]
+    elif split == "bytewise-head":
+        pieces = [bytes([b]) for b in request[:len(head) + 400]] + [request[len(head) + 400:]]
+    else:
+        pieces = [request[i:i + 7] for i in range(0, len(request), 7)]
+    s = socket.create_connection(("127.0.0.1", int(host.split(":")[1])), timeout=30)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # each piece its own segment
+    try:
+        for p in pieces:
+            s.sendall(p)
+        answer = b""
+        while chunk := s.recv(65536):
+            answer += chunk
+    finally:
+        s.close()
+    assert answer.startswith(b"HTTP/1.1 204"), answer[:300]
+    assert s3.get_object(Bucket=bucket, Key=f"split-{split}.bin")["Body"].read() == data
