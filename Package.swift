@@ -75,7 +75,10 @@ let package = Package(
         // The metadata model and the SQL store over an injected backend (it stamps times from the clock).
         .target(
             name: "VossS3Store",
-            dependencies: ["VossS3Core", "VossChecksums", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "VossS3Core", "VossChecksums", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings + [.enableUpcomingFeature("NonisolatedNonsendingByDefault")]),
         .target(
             name: "VossPosix",
@@ -260,7 +263,7 @@ let package = Package(
         .testTarget(
             name: "VossS3CoreTests",
             dependencies: ["VossS3Core", "VossBase", "VossSigV4", "VossChecksums", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
-        .testTarget(name: "VossS3StoreTests", dependencies: ["VossS3Store", "VossSQLite"], swiftSettings: swiftSettings),
+        .testTarget(name: "VossS3StoreTests", dependencies: ["VossS3Store", "VossSQLite", "VossBase"], swiftSettings: swiftSettings),
         .testTarget(
             name: "VossCertificatesTests", dependencies: ["VossCertificates", "VossBase"], swiftSettings: swiftSettings),
     ]

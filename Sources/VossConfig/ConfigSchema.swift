@@ -101,6 +101,7 @@ public enum ConfigSchema {
         KeySpec("s3.max_connections_per_client") { k, v in Validators.integer(k, v, in: 1...1_000_000) },
         KeySpec("s3.multipart_expiry_hours") { k, v in Validators.integer(k, v, in: 1...876_000) },
         KeySpec("s3.lifecycle_interval") { k, v in Validators.integer(k, v, in: 1...86_400) },
+        KeySpec("s3.sse_key_rotation_days") { k, v in Validators.integer(k, v, in: 1...3650) },
     ]
 
     public static func spec(for key: String) -> KeySpec? {

@@ -45,6 +45,8 @@ public enum S3Operation: String, Equatable, Sendable {
     case putBucketLifecycle = "PutBucketLifecycleConfiguration"
     case deleteBucketLifecycle = "DeleteBucketLifecycle"
     case getBucketEncryption = "GetBucketEncryption"
+    case putBucketEncryption = "PutBucketEncryption"
+    case deleteBucketEncryption = "DeleteBucketEncryption"
     case deleteObjects = "DeleteObjects"
     case putObject = "PutObject"
     case copyObject = "CopyObject"
@@ -113,6 +115,7 @@ public enum S3Operation: String, Equatable, Sendable {
         case .getBucketLifecycle: "s3:GetLifecycleConfiguration"
         case .putBucketLifecycle, .deleteBucketLifecycle: "s3:PutLifecycleConfiguration"
         case .getBucketEncryption: "s3:GetEncryptionConfiguration"
+        case .putBucketEncryption, .deleteBucketEncryption: "s3:PutEncryptionConfiguration"
         case .deleteObjects, .deleteObject: versioned ? "s3:DeleteObjectVersion" : "s3:DeleteObject"
         case .putObject, .postObject, .copyObject, .createMultipartUpload, .uploadPart, .uploadPartCopy, .completeMultipartUpload: "s3:PutObject"
         case .getObject, .headObject: versioned ? "s3:GetObjectVersion" : "s3:GetObject"
@@ -230,9 +233,7 @@ public enum S3Router {
                 if query["object-lock"] != nil { return .success(.putObjectLockConfiguration) }
                 if query["lifecycle"] != nil { return .success(.putBucketLifecycle) }
                 if query["ownershipControls"] != nil { return .success(.putBucketOwnershipControls) }
-                if query["encryption"] != nil {
-                    return .failure(S3Error("NotImplemented", message: "Bucket configuration of this kind is not implemented by VOSS."))
-                }
+                if query["encryption"] != nil { return .success(.putBucketEncryption) }
                 return .success(.createBucket)
             case "DELETE":
                 if query["tagging"] != nil { return .success(.deleteBucketTagging) }
@@ -240,9 +241,7 @@ public enum S3Router {
                 if query["policy"] != nil { return .success(.deleteBucketPolicy) }
                 if query["lifecycle"] != nil { return .success(.deleteBucketLifecycle) }
                 if query["ownershipControls"] != nil { return .success(.deleteBucketOwnershipControls) }
-                if query["encryption"] != nil {
-                    return .failure(S3Error("NotImplemented"))
-                }
+                if query["encryption"] != nil { return .success(.deleteBucketEncryption) }
                 return .success(.deleteBucket)
             case "POST":
                 if query["delete"] != nil { return .success(.deleteObjects) }

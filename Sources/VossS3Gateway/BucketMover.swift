@@ -143,7 +143,8 @@ final class BucketMover: Sendable {
         let writer = try await platform.makeWriter(blob, length: o.size)
         let sha: [UInt8]
         do {
-            let (md5, sum) = try await service.pump(o, first: 0, count: o.size, checksum: .sha256, into: writer)
+            // As stored: an encrypted object moves as ciphertext, its pieces keep their counter blocks.
+            let (md5, sum) = try await service.pump(o, first: 0, count: o.size, checksum: .sha256, into: writer, sourceKey: nil)
             try await writer.commit(md5: md5)
             sha = sum ?? []
         } catch {
@@ -171,9 +172,10 @@ final class BucketMover: Sendable {
         var offset: Int64 = 0
         let pieces = o.storage.pieces.map { p in
             defer { offset += p.size }
-            return ObjectStorage.Piece(blob: blob, size: p.size, offset: offset == 0 && o.storage.pieces.count == 1 ? nil : offset)
+            return ObjectStorage.Piece(blob: blob, size: p.size, offset: offset == 0 && o.storage.pieces.count == 1 ? nil : offset, iv: p.iv)
         }
-        guard try await state.store.replaceStorage(bucketID: b.id, key: o.key, expected: o.storage, with: ObjectStorage(pieces: pieces)) else {
+        let moved = ObjectStorage(pieces: pieces, encryption: o.storage.encryption)
+        guard try await state.store.replaceStorage(bucketID: b.id, key: o.key, expected: o.storage, with: moved) else {
             await service.discard(blob)  // replaced or deleted by a client meanwhile: its new bytes are where they belong
             return false
         }

@@ -54,6 +54,7 @@ public final class S3Worker: WorkerApp {
         if let v = positive("s3.max_connections_per_client") { s.connectionLimits.perAddress = v }
         if let v = positive("s3.multipart_expiry_hours") { s.multipartExpiry = .seconds(Int64(min(v, 100 * 365 * 24)) * 3600) }
         if let v = positive("s3.lifecycle_interval") { s.lifecycleInterval = min(v, 86_400) }
+        if let v = positive("s3.sse_key_rotation_days") { s.sseRotationDays = min(v, 3650) }
         return s
     }
 
@@ -72,12 +73,13 @@ public final class S3Worker: WorkerApp {
             keyData.count == 32
         else { throw WorkerStartError("the keeper sent no data directory or secrets key (paths.lib, s3.secret_key)") }
         io.start()
-        let store = try Self.openStore(c, lib: lib, secretKey: SymmetricKey(data: keyData), logger: context.logger)
+        let secretKey = SymmetricKey(data: keyData)
+        let store = try Self.openStore(c, lib: lib, secretKey: secretKey, logger: context.logger)
         // Object bytes: the node's own directory, or one every node of a cluster shares (paths.objects).
         let files = try LocalBlobStore(root: c.values["paths.objects"] ?? lib + "/objects", node: c.values["node.name"] ?? "node")
         let platforms = PlatformSet(local: LocalPlatform(store: files, io: io))
         platforms.configure(c.values, store: store, group: context.group, logger: context.logger)
-        let st = GatewayState(store: store, platforms: platforms, io: io, settings: Self.settings(c), logger: context.logger)
+        let st = GatewayState(store: store, platforms: platforms, io: io, settings: Self.settings(c), logger: context.logger, secretKey: secretKey)
         group.withLock { $0 = context.group }
         limiter.setLimits(st.current.connectionLimits)
         state.withLock { $0 = st }
@@ -175,6 +177,13 @@ public final class S3Worker: WorkerApp {
                                     "delete_markers_removed": "\(out.markers)", "uploads_aborted": "\(out.aborted)", "kept_by_object_lock": "\(out.locked)",
                                 ])
                         }
+                    }
+                    // SSE-S3 key rotation rides on the same lease and schedule.
+                    let r = try await st.keyRing.rotate(now: Date(), period: Double(st.current.sseRotationDays) * 86_400)
+                    if r.added != nil || r.rewrapped > 0 || !r.retired.isEmpty {
+                        st.logger.notice(
+                            "SSE-S3 key rotation",
+                            metadata: ["new_key": "\(r.added ?? "-")", "data_keys_rewrapped": "\(r.rewrapped)", "keys_retired": "\(r.retired)"])
                     }
                 }
             } catch {

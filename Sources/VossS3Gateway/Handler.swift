@@ -1,3 +1,4 @@
+import Crypto
 import VossBase
 import Foundation
 import Logging
@@ -224,8 +225,8 @@ struct S3Server: Sendable {
         }
         switch r.body {
         case .bytes(let b): await responder.send(status, headers: r.headers, body: b)
-        case .object(let o, let first, let count):
-            try await sendObjectBytes(responder, o, first: first, count: count, status: status, headers: r.headers, tls: ex.ctx.tls)
+        case .object(let o, let first, let count, let key):
+            try await sendObjectBytes(responder, o, first: first, count: count, key: key, status: status, headers: r.headers, tls: ex.ctx.tls)
         }
     }
 
@@ -252,18 +253,22 @@ struct S3Server: Sendable {
 
 extension S3Server {
     /// Sends `count` bytes from `first` of the object's pieces: small bodies in one write, large ones
-    /// with sendfile (plain HTTP) or read in chunks (TLS).
-    func sendObjectBytes(_ r: Responder, _ o: ObjectRecord, first: Int64, count: Int64, status: HTTPResponseStatus,
+    /// with sendfile (plain HTTP) or read in chunks (TLS); encrypted ones (`key`) decrypted as read.
+    func sendObjectBytes(_ r: Responder, _ o: ObjectRecord, first: Int64, count: Int64, key: SymmetricKey?, status: HTTPResponseStatus,
                          headers: [(String, String)], tls: Bool) async throws
     {
         let segments = o.storage.segments(first: first, count: count)
         let platforms = state.platforms
+        if let key {
+            return try await sendDecrypted(r, segments, count: count, key: key, status: status, headers: headers)
+        }
         if count <= 64 << 10 {
             // Small: read it all (a local page-cache read inline costs less than a thread hop) and send
             // head, body and end in one go — an upstream's error is then still a clean S3 error.
             var out = [UInt8]()
             out.reserveCapacity(Int(count))
-            for (blob, off, len) in segments {
+            for seg in segments {
+                let (blob, off, len) = (seg.blob, seg.offset, seg.length)
                 let platform = try platforms.platform(of: blob)
                 if let fd = try platform.openFile(blob) {
                     defer { close(fd) }
@@ -296,9 +301,10 @@ extension S3Server {
             return .stream(try await platform.read(blob, offset: off, count: len))
         }
         var opened: Source? = nil
-        if let (blob, off, len) = segments.first { opened = try await open(blob, off, len) }
+        if let seg = segments.first { opened = try await open(seg.blob, seg.offset, seg.length) }
         try await r.head(status, headers: headers, contentLength: count)
-        for (blob, off, len) in segments {
+        for seg in segments {
+            let (blob, off, len) = (seg.blob, seg.offset, seg.length)
             let source: Source
             if let o = opened {
                 source = o
@@ -335,6 +341,39 @@ extension S3Server {
                 defer { reader.cancel() }
                 while let b = try await reader.next() { try await r.bodyStreamed(b) }
             }
+        }
+        try await r.end()
+    }
+
+    /// An encrypted object's bytes: every segment read through the platform and decrypted (never
+    /// sendfile: the file holds ciphertext). Small ones in one write, like plain ones.
+    func sendDecrypted(_ r: Responder, _ segments: [ObjectStorage.Segment], count: Int64, key: SymmetricKey, status: HTTPResponseStatus,
+                       headers: [(String, String)]) async throws
+    {
+        if count <= 64 << 10 {
+            var out = [UInt8]()
+            out.reserveCapacity(Int(count))
+            for seg in segments {
+                let reader = try await state.read(seg, key: key)
+                defer { reader.cancel() }
+                while let b = try await reader.next() { out += b.readableBytesView }
+            }
+            await r.send(status, headers: headers, body: out)
+            return
+        }
+        var opened: (any BlobReader)? = nil
+        if let seg = segments.first { opened = try await state.read(seg, key: key) }
+        try await r.head(status, headers: headers, contentLength: count)
+        for seg in segments {
+            let reader: any BlobReader
+            if let o = opened {
+                reader = o
+                opened = nil
+            } else {
+                reader = try await state.read(seg, key: key)
+            }
+            defer { reader.cancel() }
+            while let b = try await reader.next() { try await r.bodyStreamed(b) }
         }
         try await r.end()
     }

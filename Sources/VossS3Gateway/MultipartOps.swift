@@ -1,3 +1,4 @@
+import Crypto
 import VossBase
 import Logging
 import Synchronization
@@ -56,6 +57,7 @@ extension S3Service {
         } else if type != nil {
             throw S3Error.invalidRequest("The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.")
         }
+        let key = try await newObjectKey(try sseRequest(ex, b))
         _ = try await readSmallBody(ex, limit: 0)
         // On a platform with its own multipart uploads, the VOSS upload is one of those, to become one blob.
         let platform = try platform(of: b)
@@ -71,7 +73,7 @@ extension S3Service {
         let upload = UploadRecord(
             uploadID: newUploadID(), bucketID: b.id, key: ex.ctx.key, initiated: Date(), headers: headers, policy: policy,
             tags: tags, checksumAlgorithm: algorithm, checksumType: algorithm == nil ? nil : type, ownerID: p.user.id,
-            platformUpload: platformUpload, lock: lock)
+            platformUpload: platformUpload, lock: lock, encryption: key?.encryption)
         do { try await state.store.createUpload(upload) } catch {
             await state.collectGarbage([platformUpload, pending].compactMap { $0 })
             throw error
@@ -86,7 +88,7 @@ extension S3Service {
         var extra: [(String, String)] = []
         if let a = algorithm { extra.append(("x-amz-checksum-algorithm", a.rawValue)) }
         if let t = upload.checksumType { extra.append(("x-amz-checksum-type", t)) }
-        return .xml(x.document, headers: extra)
+        return .xml(x.document, headers: extra + Self.sseHeaders(upload.encryption))
     }
 
     /// The upload a request names, in the addressed bucket and key.
@@ -96,6 +98,19 @@ extension S3Service {
             throw S3Error.noSuchUpload(id)
         }
         return u
+    }
+
+    /// The data key an upload's parts are encrypted with (SSE-C: the customer's key must come with
+    /// every part, as in S3); nil for an upload that is not encrypted.
+    func uploadKey(_ ex: S3Call, _ u: UploadRecord) async throws -> ObjectKey? {
+        guard let e = u.encryption else {
+            if try customerKey(ex, prefix: Self.ssecHeader) != nil {
+                throw S3Error.invalidRequest("The multipart upload initiate requested encryption. Subsequent part requests must include the appropriate encryption parameters.")
+            }
+            return nil
+        }
+        guard let key = try await readKey(ex, e) else { return nil }
+        return ObjectKey(key: key, encryption: e)
     }
 
     func partNumber(_ ex: S3Call) throws -> Int {
@@ -113,11 +128,12 @@ extension S3Service {
         if let a = u.checksumAlgorithm, let named = try requestedChecksum(ex), named.algorithm != a {
             throw S3Error.invalidRequest("Checksum Type mismatch occurred, expected checksum Type: \(a.rawValue.lowercased()), actual checksum Type: \(named.algorithm.rawValue.lowercased())")
         }
-        let (out, blob) = try await receivePart(ex, b, u, number: n)
+        let key = try await uploadKey(ex, u)
+        let (out, blob, cipher) = try await receivePart(ex, b, u, number: n, key: key)
         let checksum = out.checksum.map { Data($0.digest).base64EncodedString() }
         let part = PartRecord(
-            uploadID: u.uploadID, partNumber: n, size: out.size, etag: Self.hex(out.md5), blob: blob, checksum: checksum,
-            lastModified: Date())
+            uploadID: u.uploadID, partNumber: n, size: out.size, etag: Self.etag(out.md5, cipher, key), blob: blob, checksum: checksum,
+            lastModified: Date(), cipher: cipher)
         do {
             try await state.store.putPart(part)
         } catch StoreError.notFound {
@@ -128,7 +144,7 @@ extension S3Service {
         }
         var headers: [(String, String)] = [("ETag", "\"\(part.etag)\"")]
         if let c = out.checksum { headers.append((c.algorithm.headerName, Data(c.digest).base64EncodedString())) }
-        return .status(200, headers: headers)
+        return .status(200, headers: headers + Self.sseHeaders(u.encryption))
     }
 
     func uploadPartCopy(_ ex: S3Call) async throws -> S3Response {
@@ -136,6 +152,8 @@ extension S3Service {
         let n = try partNumber(ex)
         let u = try await currentUpload(ex, b)
         let (sb, so) = try await copySource(ex)
+        let sourceKey = try await readKey(ex, so.storage.encryption, prefix: Self.copySSECHeader)
+        let key = try await uploadKey(ex, u)
         var first: Int64 = 0
         var count = so.size
         if let r = ex.ctx.header("x-amz-copy-source-range") {
@@ -147,10 +165,10 @@ extension S3Service {
         }
         if count > state.current.maxPutSize { throw S3Error("EntityTooLarge") }
         _ = try await readSmallBody(ex, limit: 0)
-        let copy = try await copyPart(so, first: first, count: count, b, u, number: n)
+        let copy = try await copyPart(so, first: first, count: count, b, u, number: n, sourceKey: sourceKey, key: key)
         let part = PartRecord(
-            uploadID: u.uploadID, partNumber: n, size: count, etag: Self.hex(copy.md5), blob: copy.blob,
-            checksum: copy.checksum.map { Data($0).base64EncodedString() }, lastModified: Date())
+            uploadID: u.uploadID, partNumber: n, size: count, etag: Self.etag(copy.md5, copy.cipher, key), blob: copy.blob,
+            checksum: copy.checksum.map { Data($0).base64EncodedString() }, lastModified: Date(), cipher: copy.cipher)
         do { try await state.store.putPart(part) } catch StoreError.notFound { throw S3Error.noSuchUpload(u.uploadID) } catch {
             if u.platformUpload == nil { await discard(copy.blob) }
             throw error
@@ -162,7 +180,7 @@ extension S3Service {
         if let a = u.checksumAlgorithm, let c = part.checksum { x.element(a.xmlName, c) }
         x.close("CopyPartResult")
         let source: [(String, String)] = sb.settings.versioned || so.versionID != nil ? [("x-amz-copy-source-version-id", so.versionName)] : []
-        return .xml(x.document, headers: source)
+        return .xml(x.document, headers: source + Self.sseHeaders(u.encryption))
     }
 
     /// The platform upload behind a VOSS upload, if its platform assembles parts itself.
@@ -176,18 +194,20 @@ extension S3Service {
 
     /// Receives one part: into a blob of its own, or as a part of the platform's upload (its record
     /// then names the upload, `BLOB#HANDLE`).
-    func receivePart(_ ex: S3Call, _ b: BucketRecord, _ u: UploadRecord, number n: Int) async throws -> (BodyOutcome, String) {
+    func receivePart(_ ex: S3Call, _ b: BucketRecord, _ u: UploadRecord, number n: Int, key: ObjectKey?) async throws
+        -> (BodyOutcome, String, PartCipher?)
+    {
         let max = state.current.maxPutSize
         guard let (blob, handle, mp) = try platformUpload(u) else {
-            return try await receiveIntoNewBlob(ex, bucket: b, maxSize: max, checksumDefault: u.checksumAlgorithm)
+            return try await receiveIntoNewBlob(ex, bucket: b, maxSize: max, checksumDefault: u.checksumAlgorithm, key: key)
         }
         let length = try bodyFraming(ex).3
         if let length, length > max { throw S3Error("EntityTooLarge", details: [("ProposedSize", String(length)), ("MaxSizeAllowed", String(max))]) }
-        let sink = try await mp.partWriter(blob, handle: handle, part: n, length: length)
+        let (sink, sealed) = sealing(try await mp.partWriter(blob, handle: handle, part: n, length: length), key)
         do {
             let out = try await receiveBody(ex, into: .blob(sink), maxSize: max, checksumDefault: u.checksumAlgorithm)
             try await sink.commit(md5: out.md5)
-            return (out, BlobID.partReference(blob, handle: handle))
+            return (out, BlobID.partReference(blob, handle: handle), sealed.map { PartCipher(iv: $0.iv, storedMD5: Self.hex($0.storedMD5)) })
         } catch {
             await sink.abort()
             throw error
@@ -196,26 +216,27 @@ extension S3Service {
 
     /// UploadPartCopy's bytes: on the platform itself when it can (a plain range of one of its blobs,
     /// no checksum to compute), else streamed through VOSS.
-    func copyPart(_ so: ObjectRecord, first: Int64, count: Int64, _ b: BucketRecord, _ u: UploadRecord, number n: Int) async throws
-        -> (md5: [UInt8], checksum: [UInt8]?, blob: String)
-    {
+    func copyPart(
+        _ so: ObjectRecord, first: Int64, count: Int64, _ b: BucketRecord, _ u: UploadRecord, number n: Int, sourceKey: SymmetricKey?,
+        key: ObjectKey?
+    ) async throws -> (md5: [UInt8], checksum: [UInt8]?, blob: String, cipher: PartCipher?) {
         guard let (blob, handle, mp) = try platformUpload(u) else {
-            return try await copyBytes(so, first: first, count: count, checksum: u.checksumAlgorithm, into: b)
+            return try await copyBytes(so, first: first, count: count, checksum: u.checksumAlgorithm, into: b, sourceKey: sourceKey, key: key)
         }
         let ref = BlobID.partReference(blob, handle: handle)
         let segments = so.storage.segments(first: first, count: count)
-        if u.checksumAlgorithm == nil, segments.count == 1, let seg = segments.first,
+        if u.checksumAlgorithm == nil, key == nil, so.storage.encryption == nil, segments.count == 1, let seg = segments.first,
             BlobID.platform(of: seg.blob) == BlobID.platform(of: blob),
             let etag = try await mp.copyPart(blob, handle: handle, part: n, from: seg.blob, offset: seg.offset, count: seg.length),
             let md5 = Self.unhex(etag), md5.count == 16
         {
-            return (md5, nil, ref)
+            return (md5, nil, ref, nil)
         }
-        let sink = try await mp.partWriter(blob, handle: handle, part: n, length: count)
+        let (sink, sealed) = sealing(try await mp.partWriter(blob, handle: handle, part: n, length: count), key)
         do {
-            let (md5, sum) = try await pump(so, first: first, count: count, checksum: u.checksumAlgorithm, into: sink)
+            let (md5, sum) = try await pump(so, first: first, count: count, checksum: u.checksumAlgorithm, into: sink, sourceKey: sourceKey)
             try await sink.commit(md5: md5)
-            return (md5, sum, ref)
+            return (md5, sum, ref, sealed.map { PartCipher(iv: $0.iv, storedMD5: Self.hex($0.storedMD5)) })
         } catch {
             await sink.abort()
             throw error
@@ -300,7 +321,7 @@ extension S3Service {
             }
         }
         let size = chosen.reduce(Int64(0)) { $0 + $1.size }
-        var pieces = chosen.map { ObjectStorage.Piece(blob: $0.blob, size: $0.size) }
+        var pieces = chosen.map { ObjectStorage.Piece(blob: $0.blob, size: $0.size, iv: $0.cipher?.iv) }
         let assembled = try platformUpload(u)
         if let (blob, handle, mp) = assembled {
             // The platform assembles the parts into one blob; the pieces are its stretches (it may
@@ -308,7 +329,8 @@ extension S3Service {
             try await state.store.journalNewBlob(blob)
             var offsets: [Int: Int64]
             do {
-                offsets = try await mp.complete(blob, handle: handle, parts: chosen.map { ($0.partNumber, $0.etag) })
+                // The platform knows a part by the MD5 of what it stores (the ciphertext, for encrypted ones).
+                offsets = try await mp.complete(blob, handle: handle, parts: chosen.map { ($0.partNumber, $0.cipher?.storedMD5 ?? $0.etag) })
             } catch is AlreadyCompleted {
                 // An earlier attempt completed it on the platform; its answer was lost.
                 offsets = [:]
@@ -328,11 +350,12 @@ extension S3Service {
                     message: "This bucket's storage platform assembles every uploaded part, and one that is not the last is smaller than 5 MiB.",
                     details: [("MinSizeAllowed", String(Self.minPartSize))])
             }
-            pieces = chosen.map { ObjectStorage.Piece(blob: blob, size: $0.size, offset: offsets[$0.partNumber] ?? 0) }
+            pieces = chosen.map { ObjectStorage.Piece(blob: blob, size: $0.size, offset: offsets[$0.partNumber] ?? 0, iv: $0.cipher?.iv) }
         }
         let record = ObjectRecord(
             bucketID: b.id, key: u.key, size: size, etag: etag, lastModified: Date(), headers: u.headers, checksum: checksum,
-            policy: u.policy, tags: u.tags, storage: ObjectStorage(pieces: pieces), ownerID: p.user.id, versionID: nextVersionID(b),
+            policy: u.policy, tags: u.tags, storage: ObjectStorage(pieces: pieces, encryption: u.encryption), ownerID: p.user.id,
+            versionID: nextVersionID(b),
             uploadID: u.uploadID, lock: u.lock ?? b.settings.objectLock?.defaultLock(from: Date()))
         let old: ObjectRecord?
         do {
@@ -351,7 +374,9 @@ extension S3Service {
         var garbage = stored.values.map(\.blob).filter { b in !chosen.contains { $0.blob == b } }
         if let old { garbage += old.storage.blobs }
         let collected = garbage
-        return .xml(completeResult(b, record), headers: versionHeaders(b, record), after: { [state] in await state.collectGarbage(collected) })
+        return .xml(
+            completeResult(b, record), headers: versionHeaders(b, record) + Self.sseHeaders(record.storage.encryption),
+            after: { [state] in await state.collectGarbage(collected) })
     }
 
     func completeResult(_ b: BucketRecord, _ o: ObjectRecord) -> String {

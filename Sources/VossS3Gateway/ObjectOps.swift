@@ -1,3 +1,4 @@
+import Crypto
 import VossBase
 import Logging
 import Synchronization
@@ -55,12 +56,15 @@ extension S3Service {
         let condition = try writeCondition(ex)
         let lock = try newObjectLock(ex, b, now: Date())
         try await precheck(condition, b, key: ex.ctx.key)
+        let key = try await newObjectKey(try sseRequest(ex, b))
         // Like S3 since 2025: an object sent without a checksum gets a CRC64NVME one (current SDKs check it).
-        let (out, blob) = try await receiveIntoNewBlob(ex, bucket: b, maxSize: state.current.maxPutSize, checksumDefault: .crc64nvme)
+        let (out, blob, cipher) = try await receiveIntoNewBlob(
+            ex, bucket: b, maxSize: state.current.maxPutSize, checksumDefault: .crc64nvme, key: key)
         let checksum = out.checksum.map { StoredChecksum(algorithm: $0.algorithm, value: Data($0.digest).base64EncodedString(), type: "FULL_OBJECT") }
         let record = ObjectRecord(
-            bucketID: b.id, key: ex.ctx.key, size: out.size, etag: Self.hex(out.md5), lastModified: Date(), headers: headers,
-            checksum: checksum, policy: policy, tags: tags, storage: ObjectStorage(pieces: [.init(blob: blob, size: out.size)]),
+            bucketID: b.id, key: ex.ctx.key, size: out.size, etag: Self.etag(out.md5, cipher, key), lastModified: Date(), headers: headers,
+            checksum: checksum, policy: policy, tags: tags,
+            storage: ObjectStorage(pieces: [.init(blob: blob, size: out.size, iv: cipher?.iv)], encryption: key?.encryption),
             ownerID: p.user.id, versionID: nextVersionID(b), lock: lock)
         let old: ObjectRecord?
         do {
@@ -72,8 +76,21 @@ extension S3Service {
         return .status(
             200,
             headers: [("ETag", "\"\(record.etag)\"")] + checksumHeaders(checksum).filter { $0.0 != "x-amz-checksum-type" }
-                + versionHeaders(b, record),
+                + versionHeaders(b, record) + Self.sseHeaders(key?.encryption),
             after: collecting(old))
+    }
+
+    /// The ETag of bytes written with `key`: their MD5, except under SSE-C, where (as in S3) it is
+    /// not — it is the MD5 of what is stored, which says nothing about the plaintext.
+    static func etag(_ md5: [UInt8], _ cipher: PartCipher?, _ key: ObjectKey?) -> String {
+        if key?.encryption.mode == .customer, let stored = cipher?.storedMD5 { return stored }
+        return hex(md5)
+    }
+
+    /// `sink`, encrypting with `key` from a fresh counter block when there is one.
+    func sealing(_ sink: any BlobSink, _ key: ObjectKey?) -> (any BlobSink, EncryptingSink?) {
+        guard let key, let sealed = EncryptingSink(sink, key: key.key, iv: SSE.newIV()) else { return (sink, nil) }
+        return (sealed, sealed)
     }
 
     /// The platform a bucket's new objects go to.
@@ -86,8 +103,8 @@ extension S3Service {
 
     /// Streams the body into a new, journalled blob on the bucket's platform and makes it durable. The
     /// caller commits metadata (or calls `discard`).
-    func receiveIntoNewBlob(_ ex: S3Call, bucket b: BucketRecord, maxSize: Int64, checksumDefault: ChecksumAlgorithm? = nil) async throws
-        -> (BodyOutcome, String)
+    func receiveIntoNewBlob(_ ex: S3Call, bucket b: BucketRecord, maxSize: Int64, checksumDefault: ChecksumAlgorithm? = nil, key: ObjectKey?)
+        async throws -> (BodyOutcome, String, PartCipher?)
     {
         let platform = try platform(of: b)
         let blob = platform.newID(tenant: b.tenantID)
@@ -97,8 +114,9 @@ extension S3Service {
         }
         try await state.store.journalNewBlob(blob)
         let writer: any BlobSink
+        let sealed: EncryptingSink?
         do {
-            writer = try await platform.makeWriter(blob, length: length)
+            (writer, sealed) = sealing(try await platform.makeWriter(blob, length: length), key)
         } catch {
             try? await state.store.forgetJournal([blob])
             throw error
@@ -119,7 +137,7 @@ extension S3Service {
             await discard(blob)  // the platform may hold it (an upstream that answered badly)
             throw error
         }
-        return (out, blob)
+        return (out, blob, sealed.map { PartCipher(iv: $0.iv, storedMD5: Self.hex($0.storedMD5)) })
     }
 
     /// After the answer: delete the blobs of the object a write or delete replaced.
@@ -138,6 +156,7 @@ extension S3Service {
         let o = try await readableObject(
             b, key: ex.ctx.key, version: try requestedVersion(ex), principal: ex.ctx.principal, policyAllowed: ex.ctx.policyAllowed)
         guard ex.ctx.policyAllowed || Access.canRead(object: o, in: b, principal: ex.ctx.principal) else { throw S3Error.accessDenied }
+        let key = try await readKey(ex, o.storage.encryption)
         switch Preconditions.evaluate(
             ifMatch: ex.ctx.header("if-match"), ifNoneMatch: ex.ctx.header("if-none-match"),
             ifModifiedSince: ex.ctx.header("if-modified-since"), ifUnmodifiedSince: ex.ctx.header("if-unmodified-since"),
@@ -169,7 +188,7 @@ extension S3Service {
         }
         var headers: [(String, String)] = [
             ("ETag", "\"\(o.etag)\""), ("Last-Modified", HTTPDate.format(o.lastModified)), ("Accept-Ranges", "bytes"),
-        ] + versionHeaders(b, o) + lockHeaders(o)
+        ] + versionHeaders(b, o) + lockHeaders(o) + Self.sseHeaders(o.storage.encryption)
         let overrides = ex.ctx.query.filter { $0.key.hasPrefix("response-") }
         for (k, v) in overrides where !ObjectHeaders.isValidHeaderValue(v) {
             throw S3Error.invalidArgument("The \(k) value must not contain control characters.", name: k, value: String(v.prefix(64)))
@@ -183,7 +202,7 @@ extension S3Service {
         let first = range?.first ?? 0
         let count = range?.count ?? o.size
         if let range { headers.append(("Content-Range", range.contentRange(size: o.size))) }
-        return S3Response(status: range == nil ? 200 : 206, headers: headers, body: .object(o, first: first, count: count), headOnly: head)
+        return S3Response(status: range == nil ? 200 : 206, headers: headers, body: .object(o, first: first, count: count, key: key), headOnly: head)
     }
 
     // MARK: DELETE
@@ -263,23 +282,26 @@ extension S3Service {
         return (sb, so)
     }
 
-    /// Copies `count` bytes from `first` of `source` into a new durable blob on `target`'s platform,
-    /// computing MD5 and `checksum` on the way; returns them and the blob.
-    func copyBytes(_ source: ObjectRecord, first: Int64, count: Int64, checksum: ChecksumAlgorithm?, into target: BucketRecord) async throws
-        -> (md5: [UInt8], checksum: [UInt8]?, blob: String)
-    {
+    /// Copies `count` bytes from `first` of `source` (decrypted with `sourceKey`) into a new durable
+    /// blob on `target`'s platform (encrypted with `key`), computing MD5 and `checksum` of the plain
+    /// bytes on the way; returns them, the blob, and its counter block.
+    func copyBytes(
+        _ source: ObjectRecord, first: Int64, count: Int64, checksum: ChecksumAlgorithm?, into target: BucketRecord, sourceKey: SymmetricKey?,
+        key: ObjectKey?
+    ) async throws -> (md5: [UInt8], checksum: [UInt8]?, blob: String, cipher: PartCipher?) {
         let platform = try platform(of: target)
         let blob = platform.newID(tenant: target.tenantID)
         try await state.store.journalNewBlob(blob)
         let writer: any BlobSink
-        do { writer = try await platform.makeWriter(blob, length: count) } catch {
+        let sealed: EncryptingSink?
+        do { (writer, sealed) = sealing(try await platform.makeWriter(blob, length: count), key) } catch {
             try? await state.store.forgetJournal([blob])
             throw error
         }
         do {
-            let (md5, sum) = try await pump(source, first: first, count: count, checksum: checksum, into: writer)
+            let (md5, sum) = try await pump(source, first: first, count: count, checksum: checksum, into: writer, sourceKey: sourceKey)
             try await writer.commit(md5: md5)
-            return (md5, sum, blob)
+            return (md5, sum, blob, sealed.map { PartCipher(iv: $0.iv, storedMD5: Self.hex($0.storedMD5)) })
         } catch {
             await writer.abort()
             await discard(blob)
@@ -287,15 +309,15 @@ extension S3Service {
         }
     }
 
-    /// Reads `count` bytes from `first` of an object (from whichever platforms hold its pieces) into
-    /// `writer`; returns their MD5 and checksum.
-    func pump(_ source: ObjectRecord, first: Int64, count: Int64, checksum: ChecksumAlgorithm?, into writer: any BlobSink) async throws
-        -> ([UInt8], [UInt8]?)
-    {
+    /// Reads `count` bytes from `first` of an object (from whichever platforms hold its pieces,
+    /// decrypted with `sourceKey`; nil: as stored) into `writer`; returns their MD5 and checksum.
+    func pump(
+        _ source: ObjectRecord, first: Int64, count: Int64, checksum: ChecksumAlgorithm?, into writer: any BlobSink, sourceKey: SymmetricKey?
+    ) async throws -> ([UInt8], [UInt8]?) {
         var md5 = RunningMD5()
         var sum = checksum.map { RunningChecksum($0) }
         for seg in source.storage.segments(first: first, count: count) {
-            let reader = try await state.platforms.platform(of: seg.blob).read(seg.blob, offset: seg.offset, count: seg.length)
+            let reader = try await state.read(seg, key: sourceKey)
             defer { reader.cancel() }
             while let buf = try await reader.next() {
                 buf.withUnsafeReadableBytes { raw in
@@ -311,7 +333,7 @@ extension S3Service {
     /// A whole-object copy the platform can do itself: a one-blob source on the target's platform,
     /// when the copy needs no checksum VOSS would have to compute. Returns the new blob and its MD5.
     func serverSideCopy(_ source: ObjectRecord, into target: BucketRecord, checksum: ChecksumAlgorithm?) async throws -> (blob: String, md5: [UInt8])? {
-        guard source.storage.pieces.count == 1, let piece = source.storage.pieces.first, (piece.offset ?? 0) == 0, piece.size == source.size,
+        guard source.storage.encryption == nil, source.storage.pieces.count == 1, let piece = source.storage.pieces.first, (piece.offset ?? 0) == 0, piece.size == source.size,
             BlobID.platform(of: piece.blob) == target.platform, checksum == nil || (source.checksum?.algorithm == checksum && source.checksum?.type == "FULL_OBJECT"),
             source.size > 0
         else { return nil }
@@ -339,37 +361,42 @@ extension S3Service {
         try checkKey(ex)
         let p = try requirePrincipal(ex)
         let (sb, so) = try await copySource(ex)
+        let sourceKey = try await readKey(ex, so.storage.encryption, prefix: Self.copySSECHeader)
+        let sse = try sseRequest(ex, b)
         let requestedACL = try policyFromHeaders(ex)
         try checkACLAllowed(b, requestedACL)
         let replaceMeta = ex.ctx.header("x-amz-metadata-directive")?.uppercased() == "REPLACE"
         let replaceTags = ex.ctx.header("x-amz-tagging-directive")?.uppercased() == "REPLACE"
-        if sb.id == b.id && so.key == ex.ctx.key && !replaceMeta && !replaceTags && ex.ctx.header("x-amz-checksum-algorithm") == nil {
+        if sb.id == b.id && so.key == ex.ctx.key && !replaceMeta && !replaceTags && ex.ctx.header("x-amz-checksum-algorithm") == nil
+            && ex.ctx.header("x-amz-server-side-encryption") == nil && ex.ctx.header(Self.ssecHeader + "algorithm") == nil
+        {
             throw S3Error.invalidRequest("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
         }
         if so.size > state.current.maxPutSize { throw S3Error.invalidRequest("The specified copy source is larger than the maximum allowable size for a copy source: \(state.current.maxPutSize)") }
         let headers = replaceMeta ? try ObjectHeaders.from(ex.ctx.headerPairs).get() : so.headers
         let tags = replaceTags ? try tagsFromHeader(ex) : so.tags
         let algorithm = ex.ctx.header("x-amz-checksum-algorithm").flatMap { ChecksumAlgorithm(caseInsensitive: $0) } ?? so.checksum?.algorithm
-        let copy: (md5: [UInt8], checksum: [UInt8]?, blob: String)
+        let key = try await newObjectKey(sse)
+        let copy: (md5: [UInt8], checksum: [UInt8]?, blob: String, cipher: PartCipher?)
         let checksum: StoredChecksum?
-        if let fast = try await serverSideCopy(so, into: b, checksum: algorithm) {
-            copy = (fast.md5, nil, fast.blob)
+        if key == nil, let fast = try await serverSideCopy(so, into: b, checksum: algorithm) {
+            copy = (fast.md5, nil, fast.blob, nil)
             checksum = algorithm == nil ? nil : so.checksum
         } else {
-            copy = try await copyBytes(so, first: 0, count: so.size, checksum: algorithm, into: b)
+            copy = try await copyBytes(so, first: 0, count: so.size, checksum: algorithm, into: b, sourceKey: sourceKey, key: key)
             checksum = algorithm.flatMap { a in copy.checksum.map { StoredChecksum(algorithm: a, value: Data($0).base64EncodedString(), type: "FULL_OBJECT") } }
         }
         let record = ObjectRecord(
-            bucketID: b.id, key: ex.ctx.key, size: so.size, etag: Self.hex(copy.md5), lastModified: Date(), headers: headers,
-            checksum: checksum, policy: requestedACL ?? .private, tags: tags,
-            storage: ObjectStorage(pieces: [.init(blob: copy.blob, size: so.size)]), ownerID: p.user.id, versionID: nextVersionID(b),
-            lock: try newObjectLock(ex, b, now: Date()))
+            bucketID: b.id, key: ex.ctx.key, size: so.size, etag: Self.etag(copy.md5, copy.cipher, key), lastModified: Date(),
+            headers: headers, checksum: checksum, policy: requestedACL ?? .private, tags: tags,
+            storage: ObjectStorage(pieces: [.init(blob: copy.blob, size: so.size, iv: copy.cipher?.iv)], encryption: key?.encryption),
+            ownerID: p.user.id, versionID: nextVersionID(b), lock: try newObjectLock(ex, b, now: Date()))
         let old: ObjectRecord?
         do { old = try await state.store.putObject(record, versioned: b.settings.versioned, condition: nil) } catch {
             await discard(copy.blob)
             throw error
         }
-        var answer = versionHeaders(b, record)
+        var answer = versionHeaders(b, record) + Self.sseHeaders(key?.encryption)
         if sb.settings.versioned || so.versionID != nil { answer.append(("x-amz-copy-source-version-id", so.versionName)) }
         var x = XMLWriter()
         x.open("CopyObjectResult", xmlns: true)

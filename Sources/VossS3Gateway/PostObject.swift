@@ -101,6 +101,19 @@ extension S3Service {
         try checkACLAllowed(b, access)
         let tags = try fields["tagging"].map { try Tags.parseXML(Array($0.utf8), max: 10).get() } ?? [:]
 
+        // Encryption: the form's x-amz-server-side-encryption field, else the bucket's default.
+        let sse: SSERequest
+        switch fields["x-amz-server-side-encryption"] {
+        case nil: sse = b.settings.encryption != nil ? .s3 : .none
+        case "AES256": sse = .s3
+        case let other?:
+            throw S3Error.invalidArgument("The encryption method specified is not supported", name: "x-amz-server-side-encryption", value: String(other.prefix(64)))
+        }
+        if fields.keys.contains(where: { $0.hasPrefix(Self.ssecHeader) }) {
+            throw S3Error("NotImplemented", status: 501, message: "Customer-provided keys (SSE-C) are not taken in browser form uploads; use AES256 or a PUT.")
+        }
+        let dataKey = try await newObjectKey(sse)
+
         // The file's bytes.
         let platform = try platform(of: b)
         let staged = b.platform != PlatformConfig.local
@@ -115,8 +128,9 @@ extension S3Service {
             p.conditions.compactMap { if case .lengthRange(_, let hi) = $0 { hi } else { nil } }.min()
         } ?? Int64.max)
         var writer: (any BlobSink)? = nil
+        var sealed: EncryptingSink? = nil
         do {
-            if !staged { writer = try await platform.makeWriter(blob, length: nil) }
+            if !staged { (writer, sealed) = sealing(try await platform.makeWriter(blob, length: nil), dataKey) }
             func consume(_ d: [UInt8]) async throws {
                 size += Int64(d.count)
                 guard size <= limit, !staged || size <= Self.postStagingLimit else {
@@ -154,8 +168,8 @@ extension S3Service {
             if let e = policy?.checkSize(size) { throw e }
             let digest = md5.finish()
             if staged {
-                let w = try await platform.makeWriter(blob, length: size)
-                writer = w
+                let (w, s) = sealing(try await platform.makeWriter(blob, length: size), dataKey)
+                (writer, sealed) = (w, s)
                 if !stage.isEmpty { try await w.write(ByteBuffer(bytes: stage)) }
             } else if let w = writer, batch.readableBytes > 0 {
                 try await w.write(batch)
@@ -165,8 +179,9 @@ extension S3Service {
             let record = ObjectRecord(
                 bucketID: b.id, key: key, size: size, etag: Self.hex(digest), lastModified: Date(), headers: headers,
                 checksum: StoredChecksum(algorithm: .crc64nvme, value: Data(crc.finish()).base64EncodedString(), type: "FULL_OBJECT"),
-                policy: access, tags: tags, storage: ObjectStorage(pieces: [.init(blob: blob, size: size)]), ownerID: p.user.id,
-                versionID: nextVersionID(b), lock: b.settings.objectLock?.defaultLock(from: Date()))
+                policy: access, tags: tags,
+                storage: ObjectStorage(pieces: [.init(blob: blob, size: size, iv: sealed?.iv)], encryption: dataKey?.encryption),
+                ownerID: p.user.id, versionID: nextVersionID(b), lock: b.settings.objectLock?.defaultLock(from: Date()))
             let old = try await state.store.putObject(record, versioned: b.settings.versioned, condition: nil)
             return postAnswer(b, record, fields: fields, after: collecting(old))
         } catch {
@@ -180,7 +195,7 @@ extension S3Service {
     /// (200, 201 with a PostResponse document, or 204 — the default).
     func postAnswer(_ b: BucketRecord, _ o: ObjectRecord, fields: [String: String], after: (@Sendable () async -> Void)?) -> S3Response {
         let location = "/\(b.name)/\(SigV4.uriEncode(o.key.utf8, encodeSlash: false))"
-        var headers = [("ETag", "\"\(o.etag)\""), ("Location", location)] + versionHeaders(b, o)
+        var headers = [("ETag", "\"\(o.etag)\""), ("Location", location)] + versionHeaders(b, o) + Self.sseHeaders(o.storage.encryption)
         if let redirect = fields["success_action_redirect"] ?? fields["redirect"], let url = URLComponents(string: redirect),
             url.scheme == "http" || url.scheme == "https"
         {

@@ -1,3 +1,4 @@
+import Crypto
 import Logging
 import NIOCore
 import VossBlobStore
@@ -48,9 +49,7 @@ struct S3Service: Sendable {
         case .getBucketCors, .putBucketCors, .deleteBucketCors: try await bucketCors(ex)
         case .preflight: try await preflight(ex)
         case .getBucketLifecycle, .putBucketLifecycle, .deleteBucketLifecycle: try await bucketLifecycle(ex)
-        case .getBucketEncryption:
-            try await bucketConfigAbsent(
-                ex, "ServerSideEncryptionConfigurationNotFoundError", "The server side encryption configuration was not found")
+        case .getBucketEncryption, .putBucketEncryption, .deleteBucketEncryption: try await bucketEncryption(ex)
         case .deleteObjects: try await deleteObjects(ex)
         case .putObject: try await putObject(ex)
         case .postObject: try await postObject(ex)
@@ -114,11 +113,6 @@ struct S3Service: Sendable {
     }
 
     enum BucketAccess { case read, write, owner, objectRead, readACL, writeACL }
-
-    func bucketConfigAbsent(_ ex: S3Call, _ code: String, _ message: String) async throws -> S3Response {
-        _ = try await bucket(ex, access: .owner)
-        throw S3Error(code, status: 404, message: message, details: [("BucketName", ex.ctx.bucket)])
-    }
 
     static func s3Error(_ error: any Error, state: GatewayState, ctx: RequestContext) -> S3Error {
         switch error {
@@ -201,7 +195,8 @@ struct S3Response: Sendable {
     enum Body: Sendable {
         case bytes([UInt8])
         /// `count` bytes of `object` from `first`, read from its pieces by the transport.
-        case object(ObjectRecord, first: Int64, count: Int64)
+        /// `key`: the data key to decrypt with (encrypted objects).
+        case object(ObjectRecord, first: Int64, count: Int64, key: SymmetricKey?)
     }
 
     var status: Int
@@ -237,7 +232,7 @@ struct S3Response: Sendable {
     var contentLength: Int64 {
         switch body {
         case .bytes(let b): Int64(b.count)
-        case .object(_, _, let count): count
+        case .object(_, _, let count, _): count
         }
     }
 }

@@ -31,6 +31,8 @@ struct GatewaySettings: Sendable, Equatable {
     var multipartExpiry: Duration = .seconds(7 * 24 * 3600)
     /// Seconds between lifecycle runs (`s3.lifecycle_interval`).
     var lifecycleInterval = 3600
+    /// Days between rotations of SSE-S3's key-encryption key (`s3.sse_key_rotation_days`).
+    var sseRotationDays = 90
 }
 
 /// Everything a request handler needs, shared by all connections.
@@ -43,8 +45,13 @@ final class GatewayState: Sendable {
     let identity: IdentityCache
     let logger: Logger
     let counters = GatewayCounters()
+    /// SSE-S3's keys.
+    let keyRing: SSEKeyRing
 
-    init(store: any MetadataStore, platforms: PlatformSet, io: NIOThreadPool, settings: GatewaySettings, logger: Logger) {
+    init(
+        store: any MetadataStore, platforms: PlatformSet, io: NIOThreadPool, settings: GatewaySettings, logger: Logger, secretKey: SymmetricKey
+    ) {
+        self.keyRing = SSEKeyRing(store: store, secretKey: secretKey)
         self.store = store
         self.platforms = platforms
         self.io = io

@@ -164,6 +164,15 @@ public protocol MetadataStore: Sendable {
 
     /// Counts for status and migration checks.
     func counts() async throws -> (buckets: Int, objects: Int, bytes: Int64)
+
+    // Server-side encryption (docs/decisions.md 42)
+    /// SSE-S3's key-encryption keys, oldest first (the newest wraps new data keys).
+    func sseKeys() async throws -> [SSEKeyRecord]
+    func addSSEKey(_ key: SSEKeyRecord) async throws
+    /// Deletes key `id` unless an object, version or upload still refers to it; true when deleted.
+    func retireSSEKey(id: String) async throws -> Bool
+    /// Rewraps up to `limit` data keys wrapped by key `from`; returns how many (0: none left).
+    func rewrapSSE(from: String, limit: Int, rewrap: @escaping @Sendable (ObjectEncryption) -> ObjectEncryption?) async throws -> Int
 }
 
 extension MetadataStore {

@@ -192,6 +192,8 @@ public struct BucketSettings: Codable, Equatable, Sendable {
     public var lifecycle: [LifecycleRule]?
     /// PutBucketOwnershipControls (absent: ObjectWriter, ACLs in force — decision 41).
     public var ownership: ObjectOwnership?
+    /// PutBucketEncryption: objects written without encryption headers get SSE-S3.
+    public var encryption: BucketEncryption?
 
     public init(versioning: VersioningStatus? = nil, cors: [CORSRule]? = nil, policy: BucketPolicy? = nil) {
         self.versioning = versioning
@@ -201,6 +203,17 @@ public struct BucketSettings: Codable, Equatable, Sendable {
 
     /// Whether the bucket may hold more than one version of a key (versioning enabled now or before).
     public var versioned: Bool { versioning != nil }
+}
+
+/// A bucket's default encryption (only SSE-S3, `AES256`, is offered).
+public struct BucketEncryption: Codable, Equatable, Sendable {
+    public var algorithm: String
+    public var bucketKeyEnabled: Bool
+
+    public init(algorithm: String = "AES256", bucketKeyEnabled: Bool = false) {
+        self.algorithm = algorithm
+        self.bucketKeyEnabled = bucketKeyEnabled
+    }
 }
 
 public struct BucketRecord: Codable, Equatable, Sendable {
@@ -242,17 +255,26 @@ public struct ObjectStorage: Codable, Equatable, Sendable {
         public var size: Int64
         /// Where the piece starts in its blob (absent: 0).
         public var offset: Int64?
+        /// Encrypted objects: the AES-CTR initial counter block of this piece (base64, 16 bytes); its
+        /// byte 0 is encrypted with the keystream's byte 0.
+        public var iv: String?
 
-        public init(blob: String, size: Int64, offset: Int64? = nil) {
+        public init(blob: String, size: Int64, offset: Int64? = nil, iv: String? = nil) {
             self.blob = blob
             self.size = size
             self.offset = offset
+            self.iv = iv
         }
     }
 
     public var pieces: [Piece]
+    /// How the bytes are encrypted at rest (nil: they are not).
+    public var encryption: ObjectEncryption?
 
-    public init(pieces: [Piece]) { self.pieces = pieces }
+    public init(pieces: [Piece], encryption: ObjectEncryption? = nil) {
+        self.pieces = pieces
+        self.encryption = encryption
+    }
 
     /// Each blob once, in order.
     public var blobs: [String] {
@@ -260,9 +282,19 @@ public struct ObjectStorage: Codable, Equatable, Sendable {
         return pieces.map(\.blob).filter { seen.insert($0).inserted }
     }
 
-    /// `count` bytes from `first`, as (blob, offset in the blob, length) in order.
-    public func segments(first: Int64, count: Int64) -> [(blob: String, offset: Int64, length: Int64)] {
-        var out: [(String, Int64, Int64)] = []
+    /// One stretch of a read: `length` bytes at `offset` of `blob`, which are the bytes from
+    /// `position` of the piece whose counter block is `iv` (encrypted objects).
+    public struct Segment: Sendable {
+        public var blob: String
+        public var offset: Int64
+        public var length: Int64
+        public var iv: String?
+        public var position: Int64
+    }
+
+    /// `count` bytes from `first`, as stretches of blobs in order.
+    public func segments(first: Int64, count: Int64) -> [Segment] {
+        var out: [Segment] = []
         var pos: Int64 = 0
         var remaining = count
         var want = first
@@ -270,7 +302,7 @@ public struct ObjectStorage: Codable, Equatable, Sendable {
             if want < pos + p.size {
                 let off = want - pos
                 let len = min(p.size - off, remaining)
-                out.append((p.blob, (p.offset ?? 0) + off, len))
+                out.append(Segment(blob: p.blob, offset: (p.offset ?? 0) + off, length: len, iv: p.iv, position: off))
                 remaining -= len
                 want += len
             }
@@ -449,12 +481,15 @@ public struct UploadRecord: Codable, Equatable, Sendable {
     public var platformUpload: String?
     /// The object lock the completed object gets (from the CreateMultipartUpload's headers).
     public var lock: ObjectLock?
+    /// The completed object's encryption: every part is encrypted with its data key.
+    public var encryption: ObjectEncryption?
 
     public init(
         uploadID: String, bucketID: Int64, key: String, initiated: Date, headers: ObjectHeaders, policy: AccessPolicy,
         tags: [String: String], checksumAlgorithm: ChecksumAlgorithm?, checksumType: String?, ownerID: String,
-        platformUpload: String? = nil, lock: ObjectLock? = nil
+        platformUpload: String? = nil, lock: ObjectLock? = nil, encryption: ObjectEncryption? = nil
     ) {
+        self.encryption = encryption
         self.platformUpload = platformUpload
         self.lock = lock
         self.uploadID = uploadID
@@ -479,8 +514,14 @@ public struct PartRecord: Codable, Equatable, Sendable {
     /// Base64 digest of the upload's checksum algorithm, if it has one.
     public var checksum: String?
     public var lastModified: Date
+    /// An encrypted upload's part: its counter block and the MD5 of the bytes at rest.
+    public var cipher: PartCipher?
 
-    public init(uploadID: String, partNumber: Int, size: Int64, etag: String, blob: String, checksum: String?, lastModified: Date) {
+    public init(
+        uploadID: String, partNumber: Int, size: Int64, etag: String, blob: String, checksum: String?, lastModified: Date,
+        cipher: PartCipher? = nil
+    ) {
+        self.cipher = cipher
         self.uploadID = uploadID
         self.partNumber = partNumber
         self.size = size

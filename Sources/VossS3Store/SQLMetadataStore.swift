@@ -593,7 +593,7 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
     // MARK: multipart
 
     static let uploadColumns =
-        "upload_id, bucket_id, key, initiated_ms, headers, policy, tags, checksum_algorithm, checksum_type, owner_id, platform_upload, lock"
+        "upload_id, bucket_id, key, initiated_ms, headers, policy, tags, checksum_algorithm, checksum_type, owner_id, platform_upload, lock, encryption"
 
     static func upload(_ row: [SQLValue]) throws -> UploadRecord {
         UploadRecord(
@@ -601,23 +601,28 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
             headers: try decode(row[4], ObjectHeaders.self), policy: try decode(row[5], AccessPolicy.self),
             tags: try decode(row[6], [String: String].self), checksumAlgorithm: row[7].text.flatMap { ChecksumAlgorithm(rawValue: $0) },
             checksumType: row[8].text, ownerID: row[9].text ?? "", platformUpload: row[10].text,
-            lock: row[11] == .null ? nil : try decode(row[11], ObjectLock.self))
+            lock: row[11] == .null ? nil : try decode(row[11], ObjectLock.self),
+            encryption: row[12] == .null ? nil : try decode(row[12], ObjectEncryption.self))
     }
 
-    static func part(_ row: [SQLValue]) -> PartRecord {
+    static let partColumns = "upload_id, part_number, size, etag, blob, checksum, modified_ms, cipher"
+
+    static func part(_ row: [SQLValue]) throws -> PartRecord {
         PartRecord(
             uploadID: row[0].text ?? "", partNumber: Int(row[1].int ?? 0), size: row[2].int ?? 0, etag: row[3].text ?? "",
-            blob: row[4].text ?? "", checksum: row[5].text, lastModified: date(row[6]))
+            blob: row[4].text ?? "", checksum: row[5].text, lastModified: date(row[6]),
+            cipher: row[7] == .null ? nil : try decode(row[7], PartCipher.self))
     }
 
     public func createUpload(_ u: UploadRecord) async throws {
         try await w { c in
             try c.query(
-                "INSERT INTO uploads(\(Self.uploadColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO uploads(\(Self.uploadColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     .text(u.uploadID), .int(u.bucketID), .text(u.key), Self.ms(u.initiated), Self.json(u.headers), Self.json(u.policy),
                     Self.json(u.tags), u.checksumAlgorithm.map { .text($0.rawValue) } ?? .null, u.checksumType.map { .text($0) } ?? .null,
                     .text(u.ownerID), u.platformUpload.map { .text($0) } ?? .null, u.lock.map(Self.json) ?? .null,
+                    u.encryption.map(Self.json) ?? .null,
                 ])
         }
     }
@@ -634,18 +639,18 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
                 throw StoreError.notFound("upload")
             }
             let old = try c.query(
-                "SELECT upload_id, part_number, size, etag, blob, checksum, modified_ms FROM parts WHERE upload_id = ? AND part_number = ?",
+                "SELECT \(Self.partColumns) FROM parts WHERE upload_id = ? AND part_number = ?",
                 [.text(p.uploadID), .int(Int64(p.partNumber))]
             ).first.map(Self.part)
             try c.query(
                 """
-                INSERT INTO parts(upload_id, part_number, size, etag, blob, checksum, modified_ms) VALUES (?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO parts(\(Self.partColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(upload_id, part_number) DO UPDATE SET size = excluded.size, etag = excluded.etag,
-                    blob = excluded.blob, checksum = excluded.checksum, modified_ms = excluded.modified_ms
+                    blob = excluded.blob, checksum = excluded.checksum, modified_ms = excluded.modified_ms, cipher = excluded.cipher
                 """,
                 [
                     .text(p.uploadID), .int(Int64(p.partNumber)), .int(p.size), .text(p.etag), .text(p.blob),
-                    p.checksum.map { .text($0) } ?? .null, Self.ms(p.lastModified),
+                    p.checksum.map { .text($0) } ?? .null, Self.ms(p.lastModified), p.cipher.map(Self.json) ?? .null,
                 ])
             try self.committed(c, [p.blob])
             if let old, old.blob != p.blob { try self.garbage(c, [old.blob]) }
@@ -656,7 +661,7 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
     public func parts(uploadID: String, after: Int, limit: Int) async throws -> [PartRecord] {
         try await r { c in
             try c.query(
-                "SELECT upload_id, part_number, size, etag, blob, checksum, modified_ms FROM parts WHERE upload_id = ? AND part_number > ? ORDER BY part_number LIMIT ?",
+                "SELECT \(Self.partColumns) FROM parts WHERE upload_id = ? AND part_number > ? ORDER BY part_number LIMIT ?",
                 [.text(uploadID), .int(Int64(after)), .int(Int64(limit))]
             ).map(Self.part)
         }

@@ -4,7 +4,7 @@
 /// `docs/operations.md` lists the resulting tables and indexes.
 public enum SQLSchema {
     /// The schema this build reads and writes.
-    public static let current = 4
+    public static let current = 5
 
     /// `pg_advisory_xact_lock` key for schema changes ("VOSSSCHM").
     public static let lockKey: Int64 = 0x564F_5353_5343_484D
@@ -129,6 +129,13 @@ public enum SQLSchema {
             // Work one node of a cluster does at a time (the lifecycle runner): who holds it until when.
             "CREATE TABLE leases(name TEXT PRIMARY KEY, node_id TEXT NOT NULL, until_ms INTEGER NOT NULL)",
         ]),
+        // 5: server-side encryption (docs/decisions.md 42): an upload's data key, a part's counter block,
+        // and SSE-S3's key-encryption keys (sealed by the master key, which is not in the database).
+        Step(version: 5, statements: [
+            "ALTER TABLE uploads ADD COLUMN encryption TEXT",
+            "ALTER TABLE parts ADD COLUMN cipher TEXT",
+            "CREATE TABLE sse_keys(id TEXT PRIMARY KEY, wrapped TEXT NOT NULL, created_ms INTEGER NOT NULL)",
+        ]),
     ]
 
     /// Keys and names are `COLLATE "C"`: S3 lists in byte order, whatever the database's locale.
@@ -207,6 +214,11 @@ public enum SQLSchema {
             """,
             "CREATE INDEX object_versions_seq ON object_versions(bucket_id, key, seq)",
             "CREATE TABLE leases(name TEXT PRIMARY KEY, node_id TEXT NOT NULL, until_ms BIGINT NOT NULL)",
+        ]),
+        Step(version: 5, statements: [
+            "ALTER TABLE uploads ADD COLUMN encryption TEXT",
+            "ALTER TABLE parts ADD COLUMN cipher TEXT",
+            "CREATE TABLE sse_keys(id TEXT PRIMARY KEY, wrapped TEXT NOT NULL, created_ms BIGINT NOT NULL)",
         ]),
     ]
 }

@@ -132,16 +132,17 @@ public final class StoreMigration: Sendable {
             name: "uploads",
             columns: [
                 "upload_id", "bucket_id", "key", "initiated_ms", "headers", "policy", "tags", "checksum_algorithm", "checksum_type",
-                "owner_id", "platform_upload", "lock",
+                "owner_id", "platform_upload", "lock", "encryption",
             ],
             key: ["upload_id"]),
         Table(
-            name: "parts", columns: ["upload_id", "part_number", "size", "etag", "blob", "checksum", "modified_ms"],
+            name: "parts", columns: ["upload_id", "part_number", "size", "etag", "blob", "checksum", "modified_ms", "cipher"],
             key: ["upload_id", "part_number"]),
         Table(name: "blob_journal", columns: ["blob", "kind", "created_ms", "node_id"], key: ["blob"]),
         Table(
             name: "platform_accounts", columns: ["platform", "tenant_id", "access_key", "secret", "bucket", "created_ms"],
             key: ["platform", "tenant_id"]),
+        Table(name: "sse_keys", columns: ["id", "wrapped", "created_ms"], key: ["id"]),
     ]
 
     static func range(of phase: Phase) -> Range<Int> {

@@ -24,13 +24,14 @@ import VossSigV4
     init() async throws {
         let dir = NSTemporaryDirectory() + "voss-svc-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let store = try SQLMetadataStore.sqlite(path: dir + "/m.sqlite", secretKey: SymmetricKey(size: .bits256))
+        let secretKey = SymmetricKey(size: .bits256)
+        let store = try SQLMetadataStore.sqlite(path: dir + "/m.sqlite", secretKey: secretKey)
         let io = NIOThreadPool(numberOfThreads: 1)
         io.start()
         let state = GatewayState(
             store: store, platforms: PlatformSet(local: LocalPlatform(store: try LocalBlobStore(root: dir + "/objects", node: "t"), io: io)),
             io: io, settings: GatewaySettings(),
-            logger: Logger(label: "test"))
+            logger: Logger(label: "test"), secretKey: secretKey)
         service = S3Service(state: state)
         func principal(_ tenant: String, _ user: String) async throws -> Principal {
             if try await store.tenant(named: tenant) == nil { _ = try await store.createTenant(name: tenant) }
@@ -89,7 +90,7 @@ import VossSigV4
         let put = try await call("PUT", "/\(b)/k", body: data)
         #expect(put.status == 200)
         let get = try await call("GET", "/\(b)/k")
-        guard case .object(let o, let first, let count) = get.body else { Issue.record("not an object body"); return }
+        guard case .object(let o, let first, let count, _) = get.body else { Issue.record("not an object body"); return }
         #expect(o.size == Int64(data.count) && first == 0 && count == Int64(data.count))
         #expect(get.headers.contains { $0.0 == "ETag" && $0.1 == "\"\(S3Service.hex(Array(Insecure.MD5.hash(data: data))))\"" })
         let head = try await call("HEAD", "/\(b)/k")

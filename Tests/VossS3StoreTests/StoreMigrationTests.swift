@@ -50,11 +50,11 @@ import VossSQLite
                             [id, .text(v), .int(Int64(seq)), .int(Int64(marker)), .text("\(tenantPrefix)u0")])
                     }
                     try s.query(
-                        "INSERT INTO uploads VALUES (?, ?, 'big', 6, '{}', 'private', '{}', NULL, NULL, ?, NULL, NULL)",
+                        "INSERT INTO uploads VALUES (?, ?, 'big', 6, '{}', 'private', '{}', NULL, NULL, ?, NULL, NULL, NULL)",
                         [.text("\(tenantPrefix)up1"), id, .text("\(tenantPrefix)u0")])
                     for p in 1...2 {
                         try s.query(
-                            "INSERT INTO parts VALUES (?, ?, 10, 'e', ?, NULL, 7)",
+                            "INSERT INTO parts VALUES (?, ?, 10, 'e', ?, NULL, 7, NULL)",
                             [.text("\(tenantPrefix)up1"), .int(Int64(p)), .text("\(tenantPrefix)part\(p)")])
                     }
                 }
@@ -65,6 +65,14 @@ import VossSQLite
 
     func count(_ b: SQLiteBackend, _ sql: String, _ args: [SQLValue] = []) async throws -> Int64 {
         try await b.read { s in try s.query(sql, args)[0][0].int ?? -1 }
+    }
+
+    /// A new schema step that forgets to raise `Schema.current` would make the next start refuse the
+    /// database it just upgraded.
+    @Test func currentIsTheLastStepOfBothDialects() {
+        #expect(SQLSchema.steps(.sqlite).last?.version == SQLSchema.current)
+        #expect(SQLSchema.steps(.postgres).last?.version == SQLSchema.current)
+        #expect(SQLSchema.steps(.sqlite).map(\.version) == SQLSchema.steps(.postgres).map(\.version))
     }
 
     @Test func copiesEverything_renumberingBuckets_andVerifies() async throws {
