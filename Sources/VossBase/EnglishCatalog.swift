@@ -419,5 +419,13 @@ public enum EnglishCatalog {
         "vip.no_owner": "nobody (no live member may hold it)",
         "vip.own_needs_interface": "--own needs --interface: the interface the address is added to.",
         "vip.cannot_hold": "This node should hold the address but cannot: {0} (the keeper needs CAP_NET_ADMIN and the interface must exist).",
+        "cmd.encryption.rotate": "Make a new SSE-S3 key now and rewrap every object's data key with it (old keys are deleted a day later)",
+        "cmd.encryption.show": "Show the SSE-S3 encryption keys, which one is current and how many objects each protects",
+        "col.current": "Current",
+        "col.data_keys": "Objects",
+        "col.key": "Key",
+        "encryption.none": "No SSE-S3 key yet: the first object written with SSE-S3 (or to a bucket with default encryption) makes one.",
+        "encryption.rotated": "New key {0}; {1} data keys rewrapped; keys deleted: {2}",
+        "encryption.rotation": "Rotation: every {0} days (s3.sse_key_rotation_days); next {1}",
     ]
 }

@@ -164,6 +164,8 @@ public enum CommandTable {
             takesSecret: true),
         CommandSpec(["ecs", "show"], summary: "cmd.ecs.show", options: [withSecret]),
         CommandSpec(["platforms", "show"], summary: "cmd.platforms.show", options: [withSecret]),
+        CommandSpec(["encryption", "show"], summary: "cmd.encryption.show", examples: ["ose encryption show", "ose --json encryption show"]),
+        CommandSpec(["encryption", "rotate"], summary: "cmd.encryption.rotate", examples: ["ose encryption rotate"]),
         CommandSpec(
             ["platforms", "enable"], summary: "cmd.platforms.enable",
             options: [OptionSpec("--name", "NAME", required: true, help: "opt.platform_name")],

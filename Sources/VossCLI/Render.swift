@@ -221,6 +221,13 @@ public enum Render {
         return out
     }
 
+    public static func encryption(_ e: EncryptionInfo, _ t: Translator) -> String {
+        if e.keys.isEmpty { return t("encryption.none") + "\n" + t("encryption.rotation", String(e.rotationDays), "-") + "\n" }
+        let rows = e.keys.map { [$0.id, date($0.createdAt), $0.current ? "*" : "", String($0.dataKeys)] }
+        return TextTable(header: [t("col.key"), t("col.created"), t("col.current"), t("col.data_keys")], rows: rows).render() + "\n"
+            + t("encryption.rotation", String(e.rotationDays), e.nextRotation.map(date) ?? "-") + "\n"
+    }
+
     public static func s3(_ s: S3Settings, _ t: Translator) -> String {
         "[\(t("section.s3"))]\n    \(t("label.s3_domain")): \(s.domain.map { "\($0) (BUCKET.s3.\($0))" } ?? t("s3.domain_unset"))\n    \(t("label.region")): \(s.region ?? "us-east-1")\n"
     }

@@ -95,6 +95,14 @@ extension OSE {
             let (list, raw): (BucketMoveList, [UInt8]) = try call(Routes.bucketMoveList)
             let shown = list.moves.filter { p.value("--bucket") == nil || $0.bucket == p.value("--bucket") }
             json ? emitJSON(raw) : print(Render.bucketMoves(shown, t), terminator: "")
+        case ["encryption", "show"]:
+            let (info, raw): (EncryptionInfo, [UInt8]) = try call(Routes.encryptionShow)
+            json ? emitJSON(raw) : print(Render.encryption(info, t), terminator: "")
+        case ["encryption", "rotate"]:
+            let (r, raw): (EncryptionRotation, [UInt8]) = try call(Routes.encryptionRotate)
+            if json { return emitJSON(raw) }
+            print(t("encryption.rotated", r.added ?? "-", String(r.rewrapped), r.retired.isEmpty ? "-" : r.retired.joined(separator: ", ")))
+            print(Render.encryption(r.info, t), terminator: "")
         case ["platforms", "show"]:
             let (info, raw): (PlatformsInfo, [UInt8]) = try call(Routes.platformsShow, query: secretQuery(p))
             json ? emitJSON(raw) : print(Render.platforms(info, t), terminator: "")

@@ -17,6 +17,16 @@ struct AdminAPI: Sendable {
     var identity: IdentityCache?
     /// Moves buckets between platforms (`ose migration bucket`).
     var mover: BucketMover?
+    /// SSE-S3's keys (`ose encryption`), and the gateway's settings (the rotation period).
+    var state: GatewayState?
+
+    func encryptionInfo(_ st: GatewayState) async throws -> EncryptionInfo {
+        let days = st.current.sseRotationDays
+        let keys = try await st.keyRing.keys()
+        return EncryptionInfo(
+            keys: keys.map { EncryptionKeyInfo(id: $0.record.id, createdAt: $0.record.created, current: $0.current, dataKeys: $0.dataKeys) },
+            rotationDays: days, nextRotation: keys.last.map { $0.record.created.addingTimeInterval(Double(days) * 86_400) })
+    }
 
     static func validName(_ s: String) -> Bool {
         let u = Array(s.utf8)
@@ -55,6 +65,15 @@ struct AdminAPI: Sendable {
                 } catch let f as BucketMover.Failure {
                     return fail(.conflict, "refused", Message("move.refused", f.description))
                 }
+            } else if on(Routes.encryptionShow) != nil, let state {
+                return .json(try await encryptionInfo(state))
+            } else if on(Routes.encryptionRotate) != nil, let state {
+                // A new key now (even before the first SSE-S3 write), and every data key rewrapped to it;
+                // the old keys are deleted by a later run, a day on (a PUT may still hold one).
+                var r = try await state.keyRing.rotate(now: Date(), period: Double(state.current.sseRotationDays) * 86_400, force: true)
+                if try await state.store.sseKeys().isEmpty { r.added = try await state.keyRing.current(now: Date()).id }
+                logger.notice("SSE-S3 key rotated by ose", metadata: ["new_key": "\(r.added ?? "-")", "data_keys_rewrapped": "\(r.rewrapped)"])
+                return .json(EncryptionRotation(added: r.added, rewrapped: r.rewrapped, retired: r.retired, info: try await encryptionInfo(state)))
             } else if on(Routes.tenantList) != nil {
                 return .json(TenantList(tenants: try await store.tenants().map { TenantInfo(id: $0.id, name: $0.name, createdAt: $0.createdAt) }))
             } else if on(Routes.tenantCreate) != nil {

@@ -102,7 +102,7 @@ public final class S3Worker: WorkerApp {
         for (name, fd) in context.listeners.sorted(by: { $0.key < $1.key }) {
             switch name {
             case "admin":
-                let api = AdminAPI(store: store, logger: context.logger, identity: st.identity, mover: mover)
+                let api = AdminAPI(store: store, logger: context.logger, identity: st.identity, mover: mover, state: st)
                 let server = HTTPServer(group: context.group, configuration: .init(maxBodySize: 64 << 10, serverName: "voss-s3-admin")) {
                     await api.handle($0)
                 }

@@ -169,6 +169,8 @@ public protocol MetadataStore: Sendable {
     /// SSE-S3's key-encryption keys, oldest first (the newest wraps new data keys).
     func sseKeys() async throws -> [SSEKeyRecord]
     func addSSEKey(_ key: SSEKeyRecord) async throws
+    /// How many objects, versions and uploads have a data key wrapped by key `id`.
+    func sseKeyUsage(id: String) async throws -> Int
     /// Deletes key `id` unless an object, version or upload still refers to it; true when deleted.
     func retireSSEKey(id: String) async throws -> Bool
     /// Rewraps up to `limit` data keys wrapped by key `from`; returns how many (0: none left).

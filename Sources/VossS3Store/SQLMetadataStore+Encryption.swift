@@ -36,6 +36,16 @@ extension SQLMetadataStore {
         }
     }
 
+    public func sseKeyUsage(id: String) async throws -> Int {
+        try await r { c in
+            var n: Int64 = 0
+            for (table, column) in Self.encryptedColumns {
+                n += try c.query("SELECT CAST(count(*) AS BIGINT) FROM \(table) WHERE \(column) LIKE ?", [.text(Self.keyPattern(id))]).first?.first?.int ?? 0
+            }
+            return Int(n)
+        }
+    }
+
     static let encryptedColumns = [("objects", "storage"), ("object_versions", "storage"), ("uploads", "encryption")]
 
     /// What JSON text naming key `id` contains (key ids are hex, so no LIKE wildcard or quote is in it).

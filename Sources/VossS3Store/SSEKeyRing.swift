@@ -87,6 +87,14 @@ public final class SSEKeyRing: Sendable {
         return k
     }
 
+    /// The keys, oldest first, with the current one (the newest) and how many data keys each wraps.
+    public func keys() async throws -> [(record: SSEKeyRecord, current: Bool, dataKeys: Int)] {
+        let records = try await store.sseKeys()
+        var out: [(SSEKeyRecord, Bool, Int)] = []
+        for (i, r) in records.enumerated() { out.append((r, i == records.count - 1, try await store.sseKeyUsage(id: r.id))) }
+        return out
+    }
+
     public struct Rotation: Sendable, Equatable {
         /// The key made by this run, if the newest was due.
         public var added: String?

@@ -864,3 +864,49 @@ public struct BucketMoveList: Codable, Sendable, Equatable {
     public var moves: [BucketMoveInfo]
     public init(moves: [BucketMoveInfo]) { self.moves = moves }
 }
+
+/// SSE-S3's key-encryption keys (`ose encryption show`): newest last, the current one marked, with
+/// how many data keys each wraps.
+public struct EncryptionKeyInfo: Codable, Sendable, Equatable {
+    public var id: String
+    public var createdAt: Date
+    public var current: Bool
+    public var dataKeys: Int
+
+    public init(id: String, createdAt: Date, current: Bool, dataKeys: Int) {
+        self.id = id
+        self.createdAt = createdAt
+        self.current = current
+        self.dataKeys = dataKeys
+    }
+}
+
+public struct EncryptionInfo: Codable, Sendable, Equatable {
+    public var keys: [EncryptionKeyInfo]
+    /// `s3.sse_key_rotation_days`.
+    public var rotationDays: Int
+    /// When the lifecycle runner will next make a key (nil: no key yet — the first SSE-S3 write makes one).
+    public var nextRotation: Date?
+
+    public init(keys: [EncryptionKeyInfo], rotationDays: Int, nextRotation: Date?) {
+        self.keys = keys
+        self.rotationDays = rotationDays
+        self.nextRotation = nextRotation
+    }
+}
+
+/// `ose encryption rotate`: the key made, the data keys rewrapped, the keys deleted, and the keys now.
+public struct EncryptionRotation: Codable, Sendable, Equatable {
+    public var added: String?
+    public var rewrapped: Int
+    public var retired: [String]
+    public var info: EncryptionInfo
+
+    public init(added: String?, rewrapped: Int, retired: [String], info: EncryptionInfo) {
+        self.added = added
+        self.rewrapped = rewrapped
+        self.retired = retired
+        self.info = info
+    }
+}
+

@@ -177,8 +177,13 @@ public enum Routes {
     public static let bucketMoveStart = ControlRoute<BucketMoveRequest, BucketMoveInfo>("POST", "/v1/migration/buckets")
     public static let bucketMoveList = ControlRoute<NoBody, BucketMoveList>("GET", "/v1/migration/buckets")
 
+    // SSE-S3 keys: served by the S3 gateway (the keeper forwards these).
+    public static let encryptionShow = ControlRoute<NoBody, EncryptionInfo>("GET", "/v1/encryption")
+    public static let encryptionRotate = ControlRoute<NoBody, EncryptionRotation>("POST", "/v1/encryption/rotate")
+
     /// Routes the gateway serves on its admin socket (forwarded by the keeper).
-    public static let gatewayForwarded: [AnyControlRoute] = identity + [bucketMoveStart.erased, bucketMoveList.erased]
+    public static let gatewayForwarded: [AnyControlRoute] =
+        identity + [bucketMoveStart.erased, bucketMoveList.erased, encryptionShow.erased, encryptionRotate.erased]
 
     /// The identity routes (forwarded by the keeper to the gateway).
     public static let identity: [AnyControlRoute] = [

@@ -329,3 +329,25 @@ def test_browser_form_uploads_are_encrypted(voss, s3, bucket):
         assert got["ServerSideEncryption"] == "AES256" and got["Body"].read() == data
     if voss.rgw is None:
         assert not on_disk(voss, MARKER + b"form")
+
+
+def test_ose_rotates_the_sse_s3_key_and_objects_stay_readable(voss, s3, bucket):
+    data = body(70_000, b"rotate")
+    s3.put_object(Bucket=bucket, Key="before", Body=data, ServerSideEncryption="AES256")
+    shown = json.loads(voss.ose("--json", "encryption", "show").stdout)
+    assert shown["keys"] and shown["keys"][-1]["current"] and shown["rotationDays"] == 90
+    old = shown["keys"][-1]["id"]
+    total = sum(k["dataKeys"] for k in shown["keys"])
+    assert total >= 1
+    r = json.loads(voss.ose("--json", "encryption", "rotate").stdout)
+    new = r["added"]
+    assert new and new != old and r["rewrapped"] >= 1
+    keys = {k["id"]: k for k in r["info"]["keys"]}
+    assert keys[new]["current"] and keys[new]["dataKeys"] == total, "every data key is now wrapped by the new key"
+    assert keys[old]["dataKeys"] == 0 and not keys[old]["current"]
+    # The stored data keys changed, the object's bytes did not: it reads back the same.
+    assert s3.get_object(Bucket=bucket, Key="before")["Body"].read() == data
+    s3.put_object(Bucket=bucket, Key="after", Body=data, ServerSideEncryption="AES256")
+    assert s3.get_object(Bucket=bucket, Key="after")["Body"].read() == data
+    text = voss.ose("encryption", "show").stdout
+    assert new in text and "s3.sse_key_rotation_days" in text
