@@ -29,9 +29,11 @@ run: build
 	@echo "VOSS: data in $(DATA_DIR); in another shell: export VOSS_HOME=$(DATA_DIR) PATH=$(CURDIR)/$(REL):\$$PATH; ose service show"
 	exec $(REL)/voss-keeper --dev --data-dir $(DATA_DIR)
 
+# Each stage says how long it took (CI's time budget is spent where these lines say).
 test: build-debug
 	@scripts/deps.sh test
-	$(MAKE) test-unit test-fuzz test-integration test-e2e test-systemd
+	@for t in test-unit test-fuzz test-integration test-e2e test-systemd; do \
+		s=$$(date +%s); $(MAKE) $$t || exit 1; echo "== make $$t: $$(( $$(date +%s) - s )) s"; done
 
 test-unit:
 	$(SWIFT) test --skip-build

@@ -150,45 +150,7 @@ extension S3Service {
     func bucketEncryption(_ ex: S3Call) async throws -> S3Response {
         try await bucketSetting(
             ex, \.encryption, missing: "ServerSideEncryptionConfigurationNotFoundError", "The server side encryption configuration was not found",
-            render: { e in
-                var x = XMLWriter()
-                x.open("ServerSideEncryptionConfiguration", xmlns: true)
-                x.open("Rule")
-                x.open("ApplyServerSideEncryptionByDefault")
-                x.element("SSEAlgorithm", e.algorithm)
-                x.close("ApplyServerSideEncryptionByDefault")
-                x.element("BucketKeyEnabled", e.bucketKeyEnabled ? "true" : "false")
-                x.close("Rule")
-                x.close("ServerSideEncryptionConfiguration")
-                return .xml(x.document)
-            },
-            parse: { body, _ in try Self.parseBucketEncryption(body) })
-    }
-
-    static func parseBucketEncryption(_ body: [UInt8]) throws -> BucketEncryption {
-        guard let root = try? XMLParser.parse(body), root.name == "ServerSideEncryptionConfiguration" else { throw S3Error("MalformedXML") }
-        let rules = root.children.filter { $0.name == "Rule" }
-        guard rules.count == 1, let rule = rules.first, let apply = rule.child("ApplyServerSideEncryptionByDefault"),
-            let algorithm = apply.childText("SSEAlgorithm")
-        else { throw S3Error("MalformedXML") }
-        switch algorithm {
-        case "AES256": break
-        case "aws:kms", "aws:kms:dsse":
-            throw S3Error(
-                "NotImplemented", status: 501, message: "SSE-KMS is not offered by this service; use AES256 (SSE-S3).",
-                details: [("SSEAlgorithm", algorithm)])
-        default: throw S3Error("MalformedXML")
-        }
-        if apply.child("KMSMasterKeyID") != nil {
-            throw S3Error.invalidArgument("a KMSMasterKeyID is not applicable if the default sse algorithm is not aws:kms or aws:kms:dsse", name: "ApplyServerSideEncryptionByDefault")
-        }
-        let bucketKey: Bool
-        switch rule.childText("BucketKeyEnabled") {
-        case nil, "false": bucketKey = false
-        case "true": bucketKey = true
-        default: throw S3Error("MalformedXML")
-        }
-        return BucketEncryption(algorithm: algorithm, bucketKeyEnabled: bucketKey)
+            render: { .xml($0.xml) }, parse: { body, _ in try BucketEncryption.parse(body).get() })
     }
 }
 

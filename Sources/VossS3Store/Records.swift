@@ -205,17 +205,6 @@ public struct BucketSettings: Codable, Equatable, Sendable {
     public var versioned: Bool { versioning != nil }
 }
 
-/// A bucket's default encryption (only SSE-S3, `AES256`, is offered).
-public struct BucketEncryption: Codable, Equatable, Sendable {
-    public var algorithm: String
-    public var bucketKeyEnabled: Bool
-
-    public init(algorithm: String = "AES256", bucketKeyEnabled: Bool = false) {
-        self.algorithm = algorithm
-        self.bucketKeyEnabled = bucketKeyEnabled
-    }
-}
-
 public struct BucketRecord: Codable, Equatable, Sendable {
     public var id: Int64
     public var name: String

@@ -138,6 +138,10 @@ enum FuzzTargets {
             let t = text(d)
             _ = CORS.rule(for: t, method: "GET", headers: CORS.headerList(t), in: rules)
         }
+        // Default bucket encryption: a parsed document survives its own XML.
+        if case .success(let e) = BucketEncryption.parse(d) {
+            precondition((try? BucketEncryption.parse(Array(e.xml.utf8)).get()) == e, "bucket encryption XML does not round-trip")
+        }
         // Lifecycle rules: a parsed document survives its own XML; decisions never trap.
         if case .success(let rules) = Lifecycle.parse(d) {
             precondition((try? Lifecycle.parse(Array(Lifecycle.xml(rules).utf8)).get()) == rules, "lifecycle XML does not round-trip")

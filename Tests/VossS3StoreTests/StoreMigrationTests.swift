@@ -60,6 +60,8 @@ import VossSQLite
                 }
             }
             try s.query("INSERT INTO blob_journal(blob, kind, created_ms) VALUES ('stale', 'garbage', 8)")
+            // An SSE-S3 key (sealed by the master key; copied as it is, like access-key secrets).
+            try s.query("INSERT INTO sse_keys VALUES (?, 'sealed-kek', 9)", [.text("\(tenantPrefix)kek1")])
         }
     }
 
@@ -90,6 +92,8 @@ import VossSQLite
         #expect(done.progress == 100 && done.differences.isEmpty && done.passes == 1)
         #expect(progress.values == progress.values.sorted() && progress.values.count > 10)
         #expect(done.copied["objects"] == 750 && done.copied["parts"] == 2 && done.copied["object_versions"] == 3)
+        #expect(done.copied["sse_keys"] == 1)
+        #expect(try await count(target, "SELECT count(*) FROM sse_keys WHERE id = 'tkek1'") == 1)
         #expect(try await count(target, "SELECT count(*) FROM objects") == 753)
         // Versions follow their bucket too (the target's own bucket has three as well).
         let b0 = try await count(target, "SELECT id FROM buckets WHERE name = 'tbucket0'")
