@@ -170,14 +170,17 @@ final class EncryptingSink: BlobSink {
     }
 
     func write(_ bytes: ByteBuffer) async throws {
-        let sealed = bytes.withUnsafeReadableBytes { raw in
-            state.withLock { s -> [UInt8] in
-                let out = s.stream.apply(raw)
-                out.withUnsafeBytes { s.md5.update($0) }
-                return out
+        var sealed = ByteBuffer()
+        sealed.reserveCapacity(bytes.readableBytes)
+        bytes.withUnsafeReadableBytes { raw in
+            state.withLock { s in
+                s.stream.apply(raw) { out in
+                    s.md5.update(out)
+                    sealed.writeBytes(out)
+                }
             }
         }
-        try await inner.write(ByteBuffer(bytes: sealed))
+        try await inner.write(sealed)
     }
 
     /// The MD5 (hex) of the bytes written so far, as stored.
@@ -199,8 +202,10 @@ final class DecryptingReader: BlobReader {
 
     func next() async throws -> ByteBuffer? {
         guard let b = try await inner.next() else { return nil }
-        let plain = b.withUnsafeReadableBytes { raw in stream.withLock { $0.apply(raw) } }
-        return ByteBuffer(bytes: plain)
+        var plain = ByteBuffer()
+        plain.reserveCapacity(b.readableBytes)
+        b.withUnsafeReadableBytes { raw in stream.withLock { $0.apply(raw) { plain.writeBytes($0) } } }
+        return plain
     }
 
     func cancel() { inner.cancel() }

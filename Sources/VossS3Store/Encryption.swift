@@ -137,13 +137,15 @@ public struct CTRStream: Sendable {
         return out
     }
 
-    /// Encrypts (or decrypts) the next bytes of the stream.
-    public mutating func apply(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
-        if bytes.isEmpty { return [] }
+    /// Encrypts (or decrypts) the next bytes of the stream, handing the result to `body` (valid only
+    /// inside it: no copy is made for the caller).
+    public mutating func apply<R>(_ bytes: UnsafeRawBufferPointer, into body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         let skip = Int(position % 16)
         let block = counter(UInt64(position / 16))
         let out: Data
-        if skip == 0 {
+        if bytes.isEmpty {
+            out = Data()
+        } else if skip == 0 {
             out = Self.run(bytes, key, block)
         } else {
             var padded = [UInt8](repeating: 0, count: skip)
@@ -151,8 +153,13 @@ public struct CTRStream: Sendable {
             out = padded.withUnsafeBytes { Self.run($0, key, block) }
         }
         position += Int64(bytes.count)
-        return skip == 0 ? Array(out) : Array(out.dropFirst(skip))
+        return try out.withUnsafeBytes { all in
+            try body(UnsafeRawBufferPointer(rebasing: all[(bytes.isEmpty ? 0 : skip)...]))
+        }
     }
+
+    /// Encrypts (or decrypts) the next bytes of the stream.
+    public mutating func apply(_ bytes: UnsafeRawBufferPointer) -> [UInt8] { apply(bytes) { Array($0) } }
 
     public mutating func apply(_ bytes: [UInt8]) -> [UInt8] { bytes.withUnsafeBytes { apply($0) } }
 

@@ -247,6 +247,19 @@ def main():
                 n = wrk(nurl, a.seconds, a.connections, op, size, tmp)
                 results["runs"].append({"op": op, "size": name, "voss": v, "nginx": n, "ratio": v["rps"] / n["rps"],
                                         "voss_mb_s": v["rps"] * size / MiB, "nginx_mb_s": n["rps"] * size / MiB})
+        # The same through SSE-S3 (a bucket with default encryption), against plain VOSS in this run.
+        s3.create_bucket(Bucket="bench-sse")
+        s3.put_bucket_encryption(Bucket="bench-sse", ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+        results["sse"] = []
+        for name, data in objects.items():
+            s3.put_object(Bucket="bench-sse", Key=name, Body=data)
+            get_url = s3.generate_presigned_url("get_object", Params={"Bucket": "bench-sse", "Key": name}, ExpiresIn=86400)
+            put_url = s3.generate_presigned_url("put_object", Params={"Bucket": "bench-sse", "Key": "put" + name}, ExpiresIn=86400)
+            for op, url in (("GET", get_url), ("PUT", put_url)):
+                e = wrk(url, a.seconds, a.connections, op, len(data), tmp)
+                plain = next(r["voss"] for r in results["runs"] if r["op"] == op and r["size"] == name)
+                results["sse"].append({"op": op, "size": name, "sse": e, "ratio": e["rps"] / plain["rps"]})
         if a.stream_gib > 0:
             results["stream"] = stream_5gib(s3, "bench", s3pid, int(a.stream_gib * GiB))
     finally:
@@ -264,6 +277,9 @@ def main():
         if v["non2xx"] or v["socket_errors"]:
             print(f"      VOSS errors: {v['non2xx']} non-2xx, {v['socket_errors']} socket errors")
     print("PUT: VOSS fsyncs data, rename, directory and metadata before answering; nginx's WebDAV PUT does not fsync.")
+    print("\nSSE-S3 (AES-256-CTR as the bytes stream; no sendfile) against plain VOSS, same run:")
+    for r in results.get("sse", []):
+        print(f"{r['op']:<5}{r['size']:<6}{r['sse']['rps']:>12.0f} req/s  SSE/plain {r['ratio']:.2f}")
     idle = results["idle_rss_kib"] / 1024
     print(f"\nGateway RSS idle: {idle:.1f} MiB (target < 64 MiB)")
     if "stream" in results:
