@@ -120,7 +120,20 @@ extension S3Service {
         let blob = platform.newID(tenant: b.tenantID)
         try await state.store.journalNewBlob(blob)
         var md5 = RunningMD5()
-        var crc = RunningChecksum(.crc64nvme)
+        // The file's checksum: an x-amz-checksum-ALG field is checked and kept; else CRC64NVME, as for a PUT.
+        let given = ChecksumAlgorithm.allCases.compactMap { a in fields[a.headerName].map { (a, $0) } }
+        guard given.count <= 1 else { throw S3Error.invalidRequest("Expecting a single x-amz-checksum- field but found \(given.count)") }
+        var algorithm = given.first?.0 ?? .crc64nvme
+        if let named = fields["x-amz-checksum-algorithm"] {
+            guard let a = ChecksumAlgorithm(caseInsensitive: named), given.isEmpty || given[0].0 == a else {
+                throw S3Error.invalidRequest("Value for x-amz-checksum-algorithm is invalid or does not match the x-amz-checksum- field.")
+            }
+            algorithm = a
+        }
+        if let (a, v) = given.first, a.decode(v) == nil {
+            throw S3Error.invalidRequest("Value for \(a.headerName) header is invalid.")
+        }
+        var crc = RunningChecksum(algorithm)
         var size: Int64 = 0
         var batch = ByteBuffer()
         var stage: [UInt8] = []
@@ -166,6 +179,10 @@ extension S3Service {
             try reader.finish()
             guard fileEnded else { throw S3Error("IncompleteBody") }
             if let e = policy?.checkSize(size) { throw e }
+            let sum = crc.finish()
+            if let (a, v) = given.first, Data(sum).base64EncodedString() != v {
+                throw S3Error("BadDigest", message: "The \(a.rawValue) you specified did not match the calculated checksum.")
+            }
             let digest = md5.finish()
             if staged {
                 let (w, s) = sealing(try await platform.makeWriter(blob, length: size), dataKey)
@@ -178,7 +195,7 @@ extension S3Service {
             try await w.commit(md5: digest)
             let record = ObjectRecord(
                 bucketID: b.id, key: key, size: size, etag: Self.hex(digest), lastModified: Date(), headers: headers,
-                checksum: StoredChecksum(algorithm: .crc64nvme, value: Data(crc.finish()).base64EncodedString(), type: "FULL_OBJECT"),
+                checksum: StoredChecksum(algorithm: algorithm, value: Data(sum).base64EncodedString(), type: "FULL_OBJECT"),
                 policy: access, tags: tags,
                 storage: ObjectStorage(pieces: [.init(blob: blob, size: size, iv: sealed?.iv)], encryption: dataKey?.encryption),
                 ownerID: p.user.id, versionID: nextVersionID(b), lock: b.settings.objectLock?.defaultLock(from: Date()))

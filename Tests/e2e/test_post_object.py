@@ -67,6 +67,28 @@ def test_the_policy_is_enforced(voss, s3, bucket):
     assert names == []
 
 
+def test_a_form_checksum_is_checked_and_kept(voss, s3, bucket):
+    import base64
+    data = b"form checksum " * 1000
+    good = base64.b64encode(hashlib.sha256(data).digest()).decode()
+    form = s3.generate_presigned_post(bucket, "sum", Fields={"x-amz-checksum-sha256": good},
+                                      Conditions=[{"x-amz-checksum-sha256": good}], ExpiresIn=600)
+    assert post(form, data).status_code == 204
+    head = s3.head_object(Bucket=bucket, Key="sum", ChecksumMode="ENABLED")
+    assert head["ChecksumSHA256"] == good
+    # The form says one thing, the file is another: BadDigest, nothing stored.
+    wrong = base64.b64encode(hashlib.sha256(b"other").digest()).decode()
+    form = s3.generate_presigned_post(bucket, "bad", Fields={"x-amz-checksum-sha256": wrong},
+                                      Conditions=[{"x-amz-checksum-sha256": wrong}], ExpiresIn=600)
+    r = post(form, data)
+    assert r.status_code == 400 and "<Code>BadDigest</Code>" in r.text
+    form = s3.generate_presigned_post(bucket, "junk", Fields={"x-amz-checksum-crc32": "not base64!"},
+                                      Conditions=[{"x-amz-checksum-crc32": "not base64!"}], ExpiresIn=600)
+    r = post(form, data)
+    assert r.status_code == 400 and "<Code>InvalidRequest</Code>" in r.text
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])] == ["sum"]
+
+
 @pytest.mark.parametrize("split", ["merged", "bytewise-head", "stride-7"])
 def test_a_form_arriving_in_any_split_is_read_the_same(voss, s3, bucket, split):
     """The request written by hand and sent in pieces over one TCP connection."""
