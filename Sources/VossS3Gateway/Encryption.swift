@@ -154,19 +154,20 @@ extension S3Service {
     }
 }
 
-/// Encrypts what goes to a blob (AES-CTR from the piece's byte 0) and commits it with the MD5 of the
-/// stored bytes (an upstream checks that against its ETag).
+/// Encrypts what goes to a blob (AES-CTR from the piece's byte 0). With `digest`, it also takes the
+/// MD5 of the stored bytes and commits with it (an upstream checks that against its ETag; SSE-C
+/// ETags are made of it); a local file needs none, and MD5 costs as much as the encryption.
 final class EncryptingSink: BlobSink {
     let inner: any BlobSink
     /// The counter block (base64).
     let iv: String
-    let state: Mutex<(stream: CTRStream, md5: RunningMD5)>
+    let state: Mutex<(stream: CTRStream, md5: RunningMD5?)>
 
-    init?(_ inner: any BlobSink, key: SymmetricKey, iv: String) {
+    init?(_ inner: any BlobSink, key: SymmetricKey, iv: String, digest: Bool) {
         guard let ivBytes = SSE.iv(iv), let stream = CTRStream(key: key, iv: ivBytes) else { return nil }
         self.inner = inner
         self.iv = iv
-        self.state = Mutex((stream, RunningMD5()))
+        self.state = Mutex((stream, digest ? RunningMD5() : nil))
     }
 
     func write(_ bytes: ByteBuffer) async throws {
@@ -175,7 +176,7 @@ final class EncryptingSink: BlobSink {
         bytes.withUnsafeReadableBytes { raw in
             state.withLock { s in
                 s.stream.apply(raw) { out in
-                    s.md5.update(out)
+                    s.md5?.update(out)
                     sealed.writeBytes(out)
                 }
             }
@@ -183,10 +184,13 @@ final class EncryptingSink: BlobSink {
         try await inner.write(sealed)
     }
 
-    /// The MD5 (hex) of the bytes written so far, as stored.
-    var storedMD5: [UInt8] { state.withLock { $0.md5.finish() } }
+    /// The MD5 of the bytes written so far, as stored (nil without `digest`).
+    var storedMD5: [UInt8]? { state.withLock { $0.md5?.finish() } }
 
-    func commit(md5: [UInt8]) async throws { try await inner.commit(md5: storedMD5) }
+    /// What a part or piece records of this blob's encryption.
+    var cipher: PartCipher { PartCipher(iv: iv, storedMD5: storedMD5.map(S3Service.hex)) }
+
+    func commit(md5: [UInt8]) async throws { try await inner.commit(md5: storedMD5 ?? md5) }
     func abort() async { await inner.abort() }
 }
 

@@ -203,11 +203,11 @@ extension S3Service {
         }
         let length = try bodyFraming(ex).3
         if let length, length > max { throw S3Error("EntityTooLarge", details: [("ProposedSize", String(length)), ("MaxSizeAllowed", String(max))]) }
-        let (sink, sealed) = sealing(try await mp.partWriter(blob, handle: handle, part: n, length: length), key)
+        let (sink, sealed) = sealing(try await mp.partWriter(blob, handle: handle, part: n, length: length), key, digest: true)
         do {
             let out = try await receiveBody(ex, into: .blob(sink), maxSize: max, checksumDefault: u.checksumAlgorithm)
             try await sink.commit(md5: out.md5)
-            return (out, BlobID.partReference(blob, handle: handle), sealed.map { PartCipher(iv: $0.iv, storedMD5: Self.hex($0.storedMD5)) })
+            return (out, BlobID.partReference(blob, handle: handle), sealed?.cipher)
         } catch {
             await sink.abort()
             throw error
@@ -232,11 +232,11 @@ extension S3Service {
         {
             return (md5, nil, ref, nil)
         }
-        let (sink, sealed) = sealing(try await mp.partWriter(blob, handle: handle, part: n, length: count), key)
+        let (sink, sealed) = sealing(try await mp.partWriter(blob, handle: handle, part: n, length: count), key, digest: true)
         do {
             let (md5, sum) = try await pump(so, first: first, count: count, checksum: u.checksumAlgorithm, into: sink, sourceKey: sourceKey)
             try await sink.commit(md5: md5)
-            return (md5, sum, ref, sealed.map { PartCipher(iv: $0.iv, storedMD5: Self.hex($0.storedMD5)) })
+            return (md5, sum, ref, sealed?.cipher)
         } catch {
             await sink.abort()
             throw error

@@ -87,9 +87,11 @@ extension S3Service {
         return hex(md5)
     }
 
-    /// `sink`, encrypting with `key` from a fresh counter block when there is one.
-    func sealing(_ sink: any BlobSink, _ key: ObjectKey?) -> (any BlobSink, EncryptingSink?) {
-        guard let key, let sealed = EncryptingSink(sink, key: key.key, iv: SSE.newIV()) else { return (sink, nil) }
+    /// `sink`, encrypting with `key` from a fresh counter block when there is one; the MD5 of the
+    /// stored bytes is taken when the platform checks it (`digest`) or an SSE-C ETag needs it.
+    func sealing(_ sink: any BlobSink, _ key: ObjectKey?, digest: Bool) -> (any BlobSink, EncryptingSink?) {
+        guard let key, let sealed = EncryptingSink(sink, key: key.key, iv: SSE.newIV(), digest: digest || key.encryption.mode == .customer)
+        else { return (sink, nil) }
         return (sealed, sealed)
     }
 
@@ -116,7 +118,7 @@ extension S3Service {
         let writer: any BlobSink
         let sealed: EncryptingSink?
         do {
-            (writer, sealed) = sealing(try await platform.makeWriter(blob, length: length), key)
+            (writer, sealed) = sealing(try await platform.makeWriter(blob, length: length), key, digest: platform.name != BlobID.local)
         } catch {
             try? await state.store.forgetJournal([blob])
             throw error
@@ -137,7 +139,7 @@ extension S3Service {
             await discard(blob)  // the platform may hold it (an upstream that answered badly)
             throw error
         }
-        return (out, blob, sealed.map { PartCipher(iv: $0.iv, storedMD5: Self.hex($0.storedMD5)) })
+        return (out, blob, sealed?.cipher)
     }
 
     /// After the answer: delete the blobs of the object a write or delete replaced.
@@ -294,14 +296,14 @@ extension S3Service {
         try await state.store.journalNewBlob(blob)
         let writer: any BlobSink
         let sealed: EncryptingSink?
-        do { (writer, sealed) = sealing(try await platform.makeWriter(blob, length: count), key) } catch {
+        do { (writer, sealed) = sealing(try await platform.makeWriter(blob, length: count), key, digest: platform.name != BlobID.local) } catch {
             try? await state.store.forgetJournal([blob])
             throw error
         }
         do {
             let (md5, sum) = try await pump(source, first: first, count: count, checksum: checksum, into: writer, sourceKey: sourceKey)
             try await writer.commit(md5: md5)
-            return (md5, sum, blob, sealed.map { PartCipher(iv: $0.iv, storedMD5: Self.hex($0.storedMD5)) })
+            return (md5, sum, blob, sealed?.cipher)
         } catch {
             await writer.abort()
             await discard(blob)

@@ -143,7 +143,7 @@ extension S3Service {
         var writer: (any BlobSink)? = nil
         var sealed: EncryptingSink? = nil
         do {
-            if !staged { (writer, sealed) = sealing(try await platform.makeWriter(blob, length: nil), dataKey) }
+            if !staged { (writer, sealed) = sealing(try await platform.makeWriter(blob, length: nil), dataKey, digest: platform.name != BlobID.local) }
             func consume(_ d: [UInt8]) async throws {
                 size += Int64(d.count)
                 guard size <= limit, !staged || size <= Self.postStagingLimit else {
@@ -185,7 +185,7 @@ extension S3Service {
             }
             let digest = md5.finish()
             if staged {
-                let (w, s) = sealing(try await platform.makeWriter(blob, length: size), dataKey)
+                let (w, s) = sealing(try await platform.makeWriter(blob, length: size), dataKey, digest: platform.name != BlobID.local)
                 (writer, sealed) = (w, s)
                 if !stage.isEmpty { try await w.write(ByteBuffer(bytes: stage)) }
             } else if let w = writer, batch.readableBytes > 0 {

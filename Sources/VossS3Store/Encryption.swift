@@ -38,12 +38,13 @@ public struct ObjectEncryption: Codable, Equatable, Sendable {
 }
 
 /// A part of an encrypted multipart upload: its counter block, and the MD5 (hex) of its bytes at
-/// rest (a platform that assembles parts itself checks each part by that).
+/// rest where it is needed (a platform that assembles parts itself checks each part by that; SSE-C
+/// ETags are made of it).
 public struct PartCipher: Codable, Equatable, Sendable {
     public var iv: String
-    public var storedMD5: String
+    public var storedMD5: String?
 
-    public init(iv: String, storedMD5: String) {
+    public init(iv: String, storedMD5: String?) {
         self.iv = iv
         self.storedMD5 = storedMD5
     }
