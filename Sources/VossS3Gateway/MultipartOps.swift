@@ -130,7 +130,11 @@ extension S3Service {
         }
         let key = try await uploadKey(ex, u)
         let (out, blob, cipher) = try await receivePart(ex, b, u, number: n, key: key)
-        let checksum = out.checksum.map { Data($0.digest).base64EncodedString() }
+        // The upload's algorithm; for an upload without one, the CRC64NVME its object gets by default
+        // (a part sent with another algorithm's checksum is checked, not kept).
+        let checksum = out.checksum.flatMap { c in
+            u.checksumAlgorithm != nil || c.algorithm == .crc64nvme ? Data(c.digest).base64EncodedString() : nil
+        }
         let part = PartRecord(
             uploadID: u.uploadID, partNumber: n, size: out.size, etag: Self.etag(out.md5, cipher, key), blob: blob, checksum: checksum,
             lastModified: Date(), cipher: cipher)
@@ -199,13 +203,13 @@ extension S3Service {
     {
         let max = state.current.maxPutSize
         guard let (blob, handle, mp) = try platformUpload(u) else {
-            return try await receiveIntoNewBlob(ex, bucket: b, maxSize: max, checksumDefault: u.checksumAlgorithm, key: key)
+            return try await receiveIntoNewBlob(ex, bucket: b, maxSize: max, checksumDefault: u.partChecksum, key: key)
         }
         let length = try bodyFraming(ex).3
         if let length, length > max { throw S3Error("EntityTooLarge", details: [("ProposedSize", String(length)), ("MaxSizeAllowed", String(max))]) }
         let (sink, sealed) = sealing(try await mp.partWriter(blob, handle: handle, part: n, length: length), key, digest: true)
         do {
-            let out = try await receiveBody(ex, into: .blob(sink), maxSize: max, checksumDefault: u.checksumAlgorithm)
+            let out = try await receiveBody(ex, into: .blob(sink), maxSize: max, checksumDefault: u.partChecksum)
             try await sink.commit(md5: out.md5)
             return (out, BlobID.partReference(blob, handle: handle), sealed?.cipher)
         } catch {
@@ -221,7 +225,7 @@ extension S3Service {
         key: ObjectKey?
     ) async throws -> (md5: [UInt8], checksum: [UInt8]?, blob: String, cipher: PartCipher?) {
         guard let (blob, handle, mp) = try platformUpload(u) else {
-            return try await copyBytes(so, first: first, count: count, checksum: u.checksumAlgorithm, into: b, sourceKey: sourceKey, key: key)
+            return try await copyBytes(so, first: first, count: count, checksum: u.partChecksum, into: b, sourceKey: sourceKey, key: key)
         }
         let ref = BlobID.partReference(blob, handle: handle)
         let segments = so.storage.segments(first: first, count: count)
@@ -234,7 +238,7 @@ extension S3Service {
         }
         let (sink, sealed) = sealing(try await mp.partWriter(blob, handle: handle, part: n, length: count), key, digest: true)
         do {
-            let (md5, sum) = try await pump(so, first: first, count: count, checksum: u.checksumAlgorithm, into: sink, sourceKey: sourceKey)
+            let (md5, sum) = try await pump(so, first: first, count: count, checksum: u.partChecksum, into: sink, sourceKey: sourceKey)
             try await sink.commit(md5: md5)
             return (md5, sum, ref, sealed?.cipher)
         } catch {
@@ -318,6 +322,15 @@ extension S3Service {
             }
             if let expected = ex.ctx.header(a.headerName), checksum?.type == "FULL_OBJECT", expected != checksum?.value {
                 throw S3Error("BadDigest", message: "The \(a.rawValue) you specified did not match the calculated checksum.")
+            }
+        } else {
+            // No algorithm asked for: S3's default, a full-object CRC64NVME — when every part has one
+            // (a part copied by the platform itself, or kept from before this release, has none).
+            let digests = chosen.compactMap { $0.checksum.flatMap { ChecksumAlgorithm.crc64nvme.decode($0) } }
+            if digests.count == chosen.count,
+                let full = MultipartChecksum.fullObject(.crc64nvme, parts: zip(digests, chosen).map { ($0, UInt64($1.size)) })
+            {
+                checksum = StoredChecksum(algorithm: .crc64nvme, value: Data(full).base64EncodedString(), type: "FULL_OBJECT")
             }
         }
         let size = chosen.reduce(Int64(0)) { $0 + $1.size }
@@ -440,3 +453,10 @@ extension S3Service {
         return .xml(x.document)
     }
 }
+
+extension UploadRecord {
+    /// What its parts are checksummed with: the upload's algorithm, else CRC64NVME (from which the
+    /// object's default full-object CRC64NVME is combined at completion, as S3 does).
+    var partChecksum: ChecksumAlgorithm { checksumAlgorithm ?? .crc64nvme }
+}
+

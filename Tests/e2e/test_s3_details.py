@@ -3,6 +3,7 @@ default configuration relies on `<Region>`), a retried CompleteMultipartUpload, 
 an empty delimiter, conditional writes and `x-amz-expected-bucket-owner`."""
 import base64
 import hashlib
+import os
 import shutil
 import subprocess
 import uuid
@@ -179,6 +180,24 @@ def test_an_object_sent_without_a_checksum_gets_crc64nvme(voss, s3, bucket):
     assert r.status_code == 200 and "x-amz-checksum-crc64nvme" in r.headers
     head = s3.head_object(Bucket=bucket, Key="plain", ChecksumMode="ENABLED")
     assert head["ChecksumCRC64NVME"] == r.headers["x-amz-checksum-crc64nvme"] and head["ChecksumType"] == "FULL_OBJECT"
+
+
+def test_a_multipart_object_sent_without_checksums_gets_a_full_object_crc64nvme(voss, bucket):
+    """As S3 does since 2025: the parts' CRC64NVMEs are combined into the whole object's. The value
+    must equal the one a single PUT of the same bytes gets (computed over the whole body)."""
+    plain = voss.client(request_checksum_calculation="when_required", response_checksum_validation="when_required")
+    parts_data = [os.urandom(5 * 1024 * 1024), os.urandom(12345)]
+    up = plain.create_multipart_upload(Bucket=bucket, Key="mp")
+    parts = []
+    for n, d in enumerate(parts_data, 1):
+        p = plain.upload_part(Bucket=bucket, Key="mp", UploadId=up["UploadId"], PartNumber=n, Body=d)
+        parts.append({"PartNumber": n, "ETag": p["ETag"]})
+    done = plain.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=up["UploadId"], MultipartUpload={"Parts": parts})
+    assert done["ChecksumType"] == "FULL_OBJECT" and done["ETag"].endswith('-2"')
+    r = signed(voss, "PUT", bucket, "whole", b"".join(parts_data))
+    assert r.status_code == 200
+    head = plain.head_object(Bucket=bucket, Key="mp", ChecksumMode="ENABLED")
+    assert head["ChecksumCRC64NVME"] == done["ChecksumCRC64NVME"] == r.headers["x-amz-checksum-crc64nvme"]
 
 
 def test_get_object_attributes(s3, bucket):
