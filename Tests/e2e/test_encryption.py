@@ -351,3 +351,60 @@ def test_ose_rotates_the_sse_s3_key_and_objects_stay_readable(voss, s3, bucket):
     assert s3.get_object(Bucket=bucket, Key="after")["Body"].read() == data
     text = voss.ose("encryption", "show").stdout
     assert new in text and "s3.sse_key_rotation_days" in text
+
+
+def _run(cmd, env=None):
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, f"{' '.join(cmd)} -> {r.returncode}\n{r.stdout}\n{r.stderr}"
+    return r
+
+
+@pytest.mark.skipif(shutil.which("rclone") is None, reason="rclone not installed")
+def test_rclone_sse_s3_and_sse_c(voss, s3, tmp_path):
+    """rclone as installed, with its own flags: SSE-S3, and SSE-C over HTTPS (multipart above 5 MiB)."""
+    ident = voss.identity("acme", "alice")
+    env = dict(os.environ, RCLONE_CONFIG_VOSS_TYPE="s3", RCLONE_CONFIG_VOSS_PROVIDER="Other",
+               RCLONE_CONFIG_VOSS_ACCESS_KEY_ID=ident.access_key, RCLONE_CONFIG_VOSS_SECRET_ACCESS_KEY=ident.secret,
+               RCLONE_CONFIG_VOSS_ENDPOINT=voss.https, RCLONE_CONFIG_VOSS_REGION="us-east-1", RCLONE_CONFIG="/dev/null")
+    env.pop("AWS_CA_BUNDLE", None)
+    base = ["rclone", "--no-check-certificate", "--s3-upload-cutoff", "5M", "--s3-chunk-size", "5M"]
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "small.txt").write_bytes(body(1000, b"rclone-small"))
+    (src / "big.bin").write_bytes(body(7 * MiB, b"rclone-big"))
+    b = f"rclone-sse-{uuid.uuid4().hex[:6]}"
+    _run(base + ["mkdir", f"voss:{b}"], env)
+    try:
+        _run(base + ["copy", str(src), f"voss:{b}/s3", "--s3-server-side-encryption", "AES256"], env)
+        key = base64.b64encode(os.urandom(32)).decode()
+        ssec = ["--s3-sse-customer-algorithm", "AES256", "--s3-sse-customer-key-base64", key]
+        _run(base + ["copy", str(src), f"voss:{b}/c"] + ssec, env)
+        assert s3.head_object(Bucket=b, Key="s3/big.bin")["ServerSideEncryption"] == "AES256"
+        for prefix, extra in [("s3", []), ("c", ssec)]:
+            back = tmp_path / ("back-" + prefix)
+            _run(base + ["copy", f"voss:{b}/{prefix}", str(back)] + extra, env)
+            assert (back / "big.bin").read_bytes() == (src / "big.bin").read_bytes()
+            assert (back / "small.txt").read_bytes() == (src / "small.txt").read_bytes()
+        if voss.rgw is None:
+            assert not on_disk(voss, MARKER + b"rclone-big") and not on_disk(voss, MARKER + b"rclone-small")
+    finally:
+        subprocess.run(base + ["purge", f"voss:{b}"], env=env, capture_output=True, timeout=300)
+
+
+@pytest.mark.skipif(shutil.which("s3cmd") is None, reason="s3cmd not installed")
+def test_s3cmd_sse(voss, s3, tmp_path):
+    cfg = voss.s3cmd_config(tmp_path / "s3cfg", "signature_v2 = False\nbucket_location = us-east-1\n")
+    s3cmd = ["s3cmd", "-c", str(cfg)]
+    b = f"s3cmd-sse-{uuid.uuid4().hex[:6]}"
+    f = tmp_path / "f.bin"
+    f.write_bytes(body(6 * MiB + 5, b"s3cmd"))
+    _run(s3cmd + ["mb", f"s3://{b}"])
+    try:
+        _run(s3cmd + ["put", "--server-side-encryption", "--multipart-chunk-size-mb=5", str(f), f"s3://{b}/f.bin"])
+        assert s3.head_object(Bucket=b, Key="f.bin")["ServerSideEncryption"] == "AES256"
+        _run(s3cmd + ["get", f"s3://{b}/f.bin", str(tmp_path / "back.bin")])
+        assert (tmp_path / "back.bin").read_bytes() == f.read_bytes()
+        if voss.rgw is None:
+            assert not on_disk(voss, MARKER + b"s3cmd")
+    finally:
+        subprocess.run(s3cmd + ["rb", "--recursive", "--force", f"s3://{b}"], capture_output=True, timeout=300)
