@@ -172,7 +172,10 @@ final class BucketMover: Sendable {
         var offset: Int64 = 0
         let pieces = o.storage.pieces.map { p in
             defer { offset += p.size }
-            return ObjectStorage.Piece(blob: blob, size: p.size, offset: offset == 0 && o.storage.pieces.count == 1 ? nil : offset, iv: p.iv)
+            var q = p  // its counter block and part checksum stay
+            q.blob = blob
+            q.offset = offset == 0 && o.storage.pieces.count == 1 ? nil : offset
+            return q
         }
         let moved = ObjectStorage(pieces: pieces, encryption: o.storage.encryption)
         guard try await state.store.replaceStorage(bucketID: b.id, key: o.key, expected: o.storage, with: moved) else {

@@ -334,7 +334,9 @@ extension S3Service {
             }
         }
         let size = chosen.reduce(Int64(0)) { $0 + $1.size }
-        var pieces = chosen.map { ObjectStorage.Piece(blob: $0.blob, size: $0.size, iv: $0.cipher?.iv) }
+        // Each part keeps its checksum when the client asked for an algorithm (GetObjectAttributes lists them).
+        let partSum = { (p: PartRecord) in u.checksumAlgorithm == nil ? nil : p.checksum }
+        var pieces = chosen.map { ObjectStorage.Piece(blob: $0.blob, size: $0.size, iv: $0.cipher?.iv, checksum: partSum($0)) }
         let assembled = try platformUpload(u)
         if let (blob, handle, mp) = assembled {
             // The platform assembles the parts into one blob; the pieces are its stretches (it may
@@ -363,7 +365,9 @@ extension S3Service {
                     message: "This bucket's storage platform assembles every uploaded part, and one that is not the last is smaller than 5 MiB.",
                     details: [("MinSizeAllowed", String(Self.minPartSize))])
             }
-            pieces = chosen.map { ObjectStorage.Piece(blob: blob, size: $0.size, offset: offsets[$0.partNumber] ?? 0, iv: $0.cipher?.iv) }
+            pieces = chosen.map {
+                ObjectStorage.Piece(blob: blob, size: $0.size, offset: offsets[$0.partNumber] ?? 0, iv: $0.cipher?.iv, checksum: partSum($0))
+            }
         }
         let record = ObjectRecord(
             bucketID: b.id, key: u.key, size: size, etag: etag, lastModified: Date(), headers: u.headers, checksum: checksum,

@@ -188,6 +188,8 @@ extension S3Service {
         let o = try await readableObject(
             b, key: ex.ctx.key, version: try requestedVersion(ex), principal: ex.ctx.principal, policyAllowed: ex.ctx.policyAllowed)
         guard ex.ctx.policyAllowed || Access.canRead(object: o, in: b, principal: ex.ctx.principal) else { throw S3Error.accessDenied }
+        // As S3: an SSE-C object's attributes need its key too.
+        if o.storage.encryption?.mode == .customer { _ = try await readKey(ex, o.storage.encryption) }
         let known: Set<String> = ["ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize"]
         let wanted = Set((ex.ctx.header("x-amz-object-attributes") ?? "").split(separator: ",").map { $0.trimmingSpaces() }.filter { !$0.isEmpty })
         guard !wanted.isEmpty else {
@@ -226,6 +228,7 @@ extension S3Service {
                 x.open("Part")
                 x.element("PartNumber", i + 1)
                 x.element("Size", Int(p.size))
+                if let c = p.checksum, let a = o.checksum?.algorithm { x.element(a.xmlName, c) }
                 x.close("Part")
             }
             x.close("ObjectParts")

@@ -247,12 +247,15 @@ public struct ObjectStorage: Codable, Equatable, Sendable {
         /// Encrypted objects: the AES-CTR initial counter block of this piece (base64, 16 bytes); its
         /// byte 0 is encrypted with the keystream's byte 0.
         public var iv: String?
+        /// A multipart object's part: its checksum (base64) in the object's algorithm, as uploaded.
+        public var checksum: String?
 
-        public init(blob: String, size: Int64, offset: Int64? = nil, iv: String? = nil) {
+        public init(blob: String, size: Int64, offset: Int64? = nil, iv: String? = nil, checksum: String? = nil) {
             self.blob = blob
             self.size = size
             self.offset = offset
             self.iv = iv
+            self.checksum = checksum
         }
     }
 

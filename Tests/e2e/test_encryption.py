@@ -173,6 +173,13 @@ def test_sse_c_round_trip_and_key_errors(voss, tls, bucket):
     with pytest.raises(ClientError) as e:
         tls.put_object(Bucket=bucket, Key="c2", Body=b"x", SSECustomerAlgorithm="AES128", SSECustomerKey=os.urandom(32))
     assert code(e) == "InvalidEncryptionAlgorithmError"
+    # GetObjectAttributes needs the key too.
+    with pytest.raises(ClientError) as e:
+        tls.get_object_attributes(Bucket=bucket, Key="c", ObjectAttributes=["ObjectSize"])
+    assert code(e) == "InvalidRequest"
+    # (boto3 does not encode the key for this operation: the headers are given as sent.)
+    raw = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": base64.b64encode(k["SSECustomerKey"]).decode(), "SSECustomerKeyMD5": md5}
+    assert tls.get_object_attributes(Bucket=bucket, Key="c", ObjectAttributes=["ObjectSize"], **raw)["ObjectSize"] == len(data)
     # A key sent for an object that is not SSE-C is refused, not ignored.
     tls.put_object(Bucket=bucket, Key="p", Body=b"plain")
     with pytest.raises(ClientError) as e:

@@ -214,6 +214,16 @@ def test_get_object_attributes(s3, bucket):
     a = s3.get_object_attributes(Bucket=bucket, Key="mp", ObjectAttributes=["ObjectParts"], MaxParts=1)
     op = a["ObjectParts"]
     assert op["TotalPartsCount"] == 2 and op["IsTruncated"] is True and op["Parts"][0]["Size"] == 5 << 20
+    # Parts uploaded with a checksum keep it, listed per part.
+    up = s3.create_multipart_upload(Bucket=bucket, Key="summed", ChecksumAlgorithm="SHA256")
+    parts = []
+    for n, size in ((1, 5 << 20), (2, 100)):
+        p = s3.upload_part(Bucket=bucket, Key="summed", UploadId=up["UploadId"], PartNumber=n, Body=b"y" * size, ChecksumAlgorithm="SHA256")
+        parts.append({"PartNumber": n, "ETag": p["ETag"], "ChecksumSHA256": p["ChecksumSHA256"]})
+    s3.complete_multipart_upload(Bucket=bucket, Key="summed", UploadId=up["UploadId"], MultipartUpload={"Parts": parts})
+    a = s3.get_object_attributes(Bucket=bucket, Key="summed", ObjectAttributes=["ObjectParts"])
+    assert [p["ChecksumSHA256"] for p in a["ObjectParts"]["Parts"]] == [p["ChecksumSHA256"] for p in parts]
+    assert a["ObjectParts"]["Parts"][1]["ChecksumSHA256"] == base64.b64encode(hashlib.sha256(b"y" * 100).digest()).decode()
     with pytest.raises(ClientError) as e:
         s3.get_object_attributes(Bucket=bucket, Key="one", ObjectAttributes=["Colour"])
     assert code(e) == "InvalidArgument"
