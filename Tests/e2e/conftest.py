@@ -4,6 +4,7 @@ import json
 import os
 import re
 import sqlite3
+import subprocess
 import sys
 import uuid
 import warnings
@@ -84,9 +85,35 @@ class VOSS:
                         f"host_bucket = {host}\nuse_https = False\n{extra}")
         return path
 
+    def aws_env(self, who=("acme", "alice")):
+        """The environment for the AWS CLI as installed, with only these credentials (no profile)."""
+        ident = self.identity(*who)
+        env = dict(os.environ, AWS_ACCESS_KEY_ID=ident.access_key, AWS_SECRET_ACCESS_KEY=ident.secret,
+                   AWS_DEFAULT_REGION="us-east-1", AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null")
+        env.pop("AWS_PROFILE", None)
+        return env
+
+    def rclone_env(self, scheme="http"):
+        """The environment that makes rclone's remote `voss:` this gateway, for alice at acme."""
+        ident = self.identity("acme", "alice")
+        env = dict(os.environ, RCLONE_CONFIG_VOSS_TYPE="s3", RCLONE_CONFIG_VOSS_PROVIDER="Other",
+                   RCLONE_CONFIG_VOSS_ACCESS_KEY_ID=ident.access_key, RCLONE_CONFIG_VOSS_SECRET_ACCESS_KEY=ident.secret,
+                   RCLONE_CONFIG_VOSS_ENDPOINT=self.https if scheme == "https" else self.http,
+                   RCLONE_CONFIG_VOSS_REGION="us-east-1", RCLONE_CONFIG="/dev/null")
+        env.pop("AWS_CA_BUNDLE", None)  # rclone's SDK refuses a CA bundle with its own HTTP transport
+        return env
+
     def resource_url(self, bucket, key="", scheme="http"):
         base = self.https if scheme == "https" else self.http
         return f"{base}/{bucket}/{key}"
+
+
+def run(cmd, env=None, check=True, input=None):
+    """A command-line tool, to its end (5 minutes at most); with `check`, it must succeed."""
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, input=input)
+    if check:
+        assert r.returncode == 0, f"{' '.join(cmd)} -> {r.returncode}\n{r.stdout}\n{r.stderr}"
+    return r
 
 
 PG_PASSWORD = "Voss-e2e-pw1"

@@ -11,6 +11,7 @@ import uuid
 
 import pytest
 from botocore.exceptions import ClientError
+from conftest import run
 
 MiB = 1024 * 1024
 # A plaintext that is easy to find on disk: if any encrypted object's bytes were stored as sent,
@@ -288,34 +289,29 @@ def test_versions_keep_their_encryption(tls, new_bucket):
 
 @pytest.mark.skipif(shutil.which("aws") is None, reason="AWS CLI not installed")
 def test_aws_cli_sse(voss, tmp_path):
-    ident = voss.identity("acme", "alice")
-    env = dict(os.environ, AWS_ACCESS_KEY_ID=ident.access_key, AWS_SECRET_ACCESS_KEY=ident.secret,
-               AWS_DEFAULT_REGION="us-east-1", AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null")
-    env.pop("AWS_PROFILE", None)
+    env = voss.aws_env()
     aws = ["aws", "--endpoint-url", voss.https, "--no-verify-ssl"]
 
-    def run(*args):
-        r = subprocess.run(aws + list(args), env=env, capture_output=True, text=True, timeout=300)
-        assert r.returncode == 0, f"{args} -> {r.returncode}\n{r.stdout}\n{r.stderr}"
-        return r.stdout
+    def cli(*args):
+        return run(aws + list(args), env).stdout
 
     b = f"awscli-sse-{uuid.uuid4().hex[:6]}"
     src = tmp_path / "big.bin"
     src.write_bytes(body(9 * MiB, b"cli"))  # above the CLI's 8 MiB threshold: a multipart upload
     key = "0123456789abcdef0123456789abcdef"  # the CLI takes a 32-byte key as text
-    run("s3", "mb", f"s3://{b}")
+    cli("s3", "mb", f"s3://{b}")
     try:
-        run("s3", "cp", str(src), f"s3://{b}/s3.bin", "--sse", "AES256")
-        run("s3", "cp", str(src), f"s3://{b}/c.bin", "--sse-c", "AES256", "--sse-c-key", key)
-        head = json.loads(run("s3api", "head-object", "--bucket", b, "--key", "s3.bin"))
+        cli("s3", "cp", str(src), f"s3://{b}/s3.bin", "--sse", "AES256")
+        cli("s3", "cp", str(src), f"s3://{b}/c.bin", "--sse-c", "AES256", "--sse-c-key", key)
+        head = json.loads(cli("s3api", "head-object", "--bucket", b, "--key", "s3.bin"))
         assert head["ServerSideEncryption"] == "AES256"
         for name, extra in [("s3.bin", []), ("c.bin", ["--sse-c", "AES256", "--sse-c-key", key])]:
             out = tmp_path / ("back-" + name)
-            run("s3", "cp", f"s3://{b}/{name}", str(out), *extra)
+            cli("s3", "cp", f"s3://{b}/{name}", str(out), *extra)
             assert out.read_bytes() == src.read_bytes()
     finally:
-        run("s3", "rm", f"s3://{b}", "--recursive")
-        run("s3", "rb", f"s3://{b}")
+        cli("s3", "rm", f"s3://{b}", "--recursive")
+        cli("s3", "rb", f"s3://{b}")
 
 
 def test_browser_form_uploads_are_encrypted(voss, s3, bucket):
@@ -360,36 +356,26 @@ def test_ose_rotates_the_sse_s3_key_and_objects_stay_readable(voss, s3, bucket):
     assert new in text and "s3.sse_key_rotation_days" in text
 
 
-def _run(cmd, env=None):
-    r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, f"{' '.join(cmd)} -> {r.returncode}\n{r.stdout}\n{r.stderr}"
-    return r
-
-
 @pytest.mark.skipif(shutil.which("rclone") is None, reason="rclone not installed")
 def test_rclone_sse_s3_and_sse_c(voss, s3, tmp_path):
     """rclone as installed, with its own flags: SSE-S3, and SSE-C over HTTPS (multipart above 5 MiB)."""
-    ident = voss.identity("acme", "alice")
-    env = dict(os.environ, RCLONE_CONFIG_VOSS_TYPE="s3", RCLONE_CONFIG_VOSS_PROVIDER="Other",
-               RCLONE_CONFIG_VOSS_ACCESS_KEY_ID=ident.access_key, RCLONE_CONFIG_VOSS_SECRET_ACCESS_KEY=ident.secret,
-               RCLONE_CONFIG_VOSS_ENDPOINT=voss.https, RCLONE_CONFIG_VOSS_REGION="us-east-1", RCLONE_CONFIG="/dev/null")
-    env.pop("AWS_CA_BUNDLE", None)
+    env = voss.rclone_env("https")
     base = ["rclone", "--no-check-certificate", "--s3-upload-cutoff", "5M", "--s3-chunk-size", "5M"]
     src = tmp_path / "src"
     src.mkdir()
     (src / "small.txt").write_bytes(body(1000, b"rclone-small"))
     (src / "big.bin").write_bytes(body(7 * MiB, b"rclone-big"))
     b = f"rclone-sse-{uuid.uuid4().hex[:6]}"
-    _run(base + ["mkdir", f"voss:{b}"], env)
+    run(base + ["mkdir", f"voss:{b}"], env)
     try:
-        _run(base + ["copy", str(src), f"voss:{b}/s3", "--s3-server-side-encryption", "AES256"], env)
+        run(base + ["copy", str(src), f"voss:{b}/s3", "--s3-server-side-encryption", "AES256"], env)
         key = base64.b64encode(os.urandom(32)).decode()
         ssec = ["--s3-sse-customer-algorithm", "AES256", "--s3-sse-customer-key-base64", key]
-        _run(base + ["copy", str(src), f"voss:{b}/c"] + ssec, env)
+        run(base + ["copy", str(src), f"voss:{b}/c"] + ssec, env)
         assert s3.head_object(Bucket=b, Key="s3/big.bin")["ServerSideEncryption"] == "AES256"
         for prefix, extra in [("s3", []), ("c", ssec)]:
             back = tmp_path / ("back-" + prefix)
-            _run(base + ["copy", f"voss:{b}/{prefix}", str(back)] + extra, env)
+            run(base + ["copy", f"voss:{b}/{prefix}", str(back)] + extra, env)
             assert (back / "big.bin").read_bytes() == (src / "big.bin").read_bytes()
             assert (back / "small.txt").read_bytes() == (src / "small.txt").read_bytes()
         if voss.rgw is None:
@@ -405,11 +391,11 @@ def test_s3cmd_sse(voss, s3, tmp_path):
     b = f"s3cmd-sse-{uuid.uuid4().hex[:6]}"
     f = tmp_path / "f.bin"
     f.write_bytes(body(6 * MiB + 5, b"s3cmd"))
-    _run(s3cmd + ["mb", f"s3://{b}"])
+    run(s3cmd + ["mb", f"s3://{b}"])
     try:
-        _run(s3cmd + ["put", "--server-side-encryption", "--multipart-chunk-size-mb=5", str(f), f"s3://{b}/f.bin"])
+        run(s3cmd + ["put", "--server-side-encryption", "--multipart-chunk-size-mb=5", str(f), f"s3://{b}/f.bin"])
         assert s3.head_object(Bucket=b, Key="f.bin")["ServerSideEncryption"] == "AES256"
-        _run(s3cmd + ["get", f"s3://{b}/f.bin", str(tmp_path / "back.bin")])
+        run(s3cmd + ["get", f"s3://{b}/f.bin", str(tmp_path / "back.bin")])
         assert (tmp_path / "back.bin").read_bytes() == f.read_bytes()
         if voss.rgw is None:
             assert not on_disk(voss, MARKER + b"s3cmd")

@@ -3,7 +3,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import uuid
 
 import pytest
@@ -11,11 +10,7 @@ import pytest
 MiB = 1024 * 1024
 
 
-def run(cmd, env=None, check=True, input=None):
-    r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, input=input)
-    if check:
-        assert r.returncode == 0, f"{' '.join(cmd)} -> {r.returncode}\n{r.stdout}\n{r.stderr}"
-    return r
+from conftest import run
 
 
 def sha(path):
@@ -38,11 +33,7 @@ def files(tmp_path):
 
 @pytest.fixture
 def aws_env(voss):
-    ident = voss.identity("acme", "alice")
-    env = dict(os.environ, AWS_ACCESS_KEY_ID=ident.access_key, AWS_SECRET_ACCESS_KEY=ident.secret,
-               AWS_DEFAULT_REGION="us-east-1", AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null")
-    env.pop("AWS_PROFILE", None)
-    return env
+    return voss.aws_env()
 
 
 @pytest.mark.skipif(shutil.which("aws") is None, reason="AWS CLI not installed")
@@ -85,11 +76,7 @@ def test_aws_cli_s3_commands(voss, aws_env, files, tmp_path, endpoint):
 
 @pytest.mark.skipif(shutil.which("rclone") is None, reason="rclone not installed")
 def test_rclone(voss, files, tmp_path):
-    ident = voss.identity("acme", "alice")
-    env = dict(os.environ, RCLONE_CONFIG_VOSS_TYPE="s3", RCLONE_CONFIG_VOSS_PROVIDER="Other",
-               RCLONE_CONFIG_VOSS_ACCESS_KEY_ID=ident.access_key, RCLONE_CONFIG_VOSS_SECRET_ACCESS_KEY=ident.secret,
-               RCLONE_CONFIG_VOSS_ENDPOINT=voss.http, RCLONE_CONFIG_VOSS_REGION="us-east-1", RCLONE_CONFIG="/dev/null")
-    env.pop("AWS_CA_BUNDLE", None)  # rclone's SDK refuses a CA bundle with its own HTTP transport
+    env = voss.rclone_env()
     b = f"rclone-{uuid.uuid4().hex[:6]}"
     run(["rclone", "mkdir", f"voss:{b}"], env)
     run(["rclone", "copy", str(files), f"voss:{b}/tree", "--s3-upload-cutoff", "5M", "--s3-chunk-size", "5M"], env)

@@ -1,7 +1,6 @@
 """Versioning as S3 documents it, with boto3 and the AWS CLI: version ids on writes, reads and
 deletes by version, delete markers, the null version of a suspended bucket, ListObjectVersions."""
 import json
-import os
 import shutil
 import subprocess
 
@@ -164,10 +163,7 @@ def test_versioning_configuration_errors(s3, bucket, voss):
 
 @pytest.mark.skipif(shutil.which("aws") is None, reason="AWS CLI not installed")
 def test_aws_cli_versioning(voss, bucket, tmp_path):
-    ident = voss.identity("acme", "alice")
-    env = dict(os.environ, AWS_ACCESS_KEY_ID=ident.access_key, AWS_SECRET_ACCESS_KEY=ident.secret, AWS_DEFAULT_REGION="us-east-1",
-               AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null")
-    env.pop("AWS_PROFILE", None)
+    env = voss.aws_env()
     aws = ["aws", "--endpoint-url", voss.http, "s3api"]
 
     def run(*args):
