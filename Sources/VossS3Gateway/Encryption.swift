@@ -73,20 +73,25 @@ extension S3Service {
                     "Server Side Encryption with Customer provided key is incompatible with the encryption method specified",
                     name: "x-amz-server-side-encryption", value: String(sse.prefix(64)))
             }
-            switch sse {
-            case "AES256": return .s3
-            case "aws:kms", "aws:kms:dsse":
-                throw S3Error(
-                    "NotImplemented", status: 501,
-                    message: "SSE-KMS is not offered by this service; use AES256 (SSE-S3) or customer-provided keys (SSE-C).",
-                    details: [("Header", "x-amz-server-side-encryption")])
-            default:
-                throw S3Error.invalidArgument(
-                    "The encryption method specified is not supported", name: "x-amz-server-side-encryption", value: String(sse.prefix(64)))
-            }
+            return try Self.serverSideEncryption(sse)
         }
         if let (key, md5) = customer { return .customer(key, md5: md5) }
         return b.settings.encryption != nil ? .s3 : .none
+    }
+
+    /// An `x-amz-server-side-encryption` value (header or form field): only AES256 is offered.
+    static func serverSideEncryption(_ value: String) throws -> SSERequest {
+        switch value {
+        case "AES256": return .s3
+        case "aws:kms", "aws:kms:dsse":
+            throw S3Error(
+                "NotImplemented", status: 501,
+                message: "SSE-KMS is not offered by this service; use AES256 (SSE-S3) or customer-provided keys (SSE-C).",
+                details: [("Header", "x-amz-server-side-encryption")])
+        default:
+            throw S3Error.invalidArgument(
+                "The encryption method specified is not supported", name: "x-amz-server-side-encryption", value: String(value.prefix(64)))
+        }
     }
 
     /// A new data key for a write that asks for encryption (nil: the write is not encrypted).
@@ -208,7 +213,7 @@ final class DecryptingReader: BlobReader {
         guard let b = try await inner.next() else { return nil }
         var plain = ByteBuffer()
         plain.reserveCapacity(b.readableBytes)
-        b.withUnsafeReadableBytes { raw in stream.withLock { $0.apply(raw) { plain.writeBytes($0) } } }
+        b.withUnsafeReadableBytes { raw in stream.withLock { $0.apply(raw) { _ = plain.writeBytes($0) } } }
         return plain
     }
 

@@ -102,13 +102,7 @@ extension S3Service {
         let tags = try fields["tagging"].map { try Tags.parseXML(Array($0.utf8), max: 10).get() } ?? [:]
 
         // Encryption: the form's x-amz-server-side-encryption field, else the bucket's default.
-        let sse: SSERequest
-        switch fields["x-amz-server-side-encryption"] {
-        case nil: sse = b.settings.encryption != nil ? .s3 : .none
-        case "AES256": sse = .s3
-        case let other?:
-            throw S3Error.invalidArgument("The encryption method specified is not supported", name: "x-amz-server-side-encryption", value: String(other.prefix(64)))
-        }
+        let sse = try fields["x-amz-server-side-encryption"].map(Self.serverSideEncryption) ?? (b.settings.encryption != nil ? .s3 : .none)
         if fields.keys.contains(where: { $0.hasPrefix(Self.ssecHeader) }) {
             throw S3Error("NotImplemented", status: 501, message: "Customer-provided keys (SSE-C) are not taken in browser form uploads; use AES256 or a PUT.")
         }

@@ -27,7 +27,7 @@ extension SQLMetadataStore {
     public func retireSSEKey(id: String) async throws -> Bool {
         try await w { c in
             let pattern = Self.keyPattern(id)
-            for (table, column) in Self.encryptedColumns
+            for (table, column, _) in Self.encryptedColumns
             where try !c.query("SELECT 1 FROM \(table) WHERE \(column) LIKE ? LIMIT 1", [.text(pattern)]).isEmpty {
                 return false
             }
@@ -39,14 +39,18 @@ extension SQLMetadataStore {
     public func sseKeyUsage(id: String) async throws -> Int {
         try await r { c in
             var n: Int64 = 0
-            for (table, column) in Self.encryptedColumns {
+            for (table, column, _) in Self.encryptedColumns {
                 n += try c.query("SELECT CAST(count(*) AS BIGINT) FROM \(table) WHERE \(column) LIKE ?", [.text(Self.keyPattern(id))]).first?.first?.int ?? 0
             }
             return Int(n)
         }
     }
 
-    static let encryptedColumns = [("objects", "storage"), ("object_versions", "storage"), ("uploads", "encryption")]
+    /// Where data keys are kept: table, JSON column, primary key.
+    static let encryptedColumns = [
+        ("objects", "storage", ["bucket_id", "key"]), ("object_versions", "storage", ["bucket_id", "key", "version_id"]),
+        ("uploads", "encryption", ["upload_id"]),
+    ]
 
     /// What JSON text naming key `id` contains (key ids are hex, so no LIKE wildcard or quote is in it).
     static func keyPattern(_ id: String) -> String { "%\"keyID\":\"\(id)\"%" }
@@ -58,8 +62,7 @@ extension SQLMetadataStore {
         try await w { c in
             var done = 0
             let pattern = Self.keyPattern(from)
-            for (table, column) in Self.encryptedColumns where done < limit {
-                let keyColumns = table == "uploads" ? ["upload_id"] : table == "objects" ? ["bucket_id", "key"] : ["bucket_id", "key", "version_id"]
+            for (table, column, keyColumns) in Self.encryptedColumns where done < limit {
                 let rows = try c.query(
                     "SELECT \(keyColumns.joined(separator: ", ")), \(column) FROM \(table) WHERE \(column) LIKE ? LIMIT ?",
                     [.text(pattern), .int(Int64(limit - done))])

@@ -1,5 +1,6 @@
 import Crypto
 import Synchronization
+import VossSigV4
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -61,7 +62,7 @@ public final class SSEKeyRing: Sendable {
         // Strictly newer than the newest (the newest is the current key; ids are random).
         let created = try await store.sseKeys().last.map { max(now, $0.created.addingTimeInterval(0.001)) } ?? now
         var rng = SystemRandomNumberGenerator()
-        let id = (0..<8).map { _ in String(UInt8.random(in: 0...255, using: &rng), radix: 16) }.map { $0.count == 1 ? "0" + $0 : $0 }.joined()
+        let id = SigV4.hex((0..<8).map { _ in UInt8.random(in: 0...255, using: &rng) })
         let key = SymmetricKey(size: .bits256)
         try await store.addSSEKey(SSEKeyRecord(id: id, wrapped: SSE.wrap(key, with: master, context: SSE.masterContext + " " + id), created: created))
         cache.withLock {
