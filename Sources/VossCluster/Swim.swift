@@ -27,6 +27,11 @@ public struct SwimNode: Sendable {
     public private(set) var config: ConfigDocument
     public private(set) var localHealth = 0
     public private(set) var leaving = false
+    /// The other members of a cluster this node left (`ose cluster leave`). Their gossip is ignored and
+    /// their push-pulls are told "left": datagrams in flight when the node left, and members that had
+    /// not heard of the leave yet, would otherwise pull it back in (and its new incarnation would make
+    /// it alive again everywhere). Cleared by a join.
+    public private(set) var departedFrom: Set<String> = []
     public let settings: SwimSettings
 
     var rng: SplitMix64
@@ -137,8 +142,15 @@ public struct SwimNode: Sendable {
 
     /// Contacts seeds with a joining push-pull.
     public mutating func join(seeds: [PeerAddress]) -> [SwimOutput] {
-        leaving = false
+        joining()
         return seeds.filter { $0 != address }.map { .pushPull($0, join: true) }
+    }
+
+    /// An explicit join (`ose cluster join`, or a start with a cluster file): the cluster this node
+    /// left, if any, may take it back.
+    public mutating func joining() {
+        leaving = false
+        departedFrom = []
     }
 
     /// Announces a graceful leave to every reachable member (and queues it for gossip).
@@ -154,6 +166,23 @@ public struct SwimNode: Sendable {
             out.append(.send(m.address, packet(.gossip, extra: [u])))
         }
         return out
+    }
+
+    /// This node after `leave`: alone, with a new incarnation and the cluster's configuration, deaf to
+    /// the members it left until it joins again.
+    public func successorAfterLeave(incarnation: UInt64, config: ConfigDocument, seed: UInt64, now: Instant) -> SwimNode {
+        var n = SwimNode(name: name, address: address, incarnation: incarnation, meta: meta, config: config, settings: settings, seed: seed, now: now)
+        n.departedFrom = Set(members.keys.filter { $0 != name }).union(departedFrom)
+        return n
+    }
+
+    /// What this node answers a push-pull request from `s`: its state, or only "I left" to a member of
+    /// the cluster it left.
+    public func pushPullAnswer(to s: FullState) -> FullState {
+        guard departedFrom.contains(s.from), !s.join else { return pushPullReply(to: s) }
+        return FullState(
+            from: name, address: address, join: false,
+            members: [MemberState(name: name, address: address, incarnation: incarnation, status: .left, meta: meta)], config: [:])
     }
 
     /// Local configuration changes (`ose` on this node): merged, queued for gossip and sent to every
@@ -294,7 +323,7 @@ public struct SwimNode: Sendable {
     // MARK: messages
 
     public mutating func receive(_ p: Packet, now: Instant) -> [SwimOutput] {
-        guard p.from != name else { return [] }
+        guard p.from != name, !departedFrom.contains(p.from) else { return [] }
         var out: [SwimOutput] = []
         if members[p.from] != nil {
             members[p.from]?.lastContact = now
@@ -358,6 +387,11 @@ public struct SwimNode: Sendable {
 
     /// Merges the other side of a push-pull exchange (request or reply).
     public mutating func receiveState(_ s: FullState, now: Instant) -> [SwimOutput] {
+        if departedFrom.contains(s.from) {
+            // A member of the cluster this node left asks to join it: that is a new start.
+            guard s.join else { return [] }
+            departedFrom.remove(s.from)
+        }
         var out: [SwimOutput] = []
         for m in s.members {
             switch m.status {

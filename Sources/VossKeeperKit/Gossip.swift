@@ -206,7 +206,7 @@ public actor GossipService {
             return Self.refusal
         }
         dispatch(core.receiveState(state, now: now()))
-        let reply = codec.sealState(core.pushPullReply(to: state))
+        let reply = codec.sealState(core.pushPullAnswer(to: state))
         bytesSent += reply.count
         return reply
     }
@@ -427,6 +427,7 @@ public actor GossipService {
         joinError = nil
         clusterFile = ClusterFile(label: label, seeds: seeds.map(\.description), members: [])
         writeClusterFile(clusterFile)
+        core.joining()
         dispatch(core.receiveState(answer, now: now()))
         saveClusterFile()
         logger.notice("joined cluster", metadata: ["label": "\(label)", "via": "\(answer.address)", "members": "\(answer.members.count)"])
@@ -438,9 +439,8 @@ public actor GossipService {
     public func leave() async -> ClusterView {
         dispatch(core.leave(now: now()))
         let config = await config.document
-        core = SwimNode(
-            name: core.name, address: advertise, incarnation: Self.freshIncarnation(), meta: core.meta, config: config,
-            seed: UInt64.random(in: 0...UInt64.max), now: now())
+        core = core.successorAfterLeave(
+            incarnation: Self.freshIncarnation(), config: config, seed: UInt64.random(in: 0...UInt64.max), now: now())
         clusterFile = nil
         writeClusterFile(nil)
         label = Self.defaultLabel
