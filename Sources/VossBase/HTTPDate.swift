@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -22,6 +24,17 @@ public enum HTTPDate {
         let wd = weekdays[Int(((dn % 7) + 7) % 7)]
         return "\(wd), \(pad(d, 2)) \(months[m - 1]) \(pad(y, 4)) \(pad(secs / 3600, 2)):\(pad(secs % 3600 / 60, 2)):\(pad(secs % 60, 2)) GMT"
     }
+
+    /// `format` of the current second, formatted once per second (every response carries it).
+    public static func now() -> String {
+        let t = Int64(Date().timeIntervalSince1970)
+        return lastNow.withLock { last in
+            if last.second != t { last = (t, format(Date(timeIntervalSince1970: TimeInterval(t)))) }
+            return last.text
+        }
+    }
+
+    static let lastNow = Mutex<(second: Int64, text: String)>((-1, ""))
 
     /// ISO 8601 with milliseconds, as S3 lists it: `2013-05-24T00:00:00.000Z`.
     public static func iso(_ date: Date) -> String {

@@ -20,23 +20,36 @@ public enum Percent {
     public static func decodeText<S: StringProtocol>(_ s: S) -> String? { decode(s).flatMap { String(validating: $0, as: UTF8.self) } }
 
     /// Every byte but the unreserved `A-Z a-z 0-9 - . _ ~` as `%XX` (upper-case hex).
+    @inlinable
     public static func encode<S: Sequence>(_ bytes: S, keepSlash: Bool = false) -> String where S.Element == UInt8 {
         var out: [UInt8] = []
-        for b in bytes {
-            let unreserved = (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39)
-                || b == 0x2D || b == 0x2E || b == 0x5F || b == 0x7E
-            if unreserved || (keepSlash && b == 0x2F) {
-                out.append(b)
-            } else {
-                out.append(0x25)
-                out.append(upperHex[Int(b >> 4)])
-                out.append(upperHex[Int(b & 15)])
-            }
-        }
+        out.reserveCapacity(bytes.underestimatedCount)
+        append(bytes, keepSlash: keepSlash, to: &out)
         return String(decoding: out, as: UTF8.self)
     }
 
-    static let upperHex = Array("0123456789ABCDEF".utf8)
+    /// `encode`, appended to a buffer (the SigV4 canonical request is built in one).
+    @inlinable
+    public static func append<S: Sequence>(_ bytes: S, keepSlash: Bool, to out: inout [UInt8]) where S.Element == UInt8 {
+        for b in bytes {
+            if isUnreserved(b) || (keepSlash && b == 0x2F) {
+                out.append(b)
+            } else {
+                out.append(0x25)
+                out.append(upperHexDigit(b >> 4))
+                out.append(upperHexDigit(b & 15))
+            }
+        }
+    }
+
+    @inlinable
+    public static func isUnreserved(_ b: UInt8) -> Bool {
+        (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) || b == 0x2D || b == 0x2E || b == 0x5F
+            || b == 0x7E
+    }
+
+    @inlinable
+    static func upperHexDigit(_ v: UInt8) -> UInt8 { v < 10 ? 0x30 + v : 0x37 + v }
 
     public static func hexValue(_ c: UInt8) -> UInt8? {
         switch c {

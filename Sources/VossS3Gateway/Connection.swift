@@ -106,7 +106,7 @@ struct RequestContext: Sendable {
 
     /// The first value of a header (names compare case-insensitively).
     func header(_ name: String) -> String? {
-        for (n, v) in headers where n.utf8.count == name.utf8.count && n.lowercased() == name.lowercased() { return v }
+        for (n, v) in headers where ASCII.equalsIgnoringCase(n, name) { return v }
         return nil
     }
     var headerPairs: [(String, String)] { headers }
@@ -131,7 +131,7 @@ struct Responder: Sendable {
         h.add(name: "x-amz-request-id", value: requestID)
         h.add(name: "x-amz-id-2", value: requestID)
         h.add(name: "Server", value: Self.serverName)
-        h.add(name: "Date", value: HTTPDate.format(Date()))
+        h.add(name: "Date", value: HTTPDate.now())
         for (k, v) in extra { h.add(name: k, value: v) }
         if let contentLength { h.replaceOrAdd(name: "Content-Length", value: String(contentLength)) }
         h.replaceOrAdd(name: "Connection", value: keepAlive ? "keep-alive" : "close")

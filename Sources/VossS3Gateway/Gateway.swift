@@ -273,8 +273,8 @@ public final class S3Worker: WorkerApp {
                         configuration: .init(backPressureStrategy: .init(lowWatermark: 4, highWatermark: 32)))
                     connections.add(channel)
                     channel.closeFuture.whenComplete { _ in connections.remove(channel) }
-                    let loop = ConnectionLoop(eventLoop: channel.eventLoop)
-                    Task { await loop.run(server, async, origin) }
+                    let executor = EventLoopTaskExecutor(channel.eventLoop, counters: st.counters)
+                    Task(executorPreference: executor) { await server.serve(async, origin: origin) }
                 }
             }
             .withBoundSocket(fd).get()
@@ -308,16 +308,23 @@ public final class S3Worker: WorkerApp {
     public func counters() -> [String: Int64] { state.withLock { $0?.counters.snapshot } ?? [:] }
 }
 
-/// Runs one connection's requests on that connection's own event loop: awaiting channel futures and
-/// the inbound stream then resumes on the same thread, without hopping to the cooperative pool.
-actor ConnectionLoop {
-    let eventLoop: any EventLoop
+/// A connection's task runs on its connection's event loop: as the task's executor preference, every
+/// nonisolated async function it awaits (NIO's inbound stream, the store, the platforms, the handlers)
+/// runs on the loop's thread, not on the shared concurrency pool, so a request is served by one thread
+/// from first byte to last (decision 17). Jobs that arrive from another thread (work that had to leave
+/// the loop: an fsync, a PostgreSQL round trip, a write transaction) are counted as `loop_hops`.
+final class EventLoopTaskExecutor: TaskExecutor {
+    let loop: any EventLoop
+    let counters: GatewayCounters
 
-    init(eventLoop: any EventLoop) { self.eventLoop = eventLoop }
+    init(_ loop: any EventLoop, counters: GatewayCounters) {
+        self.loop = loop
+        self.counters = counters
+    }
 
-    nonisolated var unownedExecutor: UnownedSerialExecutor { eventLoop.executor.asUnownedSerialExecutor() }
-
-    func run(_ server: S3Server, _ conn: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, _ origin: ClientOrigin) async {
-        await server.serve(conn, origin: origin)
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        if !loop.inEventLoop { counters.loopHops.add(1, ordering: .relaxed) }
+        loop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
 }

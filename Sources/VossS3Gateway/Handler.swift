@@ -103,11 +103,23 @@ struct S3Server: Sendable {
         }
     }
 
+    /// Request ids: a counter from a random start, mixed by SplitMix64's finaliser (a bijection, so
+    /// ids never repeat within a process) — no system call per request.
+    static let requestCounter: Atomic<UInt64> = {
+        var g = SplitMix64()
+        return Atomic(g.next())
+    }()
+
     static func requestID() -> String {
-        var rng = SystemRandomNumberGenerator()
-        let v = rng.next() as UInt64
-        let s = String(v, radix: 16, uppercase: true)
-        return String(repeating: "0", count: 16 - s.count) + s
+        var mix = SplitMix64(seed: requestCounter.wrappingAdd(1, ordering: .relaxed).oldValue)
+        let v = mix.next()
+        return String(unsafeUninitializedCapacity: 16) { out in
+            for i in 0..<16 {
+                let d = UInt8(truncatingIfNeeded: v >> (60 - 4 * UInt64(i))) & 15
+                out[i] = d < 10 ? 0x30 + d : 0x37 + d
+            }
+            return 16
+        }
     }
 
     /// Handles one request; returns whether the connection can carry another.

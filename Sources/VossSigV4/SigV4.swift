@@ -96,51 +96,116 @@ public enum SigV4 {
 
     /// Query parameters decoded, re-encoded, sorted by name then value (`excluding` e.g. X-Amz-Signature).
     public static func canonicalQuery(rawQuery: String, excluding: Set<String> = []) -> String? {
-        guard let decoded = queryPairs(rawQuery) else { return nil }
+        var out = [UInt8]()
+        guard appendCanonicalQuery(rawQuery, excluding: excluding, to: &out) else { return nil }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func appendCanonicalQuery(_ rawQuery: String, excluding: Set<String>, to out: inout [UInt8]) -> Bool {
+        guard let decoded = queryPairs(rawQuery) else { return false }
+        let excluded = excluding.map { Array($0.utf8) }
         var pairs: [([UInt8], [UInt8])] = []
         pairs.reserveCapacity(decoded.count)
-        for (k, v) in decoded {
-            if !excluding.isEmpty && excluding.contains(String(decoding: k, as: UTF8.self)) { continue }
-            pairs.append((Array(uriEncode(k, encodeSlash: true).utf8), Array(uriEncode(v, encodeSlash: true).utf8)))
+        for (k, v) in decoded where !excluded.contains(k) {
+            var ek = [UInt8](), ev = [UInt8]()
+            ek.reserveCapacity(k.count)
+            ev.reserveCapacity(v.count)
+            Percent.append(k, keepSlash: false, to: &ek)
+            Percent.append(v, keepSlash: false, to: &ev)
+            pairs.append((ek, ev))
         }
         pairs.sort { $0.0 != $1.0 ? $0.0.lexicographicallyPrecedes($1.0) : $0.1.lexicographicallyPrecedes($1.1) }
-        var out = [UInt8]()
         for (i, p) in pairs.enumerated() {
             if i > 0 { out.append(UInt8(ascii: "&")) }
             out += p.0
             out.append(UInt8(ascii: "="))
             out += p.1
         }
-        return String(decoding: out, as: UTF8.self)
+        return true
     }
 
     /// `name:value\n` for each signed header (values trimmed, inner runs of spaces collapsed, repeated
     /// headers joined with `,`). `nil` when a signed header is missing from the request.
     public static func canonicalHeaders(_ headers: [(String, String)], signed: [String]) -> String? {
-        var byName: [String: [String]] = [:]
-        for (n, v) in headers { byName[n.lowercased(), default: []].append(v) }
-        var out = ""
+        var out = [UInt8]()
+        guard appendCanonicalHeaders(headers, signed: signed, to: &out) else { return nil }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func appendCanonicalHeaders(_ headers: [(String, String)], signed: [String], to out: inout [UInt8]) -> Bool {
         for name in signed {
-            guard let values = byName[name] else { return nil }
-            out += name + ":" + values.map(collapseSpaces).joined(separator: ",") + "\n"
+            var found = false
+            for (n, v) in headers where ASCII.equalsIgnoringCase(n, name) {
+                if found {
+                    out.append(UInt8(ascii: ","))
+                } else {
+                    out += name.utf8
+                    out.append(UInt8(ascii: ":"))
+                    found = true
+                }
+                appendCollapsingSpaces(v, to: &out)
+            }
+            guard found else { return false }
+            out.append(UInt8(ascii: "\n"))
         }
+        return true
+    }
+
+    /// The value trimmed of spaces and tabs, inner runs of them as one space.
+    static func appendCollapsingSpaces(_ v: String, to out: inout [UInt8]) {
+        var pendingSpace = false
+        var started = false
+        for b in v.utf8 {
+            if b == 0x20 || b == 0x09 {
+                pendingSpace = started
+                continue
+            }
+            if pendingSpace { out.append(0x20) }
+            pendingSpace = false
+            started = true
+            out.append(b)
+        }
+    }
+
+    /// The canonical request of `r` as bytes, built in one buffer: what `canonicalRequest` makes of
+    /// `canonicalURI`, `canonicalQuery` and `canonicalHeaders`. `nil` when the URI is malformed or a
+    /// signed header is missing.
+    public static func canonicalRequestBytes(
+        _ r: SignedRequest, excludingFromQuery: Set<String>, signed: [String], payloadHash: String
+    ) -> [UInt8]? {
+        var out = [UInt8]()
+        out.reserveCapacity(r.rawPath.utf8.count + r.rawQuery.utf8.count + 256)
+        out += r.method.utf8
+        out.append(UInt8(ascii: "\n"))
+        guard let path = percentDecode(r.rawPath) else { return nil }
+        if path.isEmpty { out.append(UInt8(ascii: "/")) } else { Percent.append(path, keepSlash: true, to: &out) }
+        out.append(UInt8(ascii: "\n"))
+        guard appendCanonicalQuery(r.rawQuery, excluding: excludingFromQuery, to: &out) else { return nil }
+        out.append(UInt8(ascii: "\n"))
+        guard appendCanonicalHeaders(r.headers, signed: signed, to: &out) else { return nil }
+        out.append(UInt8(ascii: "\n"))
+        for (i, s) in signed.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ";")) }
+            out += s.utf8
+        }
+        out.append(UInt8(ascii: "\n"))
+        out += payloadHash.utf8
         return out
     }
 
-    static func collapseSpaces(_ v: String) -> String {
-        var out = ""
-        var lastSpace = false
-        var t = Substring(v)
-        while let f = t.first, f == " " || f == "\t" { t.removeFirst() }
-        while let l = t.last, l == " " || l == "\t" { t.removeLast() }
-        for c in t {
-            if c == " " || c == "\t" {
-                if !lastSpace { out.append(" ") }
-                lastSpace = true
-            } else {
-                out.append(c)
-                lastSpace = false
-            }
+    /// The string to sign for a canonical request given as bytes.
+    public static func stringToSign(amzDate: String, scope: String, canonicalRequest: [UInt8]) -> [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(algorithm.utf8.count + amzDate.utf8.count + scope.utf8.count + 67)
+        out += algorithm.utf8
+        out.append(UInt8(ascii: "\n"))
+        out += amzDate.utf8
+        out.append(UInt8(ascii: "\n"))
+        out += scope.utf8
+        out.append(UInt8(ascii: "\n"))
+        for b in SHA256.hash(data: canonicalRequest) {
+            out.append(hexDigits[Int(b >> 4)])
+            out.append(hexDigits[Int(b & 15)])
         }
         return out
     }
@@ -168,7 +233,11 @@ public enum SigV4 {
     }
 
     public static func signature(key: SymmetricKey, stringToSign: String) -> String {
-        hex(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: key))
+        signature(key: key, stringToSign: Array(stringToSign.utf8))
+    }
+
+    public static func signature(key: SymmetricKey, stringToSign: [UInt8]) -> String {
+        hex(HMAC<SHA256>.authenticationCode(for: stringToSign, using: key))
     }
 
     /// Compares two lower-case hex signatures in constant time.

@@ -26,8 +26,7 @@ public struct SignedRequest: Sendable {
     }
 
     public func header(_ name: String) -> String? {
-        let n = name.lowercased()
-        return headers.first { $0.0.lowercased() == n }?.1
+        headers.first { ASCII.equalsIgnoringCase($0.0, name) }?.1
     }
 
     /// Decoded query parameters (first value wins; malformed escapes are skipped).
@@ -254,9 +253,7 @@ public struct SigV4Verifier: Sendable {
         _ r: SignedRequest, cred: Credential, signed: [String], amzDate: String, payloadHash: String, given: String,
         excludingFromQuery: Set<String>, payload: PayloadMode, presigned: Bool, signingKey: (String, String, String) -> SymmetricKey?
     ) -> Result<AuthContext, AuthFailure> {
-        guard let uri = SigV4.canonicalURI(rawPath: r.rawPath),
-            let query = SigV4.canonicalQuery(rawQuery: r.rawQuery, excluding: excludingFromQuery),
-            let headers = SigV4.canonicalHeaders(r.headers, signed: signed)
+        guard let creq = SigV4.canonicalRequestBytes(r, excludingFromQuery: excludingFromQuery, signed: signed, payloadHash: payloadHash)
         else {
             return .failure(AuthFailure("SignatureDoesNotMatch", "A signed header is missing or the request URI is malformed."))
         }
@@ -266,9 +263,6 @@ public struct SigV4Verifier: Sendable {
                     "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.",
                     details: [("AWSAccessKeyId", cred.accessKey)]))
         }
-        let creq = SigV4.canonicalRequest(
-            method: r.method, canonicalURI: uri, canonicalQuery: query, canonicalHeaders: headers, signedHeaders: signed,
-            payloadHash: payloadHash)
         let sts = SigV4.stringToSign(amzDate: amzDate, scope: cred.scope, canonicalRequest: creq)
         let expected = SigV4.signature(key: key, stringToSign: sts)
         guard SigV4.signaturesEqual(expected, given.lowercased()) else {
@@ -278,8 +272,8 @@ public struct SigV4Verifier: Sendable {
                     "SignatureDoesNotMatch",
                     "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
                     details: [
-                        ("AWSAccessKeyId", cred.accessKey), ("StringToSign", sts), ("SignatureProvided", given),
-                        ("CanonicalRequest", creq),
+                        ("AWSAccessKeyId", cred.accessKey), ("StringToSign", String(decoding: sts, as: UTF8.self)),
+                        ("SignatureProvided", given), ("CanonicalRequest", String(decoding: creq, as: UTF8.self)),
                     ]))
         }
         return .success(

@@ -1,0 +1,20 @@
+/// Byte-wise ASCII helpers for protocol text (header names, tokens) that must not allocate.
+public enum ASCII {
+    /// `a` equals `b` ignoring the case of ASCII letters (header names are case-insensitive).
+    @inlinable
+    public static func equalsIgnoringCase(_ a: String, _ b: String) -> Bool {
+        var a = a, b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                guard x.count == y.count else { return false }
+                for i in 0..<x.count where x[i] != y[i] {
+                    guard lower(x[i]) == lower(y[i]) else { return false }
+                }
+                return true
+            }
+        }
+    }
+
+    @inlinable
+    public static func lower(_ c: UInt8) -> UInt8 { c >= 0x41 && c <= 0x5A ? c | 0x20 : c }
+}
