@@ -26,8 +26,7 @@ public struct LocalPlatform: BlobPlatform {
     public func newID(tenant: String) -> String { BlobID.hex() }
 
     public func makeWriter(_ blob: String, length: Int64?) async throws -> any BlobSink {
-        let store = self.store
-        return LocalSink(writer: try await io.runIfActive { try store.makeLocalWriter(blob) }, io: io)
+        LocalSink(store: store, blob: blob, io: io)
     }
 
     public func openFile(_ blob: String) throws -> Int32? { try store.openForReading(blob) }
@@ -51,26 +50,58 @@ public struct LocalPlatform: BlobPlatform {
     public func cleanTemporaryFiles(olderThan: Date) async -> Int { store.cleanTemporaryFiles(olderThan: olderThan) }
 }
 
-final class LocalSink: BlobSink, Sendable {
-    let writer: BlobWriter
+/// Writes a local blob on the I/O pool in pieces of at least `flushSize`: a small object is created,
+/// written, fsynced and renamed into place in one trip off the event loop (at commit), instead of one
+/// trip for each of those steps.
+final class LocalSink: BlobSink, @unchecked Sendable {  // one task at a time
+    static let flushSize = 64 << 10
+    let store: LocalBlobStore
+    let blob: String
     let io: NIOThreadPool
+    private var writer: BlobWriter?
+    private var pending = ByteBuffer()
 
-    init(writer: BlobWriter, io: NIOThreadPool) {
-        self.writer = writer
+    init(store: LocalBlobStore, blob: String, io: NIOThreadPool) {
+        self.store = store
+        self.blob = blob
         self.io = io
     }
 
     func write(_ bytes: ByteBuffer) async throws {
-        let w = writer
-        try await io.runIfActive { try bytes.withUnsafeReadableBytes { try w.write($0) } }
+        if pending.readableBytes == 0 && bytes.readableBytes >= Self.flushSize {
+            return try await flush(bytes, commit: false)
+        }
+        var bytes = bytes
+        pending.writeBuffer(&bytes)
+        if pending.readableBytes >= Self.flushSize {
+            let data = pending
+            pending = ByteBuffer()
+            try await flush(data, commit: false)
+        }
     }
 
     func commit(md5: [UInt8]) async throws {
-        let w = writer
-        try await io.runIfActive { try w.commit() }
+        let data = pending
+        pending = ByteBuffer()
+        try await flush(data, commit: true)
     }
 
-    func abort() async { writer.abort() }
+    /// Creates the file on the first call; a failed call leaves `writer` as it was (`abort` or deinit
+    /// removes the temporary file).
+    private func flush(_ data: ByteBuffer, commit: Bool) async throws {
+        let (store, blob, existing) = (self.store, self.blob, self.writer)
+        writer = try await io.runIfActive {
+            let w = try existing ?? store.makeLocalWriter(blob)
+            try data.withUnsafeReadableBytes { try w.write($0) }
+            if commit { try w.commit() }
+            return w
+        }
+    }
+
+    func abort() async {
+        pending = ByteBuffer()
+        writer?.abort()
+    }
 }
 
 /// Reads a range of a local blob in pieces of up to 256 KiB on the I/O pool.

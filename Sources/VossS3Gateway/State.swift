@@ -1,3 +1,4 @@
+import VossBase
 import Crypto
 import Foundation
 import Logging
@@ -151,11 +152,10 @@ final class IdentityCache: Sendable {
 
     /// The access key a request claims (from `Authorization` or `X-Amz-Credential`), before verifying.
     static func claimedAccessKey(authorization: String?, query: [String: String]) -> String? {
-        if let a = authorization, let r = a.firstRange(of: "Credential=") {
-            let rest = a[r.upperBound...]
-            return rest.split(separator: "/").first.map(String.init)
+        if let a = authorization, let r = a.utf8.firstRange(of: "Credential=".utf8) {
+            return Substring(a.utf8[r.upperBound...]).splitASCII(UInt8(ascii: "/")).first.map(String.init)
         }
-        if let c = query["X-Amz-Credential"] { return c.split(separator: "/").first.map(String.init) }
+        if let c = query["X-Amz-Credential"] { return c.splitASCII(UInt8(ascii: "/")).first.map(String.init) }
         return nil
     }
 }

@@ -125,7 +125,7 @@ public struct SigV4Verifier: Sendable {
     }
 
     func parseCredential(_ s: String, failure: (String) -> AuthFailure) -> Result<Credential, AuthFailure> {
-        let parts = s.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        let parts = s.splitASCII(UInt8(ascii: "/"), omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 5, parts[4] == "aws4_request", parts[1].count == 8, !parts[0].isEmpty else {
             return .failure(failure("the Credential is mal-formed; expecting \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\"."))
         }
@@ -168,7 +168,7 @@ public struct SigV4Verifier: Sendable {
             return .failure(AuthFailure("InvalidArgument", "Unsupported Authorization Type"))
         }
         var fields: [String: String] = [:]
-        for part in auth.dropFirst(SigV4.algorithm.count + 1).split(separator: ",") {
+        for part in auth.dropFirst(SigV4.algorithm.count + 1).splitASCII(UInt8(ascii: ",")) {
             let kv = part.split(separator: "=", maxSplits: 1)
             guard kv.count == 2 else { continue }
             fields[kv[0].trimmingSpaces()] = kv[1].trimmingSpaces()
@@ -182,7 +182,7 @@ public struct SigV4Verifier: Sendable {
         case .success(let c): cred = c
         case .failure(let f): return .failure(f)
         }
-        let signed = signedText.split(separator: ";").map { String($0).lowercased() }
+        let signed = signedText.splitASCII(UInt8(ascii: ";")).map { String($0).lowercased() }
         guard signed.contains("host") else { return .failure(.malformed("SignedHeaders must include host")) }
         guard let amzDate = r.header("x-amz-date") ?? r.header("date").flatMap(parseHTTPDate).map(SigV4.amzDate) else {
             return .failure(AuthFailure("AccessDenied", "AWS authentication requires a valid Date or x-amz-date header"))
@@ -239,7 +239,7 @@ public struct SigV4Verifier: Sendable {
         if now.timeIntervalSince(t) > TimeInterval(expires) {
             return .failure(AuthFailure("AccessDenied", "Request has expired"))
         }
-        let signed = signedText.split(separator: ";").map { String($0).lowercased() }
+        let signed = signedText.splitASCII(UInt8(ascii: ";")).map { String($0).lowercased() }
         guard signed.contains("host") else { return .failure(.query("X-Amz-SignedHeaders must include host")) }
         let hash = r.header("x-amz-content-sha256") ?? SigV4.unsignedPayload
         let payload: PayloadMode = hash == SigV4.unsignedPayload ? .unsigned : (hash.count == 64 ? .sha256(hash.lowercased()) : .unsigned)
