@@ -4,7 +4,7 @@
 #   scripts/deps.sh test    + procps, openssl, systemd (systemd-analyze), iproute2 (ip netns), systemd-container, rpm, sqlite3,
 #                             rclone, s3cmd, postgresql, ceph-mon/mgr/osd + radosgw (the tests start their own servers);
 #                             Python: pytest, requests, boto3/botocore[crt], awscli
-#   scripts/deps.sh bench   + runit (the reference supervisor), wrk, nginx (the S3 reference), haproxy (the VIP reference), taskset
+#   scripts/deps.sh bench   + runit (the reference supervisor), wrk, nginx (the S3 reference), haproxy (the VIP reference), taskset, valgrind (instruction counts)
 #   scripts/deps.sh rpm     + rpm (rpmbuild)
 # Already-present packages are left alone; nothing is installed when everything is there.
 set -euo pipefail
@@ -18,7 +18,7 @@ case "$what" in
   build) ;;
   test) want_deb procps openssl systemd curl iproute2 systemd-container rpm sqlite3 rclone s3cmd postgresql \
         ceph-mon ceph-mgr ceph-osd radosgw ceph-common ;;
-  bench) want_deb procps runit wrk curl nginx-light haproxy util-linux ;;
+  bench) want_deb procps runit wrk curl nginx-light haproxy util-linux valgrind binutils ;;
   rpm) want_deb rpm ;;
   *) echo "usage: $0 build|test|bench|rpm" >&2; exit 2 ;;
 esac

@@ -1,0 +1,60 @@
+"""A request runs on its connection's event loop (issue 15, decision 17): the gateway counts every time
+a connection's task is resumed from another thread (`loop_hops`). On the embedded store a GET or HEAD
+of a local object never leaves the loop; a durable PUT leaves it once for the data (create, write,
+fsync, rename in one trip) and twice for the metadata (journal entry, object row)."""
+import json
+import time
+
+import requests
+
+
+def gateway_counters(voss, at_least_requests):
+    """The gateway's counters once they include `at_least_requests` requests (they arrive with the
+    keeper's health checks)."""
+    deadline = time.time() + 30
+    while True:
+        workers = json.loads(voss.ose("--json", "service", "show").stdout)["workers"]
+        c = next(w for w in workers if w["name"] == "s3").get("counters") or {}
+        if ("loop_hops" in c and c.get("requests", 0) >= at_least_requests) or time.time() > deadline:
+            return c
+        time.sleep(0.2)
+
+
+def test_hops_per_request(voss, s3, bucket):
+    s3.put_object(Bucket=bucket, Key="small", Body=b"x" * 4096)
+    # Closed at the end: idle keep-alive connections count against per-client limits other tests set.
+    with requests.Session() as session:
+        read_hops, write_hops, n, puts = measure(voss, s3, bucket, session)
+    print(f"loop hops: {read_hops} for {n} GET/HEAD, {write_hops} for {puts} PUTs")
+    if voss.rgw:
+        return  # an upstream's bytes arrive on the HTTP client's own event loops
+    if voss.pg:
+        # PostgreSQL answers on its client's event loop: one round trip per lookup at most.
+        assert read_hops <= 2 * n
+        return
+    # A few hops may come from background work finishing meanwhile (garbage collection of blobs the
+    # tests before this one deleted); the old design hopped several times per request.
+    assert read_hops <= n // 20
+    assert write_hops <= 3 * puts + n // 20
+
+
+def measure(voss, s3, bucket, session):
+    get = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "small"})
+    head = s3.generate_presigned_url("head_object", Params={"Bucket": bucket, "Key": "small"})
+    puts = [s3.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": f"new{i}"}) for i in range(40)]
+    assert session.get(get).status_code == 200
+    before = gateway_counters(voss, 0)
+    start = before.get("requests", 0)
+
+    n = 200
+    for i in range(n):
+        r = session.head(head) if i % 4 == 0 else session.get(get)
+        assert r.status_code == 200
+    mid = gateway_counters(voss, start + n)
+    read_hops = mid["loop_hops"] - before["loop_hops"]
+
+    for u in puts:
+        assert session.put(u, data=b"y" * 4096).status_code == 200
+    after = gateway_counters(voss, start + n + len(puts))
+    write_hops = after["loop_hops"] - mid["loop_hops"]
+    return read_hops, write_hops, n, len(puts)
