@@ -3,12 +3,16 @@ import VossPosix
 
 /// The embedded "local" platform: object bytes as files under the node's data directory.
 ///
-/// A blob is written to `objects/.tmp/ID`, fsynced, renamed to `objects/AB/CD/ID` and the directory
-/// fsynced — only then may the metadata that references it commit. A crash leaves either a temp file
-/// (removed at start) or a complete blob that the metadata journal accounts for; never half an object.
+/// A blob is written to `objects/.tmp/ID`, renamed to `objects/AB/CD/ID` and made durable — only then
+/// may the metadata that references it commit. On a local file system concurrent writes share one
+/// `syncfs` (`SyncGroup`, group commit); elsewhere (NFS, CephFS) each file and its directory are
+/// fsynced. A crash leaves a temp file (removed at start) or a blob the metadata journal accounts for
+/// (removed by recovery unless its object committed); never half an object.
 public final class LocalBlobStore: Sendable {
     public let root: String
     let tmp: String
+    /// Group commit of blob writes; `nil` on file systems where it is not known to be sound.
+    public let syncGroup: SyncGroup?
 
     /// `node`: this node's name. Its uploads in progress live in `ROOT/.tmp/NODE`, so several nodes can
     /// share one object directory (an NFS or CephFS mount) without cleaning up each other's uploads;
@@ -20,6 +24,7 @@ public final class LocalBlobStore: Sendable {
         try Files.makeDirectory(root, mode: 0o750)
         try Files.makeDirectory(root + "/.tmp", mode: 0o750)
         try Files.makeDirectory(tmp, mode: 0o750)
+        syncGroup = SyncGroup(directory: root)
     }
 
     public func path(_ blob: String) -> String {
@@ -61,7 +66,7 @@ public final class LocalBlobStore: Sendable {
         let p = "\(tmp)/\(blob)"
         let fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
         guard fd >= 0 else { throw PosixError(errno, "create \(p)") }
-        return BlobWriter(fd: fd, tempPath: p, finalPath: path(blob), blob: blob)
+        return BlobWriter(fd: fd, tempPath: p, finalPath: path(blob), blob: blob, group: syncGroup)
     }
 }
 
@@ -71,10 +76,12 @@ public final class BlobWriter: @unchecked Sendable {
     let fd: Int32
     let tempPath: String
     let finalPath: String
+    let group: SyncGroup?
     public private(set) var written: Int64 = 0
     private var closed = false
 
-    init(fd: Int32, tempPath: String, finalPath: String, blob: String) {
+    init(fd: Int32, tempPath: String, finalPath: String, blob: String, group: SyncGroup?) {
+        self.group = group
         self.fd = fd
         self.tempPath = tempPath
         self.finalPath = finalPath
@@ -94,16 +101,18 @@ public final class BlobWriter: @unchecked Sendable {
         written += Int64(bytes.count)
     }
 
-    /// fsync, rename into place, fsync the directory: afterwards the blob survives a crash.
+    /// Rename into place and make durable (one group `syncfs`, or fsync of the file and then of its
+    /// directory): afterwards the blob survives a crash.
     public func commit() throws(PosixError) {
         guard !closed else { return }
-        guard fsync(fd) == 0 else { throw PosixError(errno, "fsync blob") }
+        if group == nil { guard fsync(fd) == 0 else { throw PosixError(errno, "fsync blob") } }
         closed = true
-        Glibc.close(fd)
+        // close reports write-back errors some file systems only find then.
+        guard Glibc.close(fd) == 0 else { throw PosixError(errno, "close blob") }
         let dir = (finalPath as NSString).deletingLastPathComponent
         if !Files.exists(dir) { try Files.makeDirectory(dir, mode: 0o750) }
         guard rename(tempPath, finalPath) == 0 else { throw PosixError(errno, "rename blob") }
-        try Files.syncDirectory(dir)
+        if let group { try group.sync() } else { try Files.syncDirectory(dir) }
     }
 
     /// Drops the partial blob.

@@ -42,4 +42,10 @@ int voss_local_port(int fd);
 
 /// CLOCK_MONOTONIC in microseconds (what systemd's MONOTONIC_USEC= expects).
 unsigned long long voss_monotonic_usec(void);
+/// syncfs(2): writes back every dirty page and inode of the file system holding `fd`. Returns 0 or errno.
+int voss_syncfs(int fd);
+
+/// The file system type (statfs `f_type`, e.g. 0xEF53 for ext2/3/4) holding `fd`. Returns 0 or errno.
+int voss_fs_type(int fd, long *type);
+
 #endif

@@ -1,0 +1,67 @@
+import Foundation
+import Synchronization
+import Testing
+import VossBlobStore
+import VossPosix
+
+/// Group commit of local blob writes: callers that arrive while a sync runs share the next one, and
+/// every blob is whole and in place afterwards.
+@Suite struct SyncGroupTests {
+    final class Gate: @unchecked Sendable {
+        let first = DispatchSemaphore(value: 0)
+        let entered = DispatchSemaphore(value: 0)
+        let calls = Atomic<Int>(0)
+    }
+
+    @Test func callersArrivingDuringASyncShareTheNextOne() throws {
+        let gate = Gate()
+        let group = try #require(SyncGroup(directory: NSTemporaryDirectory()) { fd in
+            if gate.calls.wrappingAdd(1, ordering: .relaxed).oldValue == 0 {
+                gate.entered.signal()
+                gate.first.wait()  // the first sync is held until the others queued behind it
+            }
+            return 0
+        })
+        // Threads of their own: a dispatch queue is only as wide as the machine has cores.
+        let done = DispatchSemaphore(value: 0)
+        func caller() { Thread { try? group.sync(); done.signal() }.start() }
+        caller()
+        gate.entered.wait()
+        for _ in 0..<3 { caller() }
+        while group.waiting < 3 { sched_yield() }
+        gate.first.signal()
+        for _ in 0..<4 { done.wait() }
+        // One for the first caller, one shared by the three that came while it ran.
+        #expect(group.syncs == 2)
+    }
+
+    @Test func aFailedSyncFailsItsCallersOnly() throws {
+        let fail = Atomic<Bool>(true)
+        let group = try #require(SyncGroup(directory: NSTemporaryDirectory()) { _ in fail.load(ordering: .relaxed) ? EIO : 0 })
+        #expect(throws: PosixError.self) { try group.sync() }
+        fail.store(false, ordering: .relaxed)
+        try group.sync()
+    }
+
+    @Test func notUsedOnFileSystemsItDoesNotKnow() {
+        #expect(SyncGroup(directory: "/proc") == nil)
+    }
+
+    @Test func concurrentWritersLeaveWholeBlobs() throws {
+        let dir = NSTemporaryDirectory() + "voss-sync-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try LocalBlobStore(root: dir, node: "t")
+        let blobs = (0..<32).map { String(format: "%032x", $0) }
+        DispatchQueue.concurrentPerform(iterations: blobs.count) { i in
+            let w = try! store.makeLocalWriter(blobs[i])
+            let bytes = [UInt8](repeating: UInt8(i), count: 4096 + i)
+            try! bytes.withUnsafeBytes { try w.write($0) }
+            try! w.commit()
+        }
+        for (i, b) in blobs.enumerated() {
+            let data = try #require(FileManager.default.contents(atPath: store.path(b)))
+            #expect(data == Data(repeating: UInt8(i), count: 4096 + i))
+        }
+        if let g = store.syncGroup { #expect(g.syncs >= 1 && g.syncs <= UInt64(blobs.count)) }
+    }
+}
