@@ -14,7 +14,7 @@ import VossSigV4
 /// One request/response exchange on a connection: the transport's side of an `S3Call` (it is the
 /// call's body source, and writes the service's answer).
 final class Exchange: S3BodySource, @unchecked Sendable {  // used by one task at a time
-    var ctx: RequestContext
+    let ctx: RequestContext
     let head: HTTPRequestHead
     let reader: PartReader
     let channel: any Channel
@@ -136,8 +136,7 @@ struct S3Server: Sendable {
         var signed = SignedRequest(
             method: head.method.rawValue, rawPath: rawPath, rawQuery: rawQuery,
             headers: head.headers.map { ($0.name, $0.value) })
-        let query = signed.queryParameters
-        signed.parsedQuery = query
+        let query = signed.parseQuery()
 
         // Route.
         let target: S3Target

@@ -151,7 +151,7 @@ struct S3Service: Sendable {
 
 /// One request as the service sees it.
 final class S3Call: @unchecked Sendable {  // used by one task at a time
-    var ctx: RequestContext
+    let ctx: RequestContext
     let body: any S3BodySource
 
     init(ctx: RequestContext, body: any S3BodySource) {

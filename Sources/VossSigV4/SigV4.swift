@@ -103,6 +103,11 @@ public enum SigV4 {
 
     static func appendCanonicalQuery(_ rawQuery: String, excluding: Set<String>, to out: inout [UInt8]) -> Bool {
         guard let decoded = queryPairs(rawQuery) else { return false }
+        appendCanonicalQuery(decoded, excluding: excluding, to: &out)
+        return true
+    }
+
+    static func appendCanonicalQuery(_ decoded: [(name: [UInt8], value: [UInt8])], excluding: Set<String>, to out: inout [UInt8]) {
         let excluded = excluding.map { Array($0.utf8) }
         var pairs: [([UInt8], [UInt8])] = []
         pairs.reserveCapacity(decoded.count)
@@ -121,7 +126,6 @@ public enum SigV4 {
             out.append(UInt8(ascii: "="))
             out += p.1
         }
-        return true
     }
 
     /// `name:value\n` for each signed header (values trimmed, inner runs of spaces collapsed, repeated
@@ -180,7 +184,8 @@ public enum SigV4 {
         guard let path = percentDecode(r.rawPath) else { return nil }
         if path.isEmpty { out.append(UInt8(ascii: "/")) } else { Percent.append(path, keepSlash: true, to: &out) }
         out.append(UInt8(ascii: "\n"))
-        guard appendCanonicalQuery(r.rawQuery, excluding: excludingFromQuery, to: &out) else { return nil }
+        guard let pairs = r.queryPairs ?? queryPairs(r.rawQuery) else { return nil }
+        appendCanonicalQuery(pairs, excluding: excludingFromQuery, to: &out)
         out.append(UInt8(ascii: "\n"))
         guard appendCanonicalHeaders(r.headers, signed: signed, to: &out) else { return nil }
         out.append(UInt8(ascii: "\n"))

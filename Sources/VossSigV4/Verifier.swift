@@ -17,6 +17,9 @@ public struct SignedRequest: Sendable {
     public var headers: [(String, String)]
     /// The decoded query, when the caller parsed it already (saves parsing it twice per request).
     public var parsedQuery: [String: String]?
+    /// The query's decoded pairs in order (`SigV4.queryPairs`), parsed once by `parseQuery` for both
+    /// the parameters and the canonical query; `nil` until then, or when an escape is malformed.
+    public private(set) var queryPairs: [(name: [UInt8], value: [UInt8])]?
 
     public init(method: String, rawPath: String, rawQuery: String, headers: [(String, String)]) {
         self.method = method
@@ -29,11 +32,23 @@ public struct SignedRequest: Sendable {
         headers.first { ASCII.equalsIgnoringCase($0.0, name) }?.1
     }
 
+    /// Decodes the query once: fills `queryPairs` and `parsedQuery`, and returns the parameters.
+    public mutating func parseQuery() -> [String: String] {
+        queryPairs = SigV4.queryPairs(rawQuery)
+        let q = Self.parameters(queryPairs ?? [])
+        parsedQuery = q
+        return q
+    }
+
     /// Decoded query parameters (first value wins; malformed escapes are skipped).
     public var queryParameters: [String: String] {
         if let parsedQuery { return parsedQuery }
+        return Self.parameters(SigV4.queryPairs(rawQuery) ?? [])
+    }
+
+    static func parameters(_ pairs: [(name: [UInt8], value: [UInt8])]) -> [String: String] {
         var out: [String: String] = [:]
-        for (k, v) in SigV4.queryPairs(rawQuery) ?? [] {
+        for (k, v) in pairs {
             let name = String(decoding: k, as: UTF8.self)
             if out[name] == nil { out[name] = String(decoding: v, as: UTF8.self) }
         }
