@@ -427,5 +427,6 @@ public enum EnglishCatalog {
         "encryption.none": "No SSE-S3 key yet: the first object written with SSE-S3 (or to a bucket with default encryption) makes one.",
         "encryption.rotated": "New key {0}; {1} data keys rewrapped; keys deleted: {2}",
         "encryption.rotation": "Rotation: every {0} days (s3.sse_key_rotation_days); next {1}",
+        "cluster.not_member": "This node is not a member of a cluster: there is nothing to leave (`ose cluster show` lists its members).",
     ]
 }

@@ -26,7 +26,7 @@ extension ControlAPI {
             }
             return try await gossip.join(seed: seed, token: token)
         }
-        r.on(Routes.clusterLeave) { _, _ in await gossip.leave() }
+        r.on(Routes.clusterLeave) { _, _ in try await gossip.leave() }
 
         r.on(Routes.vipShow) { _, _ in await vip.show() }
         r.on(Routes.vipSet) { _, body in

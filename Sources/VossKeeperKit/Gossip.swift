@@ -436,7 +436,8 @@ public actor GossipService {
 
     /// Leaves the cluster on purpose: the others list this node as `left`, not failed. The node keeps
     /// its key and configuration and runs alone.
-    public func leave() async -> ClusterView {
+    public func leave() async throws -> ClusterView {
+        guard clusterFile != nil || !core.reachableMembers.isEmpty else { throw KeeperError(Message("cluster.not_member")) }
         dispatch(core.leave(now: now()))
         let config = await config.document
         core = core.successorAfterLeave(

@@ -106,6 +106,14 @@ def test_a_graceful_leave_is_not_a_failure(five):
     assert not os.path.exists(os.path.join(leaver.etc, "cluster.json"))
 
 
+def test_a_lone_node_has_no_cluster_to_leave(make_keeper):
+    k = make_keeper(name="alone")
+    r = k.ose("cluster", "leave")
+    assert r.returncode != 0
+    assert "not a member of a cluster" in r.stdout + r.stderr
+    assert [m["name"] for m in cluster_view(k)["members"]] == ["alone"]
+
+
 def test_a_node_with_the_wrong_key_is_refused(make_keeper):
     a = make_keeper(name="alpha")
     b = make_keeper(name="beta")
