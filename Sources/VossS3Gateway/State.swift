@@ -1,10 +1,10 @@
-import VossBase
 import Crypto
 import Foundation
 import Logging
 import NIOCore
 import NIOPosix
 import Synchronization
+import VossBase
 import VossBlobStore
 import VossHTTP
 import VossS3Core

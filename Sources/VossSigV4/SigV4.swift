@@ -96,15 +96,10 @@ public enum SigV4 {
 
     /// Query parameters decoded, re-encoded, sorted by name then value (`excluding` e.g. X-Amz-Signature).
     public static func canonicalQuery(rawQuery: String, excluding: Set<String> = []) -> String? {
+        guard let decoded = queryPairs(rawQuery) else { return nil }
         var out = [UInt8]()
-        guard appendCanonicalQuery(rawQuery, excluding: excluding, to: &out) else { return nil }
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    static func appendCanonicalQuery(_ rawQuery: String, excluding: Set<String>, to out: inout [UInt8]) -> Bool {
-        guard let decoded = queryPairs(rawQuery) else { return false }
         appendCanonicalQuery(decoded, excluding: excluding, to: &out)
-        return true
+        return String(decoding: out, as: UTF8.self)
     }
 
     static func appendCanonicalQuery(_ decoded: [(name: [UInt8], value: [UInt8])], excluding: Set<String>, to out: inout [UInt8]) {
@@ -208,10 +203,7 @@ public enum SigV4 {
         out.append(UInt8(ascii: "\n"))
         out += scope.utf8
         out.append(UInt8(ascii: "\n"))
-        for b in SHA256.hash(data: canonicalRequest) {
-            out.append(hexDigits[Int(b >> 4)])
-            out.append(hexDigits[Int(b & 15)])
-        }
+        out += hex(SHA256.hash(data: canonicalRequest)).utf8
         return out
     }
 

@@ -16,7 +16,7 @@ public struct SignedRequest: Sendable {
     public var rawQuery: String
     public var headers: [(String, String)]
     /// The decoded query, when the caller parsed it already (saves parsing it twice per request).
-    public var parsedQuery: [String: String]?
+    public private(set) var parsedQuery: [String: String]?
     /// The query's decoded pairs in order (`SigV4.queryPairs`), parsed once by `parseQuery` for both
     /// the parameters and the canonical query; `nil` until then, or when an escape is malformed.
     public private(set) var queryPairs: [(name: [UInt8], value: [UInt8])]?
