@@ -154,9 +154,17 @@ extension S3Service {
     // MARK: GET / HEAD
 
     func getObject(_ ex: S3Call, head: Bool) async throws -> S3Response {
-        let b = try await bucket(ex, access: .objectRead)
+        let version = try requestedVersion(ex)
+        let b: BucketRecord
+        var current: ObjectRecord?? = nil
+        if case .none = version {
+            let (bucket, o) = try await bucketAndObject(ex, access: .objectRead)
+            (b, current) = (bucket, .some(o))
+        } else {
+            b = try await bucket(ex, access: .objectRead)
+        }
         let o = try await readableObject(
-            b, key: ex.ctx.key, version: try requestedVersion(ex), principal: ex.ctx.principal, policyAllowed: ex.ctx.policyAllowed)
+            b, key: ex.ctx.key, version: version, principal: ex.ctx.principal, policyAllowed: ex.ctx.policyAllowed, current: current)
         guard ex.ctx.policyAllowed || Access.canRead(object: o, in: b, principal: ex.ctx.principal) else { throw S3Error.accessDenied }
         let key = try await readKey(ex, o.storage.encryption)
         switch Preconditions.evaluate(

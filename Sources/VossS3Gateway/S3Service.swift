@@ -82,6 +82,20 @@ struct S3Service: Sendable {
     /// The addressed bucket, checked for existence and access.
     func bucket(_ ex: S3Call, access: BucketAccess) async throws -> BucketRecord {
         guard let b = try await state.store.bucket(named: ex.ctx.bucket) else { throw S3Error.noSuchBucket(ex.ctx.bucket) }
+        return try authorize(ex, b, access: access)
+    }
+
+    /// The addressed bucket, checked as `bucket(_:access:)` does, with the current version of the
+    /// addressed object read in the same trip to the database (nil: no such object, or only
+    /// delete markers).
+    func bucketAndObject(_ ex: S3Call, access: BucketAccess) async throws -> (BucketRecord, ObjectRecord?) {
+        guard let (b, o) = try await state.store.bucketAndObject(named: ex.ctx.bucket, key: ex.ctx.key) else {
+            throw S3Error.noSuchBucket(ex.ctx.bucket)
+        }
+        return (try authorize(ex, b, access: access), o)
+    }
+
+    func authorize(_ ex: S3Call, _ b: BucketRecord, access: BucketAccess) throws -> BucketRecord {
         // `x-amz-expected-bucket-owner`: the account (tenant) id the client believes owns the bucket.
         if let expected = ex.ctx.header("x-amz-expected-bucket-owner"), expected != b.tenantID { throw S3Error.accessDenied }
         let p = ex.ctx.principal

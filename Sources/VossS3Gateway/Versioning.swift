@@ -66,9 +66,11 @@ extension S3Service {
 
     /// The object a GET/HEAD/copy reads: the current one, or the version asked for. Delete markers
     /// answer as S3 does (404 with `x-amz-delete-marker` when current, 405 when asked for by id).
-    func readableObject(_ b: BucketRecord, key: String, version: String??, principal: Principal?, policyAllowed: Bool = false) async throws
-        -> ObjectRecord
-    {
+    /// `current`: the current version when the caller has already read it (`bucketAndObject`).
+    func readableObject(
+        _ b: BucketRecord, key: String, version: String??, principal: Principal?, policyAllowed: Bool = false,
+        current: ObjectRecord?? = nil
+    ) async throws -> ObjectRecord {
         let canList = policyAllowed || Access.canRead(bucket: b, principal: principal)
         if let version {
             guard let o = try await state.store.objectVersion(bucketID: b.id, key: key, versionID: version) else {
@@ -86,7 +88,9 @@ extension S3Service {
             }
             return o
         }
-        if let o = try await state.store.object(bucketID: b.id, key: key) { return o }
+        let found: ObjectRecord?
+        if let current { found = current } else { found = try await state.store.object(bucketID: b.id, key: key) }
+        if let o = found { return o }
         guard canList else { throw S3Error.accessDenied }
         var e = S3Error.noSuchKey(key)
         if b.settings.versioned, let m = try await state.store.latestDeleteMarker(bucketID: b.id, key: key) {

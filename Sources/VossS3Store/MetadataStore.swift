@@ -62,6 +62,9 @@ public protocol MetadataStore: Sendable {
         name: String, tenantID: String, ownerID: String, region: String, policy: AccessPolicy, platform: String, settings: BucketSettings
     ) async throws -> BucketRecord
     func bucket(named: String) async throws -> BucketRecord?
+    /// The bucket and the current version of one of its objects, read together (one trip to the
+    /// database for a GET or HEAD); nil when the bucket does not exist.
+    func bucketAndObject(named: String, key: String) async throws -> (bucket: BucketRecord, object: ObjectRecord?)?
     func buckets(tenantID: String) async throws -> [BucketRecord]
     /// Every bucket of every tenant, by name (for the lifecycle runner).
     func allBuckets() async throws -> [BucketRecord]

@@ -234,9 +234,27 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
         }
     }
 
+    static let bucketByName = "SELECT \(bucketColumns) FROM buckets WHERE name = ?"
+    static let objectByKey = "SELECT \(objectColumns) FROM objects WHERE bucket_id = ? AND key = ?"
+
     public func bucket(named name: String) async throws -> BucketRecord? {
-        guard let row = try await r({ c in try c.query("SELECT \(Self.bucketColumns) FROM buckets WHERE name = ?", [.text(name)]).first })
-        else { return nil }
+        guard let row = try await r({ c in try c.query(Self.bucketByName, [.text(name)]).first }) else { return nil }
+        return try decodeBucket(row, name: name)
+    }
+
+    public func bucketAndObject(named name: String, key: String) async throws -> (bucket: BucketRecord, object: ObjectRecord?)? {
+        let rows = try await r { c -> (bucket: [SQLValue], object: [SQLValue]?)? in
+            guard let b = try c.query(Self.bucketByName, [.text(name)]).first, let id = b[0].int else { return nil }
+            return (b, try c.query(Self.objectByKey, [.int(id), .text(key)]).first)
+        }
+        guard let rows else { return nil }
+        let b = try decodeBucket(rows.bucket, name: name)
+        return (b, try rows.object.map { try decodeObject($0, bucketID: b.id, key: key) })
+    }
+
+    /// Rows of hot buckets and objects decode once: the decoded record is kept with the row it came
+    /// from and reused while the row read back is the same.
+    func decodeBucket(_ row: [SQLValue], name: String) throws -> BucketRecord {
         if let hit = decodedBuckets.withLock({ $0[name] }), hit.raw == row { return hit.record }
         let record = try Self.bucket(row)
         decodedBuckets.withLock { d in
@@ -353,10 +371,12 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
         """
 
     public func object(bucketID: Int64, key: String) async throws -> ObjectRecord? {
-        let row = try await r { c in
-            try c.query("SELECT \(Self.objectColumns) FROM objects WHERE bucket_id = ? AND key = ?", [.int(bucketID), .text(key)]).first
-        }
+        let row = try await r { c in try c.query(Self.objectByKey, [.int(bucketID), .text(key)]).first }
         guard let row else { return nil }
+        return try decodeObject(row, bucketID: bucketID, key: key)
+    }
+
+    func decodeObject(_ row: [SQLValue], bucketID: Int64, key: String) throws -> ObjectRecord {
         let id = "\(bucketID)/\(key)"
         if let hit = decoded.withLock({ $0[id] }), hit.raw == row { return hit.record }
         let record = try Self.object(row)

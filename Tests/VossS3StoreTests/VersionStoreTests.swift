@@ -43,6 +43,18 @@ import VossSQLite
         #expect(try await garbage().isEmpty)
     }
 
+    /// The one-trip read a GET uses agrees with the two reads it replaces, delete markers included.
+    @Test func bucketAndObjectReadTogetherAgreeWithSeparateReads() async throws {
+        #expect(try await store.bucketAndObject(named: "nope", key: "k") == nil)
+        #expect(try await store.bucketAndObject(named: "b", key: "k").map { $0.object == nil && $0.bucket.id == bucket.id } == true)
+        try await store.putObject(object("k", "v1", blob: "b1"), versioned: true, condition: nil)
+        #expect(try await store.bucketAndObject(named: "b", key: "k")?.object?.versionID == "v1")
+        let marker = ObjectRecord.marker(bucketID: bucket.id, key: "k", versionID: "m1", ownerID: "U", at: Date())
+        try await store.deleteObject(bucketID: bucket.id, key: "k", marker: marker)
+        #expect(try await store.object(bucketID: bucket.id, key: "k") == nil)
+        #expect(try await store.bucketAndObject(named: "b", key: "k").map { $0.object == nil } == true)
+    }
+
     @Test func aDeleteMarkerHidesTheKeyAndRemovingItBringsTheObjectBack() async throws {
         try await store.putObject(object("k", "v1", blob: "b1"), versioned: true, condition: nil)
         let marker = ObjectRecord.marker(bucketID: bucket.id, key: "k", versionID: "m1", ownerID: "U", at: Date())
