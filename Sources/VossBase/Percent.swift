@@ -16,6 +16,26 @@ public enum Percent {
         return out
     }
 
+    /// `decode` for a run of bytes (a query component): one allocation, a plain copy when there is no escape.
+    public static func decode(_ b: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        guard b.contains(UInt8(ascii: "%")) else { return Array(b) }
+        var out: [UInt8] = []
+        out.reserveCapacity(b.count)
+        var i = 0
+        while i < b.count {
+            let c = b[i]
+            if c == UInt8(ascii: "%") {
+                guard b.count - i > 2, let hv = hexValue(b[i + 1]), let lv = hexValue(b[i + 2]) else { return nil }
+                out.append(hv << 4 | lv)
+                i += 3
+            } else {
+                out.append(c)
+                i += 1
+            }
+        }
+        return out
+    }
+
     /// `decode`, as UTF-8 text; `nil` when malformed or not UTF-8.
     public static func decodeText<S: StringProtocol>(_ s: S) -> String? { decode(s).flatMap { String(validating: $0, as: UTF8.self) } }
 

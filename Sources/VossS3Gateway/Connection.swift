@@ -169,6 +169,21 @@ struct Responder: Sendable {
         let channel = self.channel
         let version = self.version
         counters.bytesOut.add(Int64(body.count), ordering: .relaxed)
+        if channel.eventLoop.inEventLoop {
+            // The usual case (the request runs on its connection's loop): write at once instead of
+            // submitting a closure. The flush is still awaited: the connection may be closed next
+            // (Connection: close, draining), and a close drops writes still pending.
+            if ParseErrorFlag.isSet(channel) {
+                channel.close(promise: nil)
+                return
+            }
+            channel.write(HTTPServerResponsePart.head(HTTPResponseHead(version: version, status: status, headers: h)), promise: nil)
+            if !body.isEmpty && !headOnly {
+                channel.write(HTTPServerResponsePart.body(.byteBuffer(channel.allocator.buffer(bytes: body))), promise: nil)
+            }
+            try? await channel.writeAndFlush(HTTPServerResponsePart.end(nil)).get()
+            return
+        }
         let f = channel.eventLoop.flatSubmit {
             // NIO already answered a request whose bytes did not parse (400): no second answer.
             if ParseErrorFlag.isSet(channel) { return channel.close() }

@@ -121,7 +121,7 @@ final class IdentityCache: Sendable {
     let store: any MetadataStore
     let ttl: Duration = .seconds(5)
     let principals = Mutex<[String: Entry]>([:])
-    let signingKeys = Mutex<[String: SymmetricKey]>([:])
+    let signingKeys = Mutex<[String: SigningKey]>([:])
 
     init(store: any MetadataStore) { self.store = store }
 
@@ -139,7 +139,7 @@ final class IdentityCache: Sendable {
         return p
     }
 
-    func signingKey(_ p: Principal, date: String, region: String) -> SymmetricKey {
+    func signingKey(_ p: Principal, date: String, region: String) -> SigningKey {
         let id = "\(p.accessKey)|\(p.secret.hashValue)|\(date)|\(region)"
         if let k = signingKeys.withLock({ $0[id] }) { return k }
         let k = SigV4.signingKey(secret: p.secret, date: date, region: region)
@@ -152,10 +152,14 @@ final class IdentityCache: Sendable {
 
     /// The access key a request claims (from `Authorization` or `X-Amz-Credential`), before verifying.
     static func claimedAccessKey(authorization: String?, query: [String: String]) -> String? {
-        if let a = authorization, let r = a.utf8.firstRange(of: "Credential=".utf8) {
-            return Substring(a.utf8[r.upperBound...]).splitASCII(UInt8(ascii: "/")).first.map(String.init)
+        // The first non-empty `/`-separated part, without splitting the whole credential.
+        func upToSlash(_ u: Substring.UTF8View) -> String? {
+            guard let start = u.firstIndex(where: { $0 != UInt8(ascii: "/") }) else { return nil }
+            let end = u[start...].firstIndex(of: UInt8(ascii: "/")) ?? u.endIndex
+            return String(Substring(u[start..<end]))
         }
-        if let c = query["X-Amz-Credential"] { return c.splitASCII(UInt8(ascii: "/")).first.map(String.init) }
+        if let a = authorization, let r = a.utf8.firstRange(of: "Credential=".utf8) { return upToSlash(Substring(a.utf8[r.upperBound...]).utf8) }
+        if let c = query["X-Amz-Credential"] { return upToSlash(Substring(c).utf8) }
         return nil
     }
 }

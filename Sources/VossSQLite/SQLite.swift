@@ -196,14 +196,24 @@ public final class SQLiteDatabase: @unchecked Sendable {
         let conn = readers.popLast()
         readLock.unlock()
         let c = try conn ?? SQLiteConnection(path: path, readOnly: true)
+        // BEGIN and COMMIT are prepared once per connection (sqlite3_exec would compile both on every
+        // read). A connection whose transaction did not end cleanly is closed, not pooled.
+        var reusable = false
         defer {
-            readLock.lock()
-            if readers.count < 16 { readers.append(c) }
-            readLock.unlock()
+            if reusable {
+                readLock.lock()
+                if readers.count < 16 { readers.append(c) }
+                readLock.unlock()
+            }
         }
-        try c.exec("BEGIN")
-        defer { try? c.exec("COMMIT") }
-        return try work(c)
+        try c.query("BEGIN")
+        let result: T
+        do { result = try work(c) } catch {
+            reusable = (try? c.query("COMMIT")) != nil
+            throw error
+        }
+        reusable = (try? c.query("COMMIT")) != nil  // what was read stands either way
+        return result
     }
 }
 

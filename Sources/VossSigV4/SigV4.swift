@@ -28,6 +28,7 @@ public enum SigV4 {
 
     public static func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 {
         var out = [UInt8]()
+        out.reserveCapacity(max(bytes.underestimatedCount, 32) * 2)  // digests say 0
         for b in bytes {
             out.append(hexDigits[Int(b >> 4)])
             out.append(hexDigits[Int(b & 15)])
@@ -57,41 +58,28 @@ public enum SigV4 {
 
     /// The query's parameters, percent-decoded (`+` stays `+`), as bytes; `nil` for a malformed escape.
     public static func queryPairs(_ rawQuery: String) -> [(name: [UInt8], value: [UInt8])]? {
-        var out: [(name: [UInt8], value: [UInt8])] = []
-        var name: [UInt8] = []
-        var value: [UInt8] = []
-        var inValue = false
-        var pending = 0  // bytes left of a %XX escape
-        var hi: UInt8 = 0
-        func flush() {
-            if !name.isEmpty || inValue { out.append((name, value)) }
-            name.removeAll(keepingCapacity: true)
-            value.removeAll(keepingCapacity: true)
-            inValue = false
-        }
-        for b in rawQuery.utf8 {
-            if pending > 0 {
-                guard let v = hexValue(b) else { return nil }
-                if pending == 2 {
-                    hi = v
-                    pending = 1
-                } else {
-                    let decoded = hi << 4 | v
-                    if inValue { value.append(decoded) } else { name.append(decoded) }
-                    pending = 0
+        var raw = rawQuery
+        return raw.withUTF8 { q -> [(name: [UInt8], value: [UInt8])]? in
+            var out: [(name: [UInt8], value: [UInt8])] = []
+            out.reserveCapacity(8)
+            var start = 0
+            while start < q.count {
+                // One `name[=value]` between `&`s; empty ones (`a&&b`) are skipped.
+                let end = q[start...].firstIndex(of: UInt8(ascii: "&")) ?? q.count
+                if end > start {
+                    let eq = q[start..<end].firstIndex(of: UInt8(ascii: "=")) ?? end
+                    guard let name = Percent.decode(UnsafeBufferPointer(rebasing: q[start..<eq])) else { return nil }
+                    var value: [UInt8] = []
+                    if eq < end {
+                        guard let v = Percent.decode(UnsafeBufferPointer(rebasing: q[(eq + 1)..<end])) else { return nil }
+                        value = v
+                    }
+                    out.append((name, value))
                 }
-                continue
+                start = end + 1
             }
-            switch b {
-            case UInt8(ascii: "&"): flush()
-            case UInt8(ascii: "=") where !inValue: inValue = true
-            case UInt8(ascii: "%"): pending = 2
-            default: if inValue { value.append(b) } else { name.append(b) }
-            }
+            return out
         }
-        if pending > 0 { return nil }
-        flush()
-        return out
     }
 
     /// Query parameters decoded, re-encoded, sorted by name then value (`excluding` e.g. X-Amz-Signature).
@@ -221,20 +209,22 @@ public enum SigV4 {
         "\(algorithm)\n\(amzDate)\n\(scope)\n\(sha256Hex(canonicalRequest))"
     }
 
-    public static func signingKey(secret: String, date: String, region: String, service: String = "s3") -> SymmetricKey {
+    public static func signingKey(secret: String, date: String, region: String, service: String = "s3") -> SigningKey {
         func mac(_ key: SymmetricKey, _ s: String) -> SymmetricKey {
             SymmetricKey(data: HMAC<SHA256>.authenticationCode(for: Array(s.utf8), using: key))
         }
         let k = mac(SymmetricKey(data: Array(("AWS4" + secret).utf8)), date)
-        return mac(mac(mac(k, region), service), "aws4_request")
+        return SigningKey(mac(mac(mac(k, region), service), "aws4_request"))
     }
 
-    public static func signature(key: SymmetricKey, stringToSign: String) -> String {
+    public static func signature(key: SigningKey, stringToSign: String) -> String {
         signature(key: key, stringToSign: Array(stringToSign.utf8))
     }
 
-    public static func signature(key: SymmetricKey, stringToSign: [UInt8]) -> String {
-        hex(HMAC<SHA256>.authenticationCode(for: stringToSign, using: key))
+    public static func signature(key: SigningKey, stringToSign: [UInt8]) -> String {
+        var mac = key.prepared  // a copy of the keyed state: no key schedule per signature
+        mac.update(data: stringToSign)
+        return hex(mac.finalize())
     }
 
     /// Compares two lower-case hex signatures in constant time.
@@ -253,4 +243,17 @@ public enum SigV4 {
 
     /// Formats a date as `20130524T000000Z`.
     public static func amzDate(_ date: Date) -> String { HTTPDate.amz(date) }
+}
+
+/// A derived SigV4 key (secret, day, region, service) with its HMAC state already keyed: signing
+/// and verifying copy that state instead of padding and hashing the key again for every request
+/// and every chunk.
+public struct SigningKey: Sendable {
+    public let key: SymmetricKey
+    let prepared: HMAC<SHA256>
+
+    public init(_ key: SymmetricKey) {
+        self.key = key
+        prepared = HMAC<SHA256>(key: key)
+    }
 }

@@ -94,7 +94,7 @@ public struct AuthFailure: Error, Equatable, Sendable, CustomStringConvertible {
 /// A successfully verified request: who signed it and what the body must satisfy.
 public struct AuthContext: Sendable {
     public var accessKey: String
-    public var signingKey: SymmetricKey
+    public var signingKey: SigningKey
     public var amzDate: String
     public var scope: String
     /// The request signature: the seed of the chunk signature chain.
@@ -119,7 +119,7 @@ public struct SigV4Verifier: Sendable {
 
     /// `nil` when the request carries no SigV4 credentials at all (anonymous).
     public func verify(
-        _ r: SignedRequest, now: Date, signingKey: (_ accessKey: String, _ date: String, _ region: String) -> SymmetricKey?
+        _ r: SignedRequest, now: Date, signingKey: (_ accessKey: String, _ date: String, _ region: String) -> SigningKey?
     ) -> Result<AuthContext, AuthFailure>? {
         if let auth = r.header("authorization") {
             return verifyHeader(r, auth: auth, now: now, signingKey: signingKey)
@@ -174,7 +174,7 @@ public struct SigV4Verifier: Sendable {
     }
 
     func verifyHeader(
-        _ r: SignedRequest, auth: String, now: Date, signingKey: (String, String, String) -> SymmetricKey?
+        _ r: SignedRequest, auth: String, now: Date, signingKey: (String, String, String) -> SigningKey?
     ) -> Result<AuthContext, AuthFailure> {
         guard auth.hasPrefix(SigV4.algorithm + " ") else {
             if auth.hasPrefix("AWS ") {
@@ -224,7 +224,7 @@ public struct SigV4Verifier: Sendable {
     }
 
     func verifyPresigned(
-        _ r: SignedRequest, q: [String: String], now: Date, signingKey: (String, String, String) -> SymmetricKey?
+        _ r: SignedRequest, q: [String: String], now: Date, signingKey: (String, String, String) -> SigningKey?
     ) -> Result<AuthContext, AuthFailure> {
         guard q["X-Amz-Algorithm"] == SigV4.algorithm else {
             return .failure(.query("X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\""))
@@ -266,7 +266,7 @@ public struct SigV4Verifier: Sendable {
     /// The part both forms share: canonical request, signing key, signature compared in constant time.
     func checkSignature(
         _ r: SignedRequest, cred: Credential, signed: [String], amzDate: String, payloadHash: String, given: String,
-        excludingFromQuery: Set<String>, payload: PayloadMode, presigned: Bool, signingKey: (String, String, String) -> SymmetricKey?
+        excludingFromQuery: Set<String>, payload: PayloadMode, presigned: Bool, signingKey: (String, String, String) -> SigningKey?
     ) -> Result<AuthContext, AuthFailure> {
         guard let creq = SigV4.canonicalRequestBytes(r, excludingFromQuery: excludingFromQuery, signed: signed, payloadHash: payloadHash)
         else {
@@ -304,7 +304,7 @@ public struct SigV4Verifier: Sendable {
 /// The signature chain of `STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]` bodies: each chunk's
 /// signature covers the previous signature and the SHA-256 of the chunk's data.
 public struct ChunkSignatureChain: Sendable {
-    let key: SymmetricKey
+    let key: SigningKey
     let amzDate: String
     let scope: String
     public private(set) var previous: String
@@ -316,7 +316,7 @@ public struct ChunkSignatureChain: Sendable {
         previous = ctx.seedSignature
     }
 
-    public init(key: SymmetricKey, amzDate: String, scope: String, seed: String) {
+    public init(key: SigningKey, amzDate: String, scope: String, seed: String) {
         self.key = key
         self.amzDate = amzDate
         self.scope = scope
@@ -368,7 +368,7 @@ public enum SigV4Signer {
     /// x-amz-content-sha256) are all signed.
     public static func authorization(
         method: String, rawPath: String, rawQuery: String, headers: [(String, String)], payloadHash: String,
-        accessKey: String, secret: String, region: String, amzDate: String, signingKey: SymmetricKey? = nil
+        accessKey: String, secret: String, region: String, amzDate: String, signingKey: SigningKey? = nil
     ) -> String {
         let signed = Array(Set(headers.map { $0.0.lowercased() })).sorted()
         let scope = "\(amzDate.prefix(8))/\(region)/s3/aws4_request"

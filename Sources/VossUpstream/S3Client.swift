@@ -36,9 +36,9 @@ public struct UpstreamS3: Sendable {
 
     /// Derived SigV4 keys per (secret, day): four HMACs saved on every request.
     final class SigningKeys: Sendable {
-        let cache = Mutex<[String: SymmetricKey]>([:])
+        let cache = Mutex<[String: SigningKey]>([:])
 
-        func key(secret: String, date: String, region: String) -> SymmetricKey {
+        func key(secret: String, date: String, region: String) -> SigningKey {
             let id = "\(date)|\(region)|\(secret)"
             if let k = cache.withLock({ $0[id] }) { return k }
             let k = SigV4.signingKey(secret: secret, date: date, region: region)

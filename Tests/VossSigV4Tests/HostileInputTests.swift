@@ -97,3 +97,62 @@ import VossBase
         }
     }
 }
+
+/// The query decoder the router and SigV4 share: a single pass over the raw bytes, checked against
+/// the plain definition (split on `&`, then on the first `=`, then decode each `%XX`).
+@Suite struct QueryPairsTests {
+    /// The definition, written for clarity rather than speed.
+    static func reference(_ raw: String) -> [(name: [UInt8], value: [UInt8])]? {
+        var out: [(name: [UInt8], value: [UInt8])] = []
+        for part in Array(raw.utf8).split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
+            let bytes = Array(part)
+            let eq = bytes.firstIndex(of: UInt8(ascii: "=")) ?? bytes.count
+            func decode(_ s: ArraySlice<UInt8>) -> [UInt8]? {
+                var d: [UInt8] = []
+                var i = s.startIndex
+                while i < s.endIndex {
+                    if s[i] == UInt8(ascii: "%") {
+                        guard s.endIndex - i >= 3, let h = Percent.hexValue(s[i + 1]), let l = Percent.hexValue(s[i + 2]) else { return nil }
+                        d.append(h << 4 | l)
+                        i += 3
+                    } else {
+                        d.append(s[i])
+                        i += 1
+                    }
+                }
+                return d
+            }
+            guard let n = decode(bytes[..<eq]) else { return nil }
+            guard let v = eq < bytes.count ? decode(bytes[(eq + 1)...]) : [] else { return nil }
+            out.append((n, v))
+        }
+        return out
+    }
+
+    static func same(_ a: [(name: [UInt8], value: [UInt8])]?, _ b: [(name: [UInt8], value: [UInt8])]?) -> Bool {
+        switch (a, b) {
+        case (nil, nil): true
+        case (let x?, let y?): x.count == y.count && zip(x, y).allSatisfy { $0.name == $1.name && $0.value == $1.value }
+        default: false
+        }
+    }
+
+    @Test(arguments: [
+        "", "&", "&&", "a", "a=", "=v", "=", "a=b=c", "a&b", "a=1&&b=2&", "%41=%42", "a%3Db=c%26d", "a=%zz", "a=%4", "a=%",
+        "%", "%%41", "a=%41%", "k=%E4%B8%AD", "k=%e4%b8%ad", "versionId&uploads", "a+b=c+d", "x=%00",
+    ])
+    func fixedCases(_ q: String) {
+        #expect(Self.same(SigV4.queryPairs(q), Self.reference(q)), "\(q)")
+    }
+
+    @Test func randomQueriesAgreeWithTheDefinition() {
+        var rng = SplitMix64(seed: 15)
+        let alphabet = Array("ab=&%4Fz+ ~".utf8) + [0x00, 0xE4, 0xFF]
+        for _ in 0..<20_000 {
+            let n = Int(rng.next() % 24)
+            let bytes = (0..<n).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }
+            let q = String(decoding: bytes, as: UTF8.self)
+            #expect(Self.same(SigV4.queryPairs(q), Self.reference(q)), "\(Array(q.utf8))")
+        }
+    }
+}

@@ -13,7 +13,7 @@ let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 let exampleDate = SigV4.parseAmzDate("20130524T000000Z")!
 let verifier = SigV4Verifier(region: "us-east-1")
 
-func keyLookup(_ ak: String, _ date: String, _ region: String) -> SymmetricKey? {
+func keyLookup(_ ak: String, _ date: String, _ region: String) -> SigningKey? {
     ak == akid ? SigV4.signingKey(secret: secret, date: date, region: region) : nil
 }
 
