@@ -18,7 +18,7 @@ case "$what" in
   build) ;;
   test) want_deb procps openssl systemd curl iproute2 systemd-container rpm sqlite3 rclone s3cmd postgresql \
         ceph-mon ceph-mgr ceph-osd radosgw ceph-common ;;
-  bench) want_deb procps runit wrk curl nginx-light haproxy util-linux valgrind binutils ;;
+  bench) want_deb procps runit wrk curl nginx-light haproxy util-linux valgrind binutils postgresql ;;
   rpm) want_deb rpm ;;
   *) echo "usage: $0 build|test|bench|rpm" >&2; exit 2 ;;
 esac

@@ -144,23 +144,26 @@ public final class PostgresBackend: SQLBackend, @unchecked Sendable {
 
     struct Deadline: Error {}
 
-    /// Waits for `f`, at most `timeout`.
+    /// Waits for `f`, at most `timeout`, on a condition variable: one callback registered on the
+    /// connection's loop, no timer scheduled there and no second promise (each of those woke the loop
+    /// from this thread once more for every statement).
     static func wait<T: Sendable>(_ f: EventLoopFuture<T>, _ timeout: TimeAmount) throws -> T {
-        let p = f.eventLoop.makePromise(of: T.self)
-        let done = NIOLockedValueBox(false)
-        func finish(_ r: Result<T, any Error>) {
-            let first = done.withLockedValue { d in
-                defer { d = true }
-                return !d
-            }
-            if first { p.completeWith(r) }
-        }
-        let task = f.eventLoop.scheduleTask(in: timeout) { finish(.failure(Deadline())) }
+        let w = Waiter<T>()
         f.whenComplete { r in
-            task.cancel()
-            finish(r)
+            w.cond.lock()
+            w.result = r
+            w.cond.unlock(withValue: 1)
         }
-        return try p.futureResult.wait()
+        guard w.cond.lock(whenValue: 1, timeoutSeconds: Double(timeout.nanoseconds) / 1e9) else { throw Deadline() }
+        let r = w.result
+        w.cond.unlock()
+        guard let r else { throw Deadline() }
+        return try r.get()
+    }
+
+    final class Waiter<T>: @unchecked Sendable {
+        let cond = ConditionLock(value: 0)
+        var result: Result<T, any Error>?
     }
 
     // MARK: connections

@@ -26,6 +26,8 @@ import requests
 from botocore.config import Config
 
 KiB, MiB, GiB = 1024, 1024 * 1024, 1024 * 1024 * 1024
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PG_PASSWORD = "Voss-bench-pw1"
 
 
 def free_port():
@@ -103,9 +105,10 @@ http {{
     return p
 
 
-def start_voss(bin_dir, tmp, port, extra_workers=()):
+def start_voss(bin_dir, tmp, port, extra_workers=(), before_tenant=None):
     """A keeper (pinned to CPU 0) with the gateway on `port` and a tenant key; returns the keeper
-    process, the key, the gateway's pid and an `ose` function."""
+    process, the key, the gateway's pid and an `ose` function. `before_tenant(ose)` runs on the
+    empty system first (e.g. to move its metadata to PostgreSQL)."""
     d = os.path.join(tmp, "voss")
     etc = os.path.join(d, "etc")
     os.makedirs(etc)
@@ -128,6 +131,8 @@ def start_voss(bin_dir, tmp, port, extra_workers=()):
     def ose(*args):
         return subprocess.run([os.path.join(bin_dir, "ose"), *args], env=ose_env, capture_output=True, text=True, check=True).stdout
 
+    if before_tenant:
+        before_tenant(ose)
     ose("tenant", "create", "--name", "bench")
     ose("user", "create", "--tenant", "bench", "--name", "bench")
     key = json.loads(ose("--json", "key", "create", "--tenant", "bench", "--user", "bench"))
@@ -236,6 +241,43 @@ def callgrind_instructions(bin_dir, tmp, n=200):
         return result
     finally:
         stop_servers([(keeper, signal.SIGTERM, 30)], d)
+
+
+def postgres_get(bin_dir, seconds, connections):
+    """wrk GET of a 4 KiB object with the metadata on a real PostgreSQL (initdb in a temp dir, pinned
+    to CPU 0 with the gateway, as the SQLite runs are): the PostgreSQL-vs-SQLite ratio of the issue."""
+    sys.path.insert(0, os.path.join(ROOT, "Tests"))
+    from pg_harness import Postgres
+    pg = Postgres().init().start()
+    tmp = tempfile.mkdtemp(prefix="voss-s3-bench-pg-")
+    voss = None
+    try:
+        pg.create_database("voss", "voss", PG_PASSWORD)
+        with open(os.path.join(pg.data, "postmaster.pid")) as f:
+            subprocess.run(["taskset", "-a", "-p", "-c", "0", f.readline().strip()], capture_output=True, check=True)
+
+        def use_postgres(ose):
+            ose("db", "set", "--url", f"jdbc:postgresql://127.0.0.1:{pg.port}/voss", "--user", "voss", "--secret", PG_PASSWORD)
+            deadline = time.time() + 60
+            while time.time() < deadline:
+                w = next(w for w in json.loads(ose("--json", "service", "show"))["workers"] if w["name"] == "s3")
+                if "postgres" in (w.get("status") or "") and w.get("state") == "running":
+                    return
+                time.sleep(0.3)
+            raise RuntimeError("the gateway did not move to PostgreSQL")
+
+        port = free_port()
+        voss, key, pid, _ = start_voss(bin_dir, tmp, port, before_tenant=use_postgres)
+        s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", aws_access_key_id=key["accessKey"],
+                          aws_secret_access_key=key["secret"], region_name="us-east-1", config=Config(signature_version="s3v4"))
+        s3.create_bucket(Bucket="bench")
+        s3.put_object(Bucket="bench", Key="4KiB", Body=os.urandom(4 * KiB))
+        url = s3.generate_presigned_url("get_object", Params={"Bucket": "bench", "Key": "4KiB"}, ExpiresIn=86400)
+        return measured(pid, lambda: wrk(url, seconds, connections, "GET", 0, tmp))
+    finally:
+        if voss:
+            stop_servers([(voss, signal.SIGTERM, 30)], tmp)
+        pg.cleanup()
 
 
 def rss_kib(pid):
@@ -370,6 +412,7 @@ def main():
     finally:
         stop_servers([(voss, signal.SIGTERM, 30), (nginx, signal.SIGQUIT, 10)], tmp)
 
+    results["postgres_get"] = postgres_get(os.path.abspath(a.bin), a.seconds, a.connections)
     if a.callgrind:
         results["callgrind"] = callgrind_instructions(os.path.abspath(a.bin), tempfile.mkdtemp(prefix="voss-cg-"))
 
@@ -393,6 +436,12 @@ def main():
         if "nginx" in r:
             line += f"; nginx {r['nginx']['rps']:>8.0f} req/s; ratio {r['ratio']:.2f}"
         print(line)
+    if "postgres_get" in results:
+        pgr = results["postgres_get"]
+        sqlite = next(r["voss"] for r in results["runs"] if r["op"] == "GET" and r["size"] == "4KiB")
+        ratio = pgr["rps"] / sqlite["rps"]
+        print(f"GET 4 KiB with the metadata on PostgreSQL: {pgr['rps']:.0f} req/s, {pgr['cpu_us_per_req']:.1f} us gateway CPU/req "
+              f"(PostgreSQL's own CPU not counted); PostgreSQL/SQLite {ratio:.2f} (target >= 0.8 {'met' if ratio >= 0.8 else 'NOT met'})")
     if "idle_connection_kib" in results:
         print(f"Memory per idle keep-alive connection: {results['idle_connection_kib']:.1f} KiB")
     if results.get("callgrind"):
