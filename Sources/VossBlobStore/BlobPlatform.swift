@@ -68,6 +68,12 @@ public protocol BlobSink: AnyObject, Sendable {
     func abort() async
 }
 
+/// A sink that can hold its blob back until something else is durable (the local platform: the blob
+/// is renamed into place only after `gate` returns, on the I/O thread that commits it).
+public protocol GatedBlobSink: BlobSink {
+    func publishAfter(_ gate: @escaping @Sendable () throws -> Void)
+}
+
 /// One blob being read.
 public protocol BlobReader: AnyObject, Sendable {
     /// The next bytes; `nil` at the end of the range.

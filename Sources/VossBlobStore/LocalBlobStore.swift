@@ -103,12 +103,15 @@ public final class BlobWriter: @unchecked Sendable {
 
     /// Rename into place and make durable (one group `syncfs`, or fsync of the file and then of its
     /// directory): afterwards the blob survives a crash.
-    public func commit() throws(PosixError) {
+    /// `gate` runs just before the rename: what must be durable before the blob may appear (its
+    /// journal entry); its error stops the commit, and `abort` then removes the temporary file.
+    public func commit(gate: (() throws -> Void)? = nil) throws {
         guard !closed else { return }
         if group == nil { guard fsync(fd) == 0 else { throw PosixError(errno, "fsync blob") } }
         closed = true
         // close reports write-back errors some file systems only find then.
         guard Glibc.close(fd) == 0 else { throw PosixError(errno, "close blob") }
+        try gate?()
         let dir = (finalPath as NSString).deletingLastPathComponent
         if !Files.exists(dir) { try Files.makeDirectory(dir, mode: 0o750) }
         guard rename(tempPath, finalPath) == 0 else { throw PosixError(errno, "rename blob") }

@@ -53,13 +53,16 @@ public struct LocalPlatform: BlobPlatform {
 /// Writes a local blob on the I/O pool in pieces of at least `flushSize`: a small object is created,
 /// written, fsynced and renamed into place in one trip off the event loop (at commit), instead of one
 /// trip for each of those steps.
-final class LocalSink: BlobSink, @unchecked Sendable {  // one task at a time
+final class LocalSink: GatedBlobSink, @unchecked Sendable {  // one task at a time
     static let flushSize = 64 << 10
     let store: LocalBlobStore
     let blob: String
     let io: NIOThreadPool
     private var writer: BlobWriter?
     private var pending = ByteBuffer()
+    private var gate: (@Sendable () throws -> Void)?
+
+    func publishAfter(_ gate: @escaping @Sendable () throws -> Void) { self.gate = gate }
 
     init(store: LocalBlobStore, blob: String, io: NIOThreadPool) {
         self.store = store
@@ -89,11 +92,16 @@ final class LocalSink: BlobSink, @unchecked Sendable {  // one task at a time
     /// Creates the file on the first call; a failed call leaves `writer` as it was (`abort` or deinit
     /// removes the temporary file).
     private func flush(_ data: ByteBuffer, commit: Bool) async throws {
-        let (store, blob, existing) = (self.store, self.blob, self.writer)
+        let (store, blob, existing, gate) = (self.store, self.blob, self.writer, self.gate)
         writer = try await io.runIfActive {
             let w = try existing ?? store.makeLocalWriter(blob)
-            try data.withUnsafeReadableBytes { try w.write($0) }
-            if commit { try w.commit() }
+            do {
+                try data.withUnsafeReadableBytes { try w.write($0) }
+                if commit { try w.commit(gate: gate) }
+            } catch {
+                if existing == nil { w.abort() }  // not kept as `writer`: remove its temporary file now
+                throw error
+            }
             return w
         }
     }

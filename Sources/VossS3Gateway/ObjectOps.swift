@@ -114,13 +114,26 @@ extension S3Service {
         if let length, length > maxSize {
             throw S3Error("EntityTooLarge", details: [("ProposedSize", String(length)), ("MaxSizeAllowed", String(maxSize))])
         }
-        try await state.store.journalNewBlob(blob)
+        // A local blob's journal entry is written while its bytes arrive; the blob is renamed into
+        // place only once the entry is durable (`GatedBlobSink`). An upstream's writer may send bytes
+        // at once, so its entry comes first.
+        let ticket = platform.name == BlobID.local ? state.store.journalNewBlobSoon(blob) : nil
+        if ticket == nil { try await state.store.journalNewBlob(blob) }
         let writer: any BlobSink
         let sealed: EncryptingSink?
         do {
-            (writer, sealed) = sealing(try await platform.makeWriter(blob, length: length), key, digest: platform.name != BlobID.local)
+            let raw = try await platform.makeWriter(blob, length: length)
+            if let ticket {
+                if let gated = raw as? any GatedBlobSink {
+                    gated.publishAfter { try ticket.wait(timeout: 120) }
+                } else {
+                    await ticket.settled()
+                    try ticket.wait(timeout: 0)
+                }
+            }
+            (writer, sealed) = sealing(raw, key, digest: platform.name != BlobID.local)
         } catch {
-            try? await state.store.forgetJournal([blob])
+            await forgetJournal(blob, ticket)
             throw error
         }
         let out: BodyOutcome
@@ -129,17 +142,25 @@ extension S3Service {
         } catch {
             // Never committed: a local temp file is removed, an upstream PUT never gets its last bytes.
             await writer.abort()
-            try? await state.store.forgetJournal([blob])
+            await forgetJournal(blob, ticket)
             throw error
         }
         do {
             try await writer.commit(md5: out.md5)
         } catch {
             await writer.abort()
+            await ticket?.settled()
             await discard(blob)  // the platform may hold it (an upstream that answered badly)
             throw error
         }
         return (out, blob, sealed?.cipher)
+    }
+
+    /// Drops the journal entry of a blob that was never written (once its write has finished, so the
+    /// removal cannot overtake it on a database that runs writes in parallel).
+    func forgetJournal(_ blob: String, _ ticket: JournalTicket?) async {
+        await ticket?.settled()
+        try? await state.store.forgetJournal([blob])
     }
 
     /// After the answer: delete the blobs of the object a write or delete replaced.

@@ -160,6 +160,8 @@ public protocol MetadataStore: Sendable {
     func moves() async throws -> [PlatformMove]
 
     func journalNewBlob(_ blob: String) async throws
+    /// `journalNewBlob` started now and not awaited: the ticket says when the entry is durable.
+    func journalNewBlobSoon(_ blob: String) -> JournalTicket
     /// This node's journal entries made before `before` (all when nil): a recovery that runs while
     /// requests are served must not touch the blobs of uploads in progress.
     func journal(before: Date?) async throws -> [JournalEntry]

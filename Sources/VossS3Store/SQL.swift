@@ -38,12 +38,28 @@ public protocol SQLBackend: Sendable {
     /// Runs `work` in one read-write transaction, durable when this returns. The backend may run
     /// `work` again after a serialization conflict, so it must only touch the database.
     func write<T: Sendable>(_ work: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T
+    /// Queues `work` as `write` does, without waiting: `done` gets its outcome once it is durable (or
+    /// failed). The default runs `write` in a task; a backend with its own queue enqueues at once.
+    func writeSoon(_ work: @escaping @Sendable (any SQLSession) throws -> Void, done: @escaping @Sendable (Result<Void, any Error>) -> Void)
     /// Runs `work` on a read-only view (a snapshot for SQLite; statement by statement for PostgreSQL).
     func read<T: Sendable>(_ work: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T
     /// A short description for logs and `ose` (`sqlite /var/lib/voss/metadata.sqlite`, `postgres h1:5432/voss`).
     var location: String { get }
     /// Stops background threads and closes connections.
     func shutdown() async
+}
+
+extension SQLBackend {
+    public func writeSoon(_ work: @escaping @Sendable (any SQLSession) throws -> Void, done: @escaping @Sendable (Result<Void, any Error>) -> Void) {
+        Task {
+            do {
+                try await write(work)
+                done(.success(()))
+            } catch {
+                done(.failure(error))
+            }
+        }
+    }
 }
 
 extension SQLDialect {

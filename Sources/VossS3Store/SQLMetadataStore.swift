@@ -745,13 +745,24 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
     // MARK: journal
 
     public func journalNewBlob(_ blob: String) async throws {
-        try await w { c in
+        try await w(journalEntry(blob))
+    }
+
+    public func journalNewBlobSoon(_ blob: String) -> JournalTicket {
+        let ticket = JournalTicket()
+        backend.writeSoon(journalEntry(blob)) { ticket.settle($0) }
+        return ticket
+    }
+
+    func journalEntry(_ blob: String) -> @Sendable (any SQLSession) throws -> Void {
+        let (now, node) = (Self.ms(Date()), nodeID)
+        return { c in
             try c.query(
                 """
                 INSERT INTO blob_journal(blob, kind, created_ms, node_id) VALUES (?, 'new', ?, ?)
                 ON CONFLICT(blob) DO UPDATE SET kind = 'new', node_id = excluded.node_id
                 """,
-                [.text(blob), Self.ms(Date()), .text(self.nodeID)])
+                [.text(blob), now, .text(node)])
         }
     }
 

@@ -178,6 +178,12 @@ public final class SQLiteDatabase: @unchecked Sendable {
         for (j, r) in zip(batch, results) { j.done(r) }
     }
 
+    /// Queues `work` for the writer now and returns; `done` gets the outcome once it is committed.
+    /// Jobs run in the order they were queued.
+    public func writeSoon(_ work: @escaping @Sendable (SQLiteConnection) throws -> Void, done: @escaping @Sendable (Result<Void, any Error>) -> Void) {
+        jobs.push(Job(work: { try work($0) }, done: { r in done(r.map { _ in () }) }))
+    }
+
     /// Runs `work` in a write transaction (batched with other writes; durable when it returns).
     public func write<T: Sendable>(_ work: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in

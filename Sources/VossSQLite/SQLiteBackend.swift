@@ -44,6 +44,10 @@ public final class SQLiteBackend: SQLBackend, @unchecked Sendable {
         do { return try await db.write { try work($0) } } catch { throw Self.map(error) }
     }
 
+    public func writeSoon(_ work: @escaping @Sendable (any SQLSession) throws -> Void, done: @escaping @Sendable (Result<Void, any Error>) -> Void) {
+        db.writeSoon({ try work($0) }) { r in done(r.mapError { Self.map($0) }) }
+    }
+
     /// Runs on the caller's thread: a pooled read-only connection answers in microseconds, cheaper
     /// than any hop to another thread.
     public func read<T: Sendable>(_ work: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T {

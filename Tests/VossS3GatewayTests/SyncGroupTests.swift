@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 import VossBlobStore
 import VossPosix
+import VossS3Store
 
 /// Group commit of local blob writes: callers that arrive while a sync runs share the next one, and
 /// every blob is whole and in place afterwards.
@@ -63,5 +64,61 @@ import VossPosix
             #expect(data == Data(repeating: UInt8(i), count: 4096 + i))
         }
         if let g = store.syncGroup { #expect(g.syncs >= 1 && g.syncs <= UInt64(blobs.count)) }
+    }
+
+    /// A blob whose journal entry did not become durable never appears under its final name.
+    @Test func aFailedGateKeepsTheBlobOutOfPlace() throws {
+        struct Refused: Error {}
+        let dir = NSTemporaryDirectory() + "voss-gate-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try LocalBlobStore(root: dir, node: "t")
+        let blob = String(format: "%032x", 7)
+        let w = try store.makeLocalWriter(blob)
+        try [UInt8](repeating: 1, count: 100).withUnsafeBytes { try w.write($0) }
+        #expect(throws: Refused.self) { try w.commit(gate: { throw Refused() }) }
+        #expect(!store.exists(blob))
+        w.abort()
+        #expect((try FileManager.default.contentsOfDirectory(atPath: dir + "/.tmp/t")).isEmpty)
+
+        let ok = try store.makeLocalWriter(blob)
+        try [UInt8](repeating: 2, count: 100).withUnsafeBytes { try ok.write($0) }
+        let passed = Atomic<Bool>(false)
+        try ok.commit(gate: { passed.store(true, ordering: .relaxed) })
+        let gatePassed = passed.load(ordering: .relaxed)
+        #expect(gatePassed && store.exists(blob))
+    }
+}
+
+/// The journal entry written alongside a blob's bytes: waiting for it, and its failure.
+@Suite struct JournalTicketTests {
+    struct Broken: Error {}
+
+    @Test func waitReturnsOnceSettledAndThrowsItsError() async throws {
+        let t = JournalTicket()
+        #expect(throws: StoreError.self) { try t.wait(timeout: 0.01) }
+        t.settle(.success(()))
+        t.settle(.failure(Broken()))  // the first outcome stands
+        try t.wait(timeout: 0)
+        await t.settled()
+
+        let f = JournalTicket()
+        f.settle(.failure(Broken()))
+        #expect(throws: Broken.self) { try f.wait(timeout: 0) }
+    }
+
+    @Test func aWaiterOnAnotherThreadIsWokenAndAnAsyncWaiterResumes() async throws {
+        let t = JournalTicket()
+        let woke = DispatchSemaphore(value: 0)
+        let result = Atomic<Bool>(false)
+        Thread {
+            result.store((try? t.wait(timeout: 30)) != nil, ordering: .relaxed)
+            woke.signal()
+        }.start()
+        async let resumed: Void = t.settled()
+        t.settle(.success(()))
+        await resumed
+        woke.wait()
+        let waited = result.load(ordering: .relaxed)
+        #expect(waited)
     }
 }
