@@ -72,6 +72,12 @@ public protocol BlobSink: AnyObject, Sendable {
 /// is renamed into place only after `gate` returns, on the I/O thread that commits it).
 public protocol GatedBlobSink: BlobSink {
     func publishAfter(_ gate: @escaping @Sendable () throws -> Void)
+    /// `commit`, then `next` called on the I/O thread that made the blob durable, without a return to
+    /// the caller's thread in between: `next` starts what follows (the object's metadata write) and
+    /// reports its outcome, which this returns. A PUT then leaves its event loop once, not twice.
+    func commit<T: Sendable>(
+        md5: [UInt8], then next: @escaping @Sendable (@escaping @Sendable (Result<T, any Error>) -> Void) -> Void
+    ) async throws -> T
 }
 
 /// One blob being read.

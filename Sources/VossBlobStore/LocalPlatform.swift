@@ -5,6 +5,7 @@ import Foundation
 #endif
 import NIOCore
 import NIOPosix
+import Synchronization
 import VossPosix
 
 /// The embedded `local` platform: `LocalBlobStore`'s files, with the blocking calls run on the
@@ -106,9 +107,37 @@ final class LocalSink: GatedBlobSink, @unchecked Sendable {  // one task at a ti
         }
     }
 
+    func commit<T: Sendable>(
+        md5: [UInt8], then next: @escaping @Sendable (@escaping @Sendable (Result<T, any Error>) -> Void) -> Void
+    ) async throws -> T {
+        let data = pending
+        pending = ByteBuffer()
+        let (store, blob, existing, gate) = (self.store, self.blob, self.writer, self.gate)
+        let made = MadeWriter()
+        defer { if let w = made.writer.withLock({ $0 }) { writer = w } }  // so `abort` can remove it
+        return try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in
+            io.submit { state in
+                guard case .active = state else { return c.resume(throwing: NIOThreadPoolError.ThreadPoolInactive()) }
+                do {
+                    let w = try existing ?? store.makeLocalWriter(blob)
+                    made.writer.withLock { $0 = w }
+                    try data.withUnsafeReadableBytes { try w.write($0) }
+                    try w.commit(gate: gate)
+                } catch {
+                    return c.resume(throwing: error)
+                }
+                next { c.resume(with: $0) }
+            }
+        }
+    }
+
     func abort() async {
         pending = ByteBuffer()
         writer?.abort()
+    }
+
+    final class MadeWriter: Sendable {
+        let writer = Mutex<BlobWriter?>(nil)
     }
 }
 

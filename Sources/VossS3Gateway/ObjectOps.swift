@@ -58,21 +58,15 @@ extension S3Service {
         try await precheck(condition, b, key: ex.ctx.key)
         let key = try await newObjectKey(try sseRequest(ex, b))
         // Like S3 since 2025: an object sent without a checksum gets a CRC64NVME one (current SDKs check it).
-        let (out, blob, cipher) = try await receiveIntoNewBlob(
-            ex, bucket: b, maxSize: state.current.maxPutSize, checksumDefault: .crc64nvme, key: key)
+        let received = try await receiveUncommitted(ex, bucket: b, maxSize: state.current.maxPutSize, checksumDefault: .crc64nvme, key: key)
+        let (out, blob, cipher) = (received.out, received.blob, received.cipher)
         let checksum = out.checksum.map { StoredChecksum(algorithm: $0.algorithm, value: Data($0.digest).base64EncodedString(), type: "FULL_OBJECT") }
         let record = ObjectRecord(
             bucketID: b.id, key: ex.ctx.key, size: out.size, etag: Self.etag(out.md5, cipher, key), lastModified: Date(), headers: headers,
             checksum: checksum, policy: policy, tags: tags,
             storage: ObjectStorage(pieces: [.init(blob: blob, size: out.size, iv: cipher?.iv)], encryption: key?.encryption),
             ownerID: p.user.id, versionID: nextVersionID(b), lock: lock)
-        let old: ObjectRecord?
-        do {
-            old = try await state.store.putObject(record, versioned: b.settings.versioned, condition: condition)
-        } catch {
-            await discard(blob)
-            throw error
-        }
+        let old = try await commitAndRecord(received, record, versioned: b.settings.versioned, condition: condition)
         return .status(
             200,
             headers: [("ETag", "\"\(record.etag)\"")] + checksumHeaders(checksum).filter { $0.0 != "x-amz-checksum-type" }
@@ -107,6 +101,60 @@ extension S3Service {
     /// caller commits metadata (or calls `discard`).
     func receiveIntoNewBlob(_ ex: S3Call, bucket b: BucketRecord, maxSize: Int64, checksumDefault: ChecksumAlgorithm? = nil, key: ObjectKey?)
         async throws -> (BodyOutcome, String, PartCipher?)
+    {
+        let r = try await receiveUncommitted(ex, bucket: b, maxSize: maxSize, checksumDefault: checksumDefault, key: key)
+        try await commit(r)
+        return (r.out, r.blob, r.cipher)
+    }
+
+    /// A body received into a new blob that is not durable yet: `commit` it, or `commitAndRecord`.
+    struct ReceivedBlob {
+        let out: BodyOutcome
+        let blob: String
+        let cipher: PartCipher?
+        let writer: any BlobSink
+        let ticket: JournalTicket?
+    }
+
+    func commit(_ r: ReceivedBlob) async throws {
+        do {
+            try await r.writer.commit(md5: r.out.md5)
+        } catch {
+            await r.writer.abort()
+            await r.ticket?.settled()
+            await discard(r.blob)  // the platform may hold it (an upstream that answered badly)
+            throw error
+        }
+    }
+
+    /// Makes the blob durable and writes its object: for a local blob in one trip off the event loop
+    /// (the I/O thread that syncs it queues the metadata write), else one after the other. On failure
+    /// the blob is dropped.
+    func commitAndRecord(_ r: ReceivedBlob, _ record: ObjectRecord, versioned: Bool, condition: WriteCondition?) async throws -> ObjectRecord? {
+        let store = state.store
+        if let gated = r.writer as? any GatedBlobSink {
+            do {
+                return try await gated.commit(md5: r.out.md5) { done in
+                    store.putObjectSoon(record, versioned: versioned, condition: condition, done: done)
+                }
+            } catch {
+                await r.writer.abort()  // a temp file left by a failed sync; nothing once renamed
+                await r.ticket?.settled()
+                await discard(r.blob)
+                throw error
+            }
+        }
+        try await commit(r)
+        do {
+            return try await store.putObject(record, versioned: versioned, condition: condition)
+        } catch {
+            await discard(r.blob)
+            throw error
+        }
+    }
+
+    func receiveUncommitted(_ ex: S3Call, bucket b: BucketRecord, maxSize: Int64, checksumDefault: ChecksumAlgorithm? = nil, key: ObjectKey?)
+        async throws -> ReceivedBlob
     {
         let platform = try platform(of: b)
         let blob = platform.newID(tenant: b.tenantID)
@@ -145,15 +193,7 @@ extension S3Service {
             await forgetJournal(blob, ticket)
             throw error
         }
-        do {
-            try await writer.commit(md5: out.md5)
-        } catch {
-            await writer.abort()
-            await ticket?.settled()
-            await discard(blob)  // the platform may hold it (an upstream that answered badly)
-            throw error
-        }
-        return (out, blob, sealed?.cipher)
+        return ReceivedBlob(out: out, blob: blob, cipher: sealed?.cipher, writer: writer, ticket: ticket)
     }
 
     /// Drops the journal entry of a blob that was never written (once its write has finished, so the

@@ -86,6 +86,9 @@ public protocol MetadataStore: Sendable {
     /// `.notFound`).
     @discardableResult
     func putObject(_ object: ObjectRecord, versioned: Bool, condition: WriteCondition?) async throws -> ObjectRecord?
+    /// `putObject` queued now, from any thread; `done` gets its outcome once it is durable.
+    func putObjectSoon(
+        _ object: ObjectRecord, versioned: Bool, condition: WriteCondition?, done: @escaping @Sendable (Result<ObjectRecord?, any Error>) -> Void)
     /// Deletes the current object (unversioned, `marker` nil), or puts `marker` (a delete marker) on
     /// top of the key's versions (versioned: a null marker replaces the null version). Returns the
     /// version whose data was released.

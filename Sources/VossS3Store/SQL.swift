@@ -40,7 +40,7 @@ public protocol SQLBackend: Sendable {
     func write<T: Sendable>(_ work: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T
     /// Queues `work` as `write` does, without waiting: `done` gets its outcome once it is durable (or
     /// failed). The default runs `write` in a task; a backend with its own queue enqueues at once.
-    func writeSoon(_ work: @escaping @Sendable (any SQLSession) throws -> Void, done: @escaping @Sendable (Result<Void, any Error>) -> Void)
+    func writeSoon<T: Sendable>(_ work: @escaping @Sendable (any SQLSession) throws -> T, done: @escaping @Sendable (Result<T, any Error>) -> Void)
     /// Runs `work` on a read-only view (a snapshot for SQLite; statement by statement for PostgreSQL).
     func read<T: Sendable>(_ work: @escaping @Sendable (any SQLSession) throws -> T) async throws -> T
     /// A short description for logs and `ose` (`sqlite /var/lib/voss/metadata.sqlite`, `postgres h1:5432/voss`).
@@ -50,11 +50,10 @@ public protocol SQLBackend: Sendable {
 }
 
 extension SQLBackend {
-    public func writeSoon(_ work: @escaping @Sendable (any SQLSession) throws -> Void, done: @escaping @Sendable (Result<Void, any Error>) -> Void) {
+    public func writeSoon<T: Sendable>(_ work: @escaping @Sendable (any SQLSession) throws -> T, done: @escaping @Sendable (Result<T, any Error>) -> Void) {
         Task {
             do {
-                try await write(work)
-                done(.success(()))
+                done(.success(try await write(work)))
             } catch {
                 done(.failure(error))
             }

@@ -439,7 +439,17 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
     }
 
     public func putObject(_ o: ObjectRecord, versioned: Bool, condition: WriteCondition?) async throws -> ObjectRecord? {
-        try await w { c in
+        try await w(objectWrite(o, versioned: versioned, condition: condition))
+    }
+
+    public func putObjectSoon(
+        _ o: ObjectRecord, versioned: Bool, condition: WriteCondition?, done: @escaping @Sendable (Result<ObjectRecord?, any Error>) -> Void
+    ) {
+        backend.writeSoon(objectWrite(o, versioned: versioned, condition: condition), done: done)
+    }
+
+    func objectWrite(_ o: ObjectRecord, versioned: Bool, condition: WriteCondition?) -> @Sendable (any SQLSession) throws -> ObjectRecord? {
+        { c in
             guard try !c.query("SELECT 1 FROM buckets WHERE id = ?", [.int(o.bucketID)]).isEmpty else {
                 throw StoreError.notFound("bucket")
             }

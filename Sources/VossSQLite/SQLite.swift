@@ -180,8 +180,14 @@ public final class SQLiteDatabase: @unchecked Sendable {
 
     /// Queues `work` for the writer now and returns; `done` gets the outcome once it is committed.
     /// Jobs run in the order they were queued.
-    public func writeSoon(_ work: @escaping @Sendable (SQLiteConnection) throws -> Void, done: @escaping @Sendable (Result<Void, any Error>) -> Void) {
-        jobs.push(Job(work: { try work($0) }, done: { r in done(r.map { _ in () }) }))
+    public func writeSoon<T: Sendable>(_ work: @escaping @Sendable (SQLiteConnection) throws -> T, done: @escaping @Sendable (Result<T, any Error>) -> Void) {
+        jobs.push(Job(work: { try work($0) }, done: { r in
+            switch r {
+            case .success(let v as T): done(.success(v))
+            case .success(let v): done(.failure(SQLiteError(code: SQLITE_MISUSE, message: "job returned \(type(of: v))")))
+            case .failure(let e): done(.failure(e))
+            }
+        }))
     }
 
     /// Runs `work` in a write transaction (batched with other writes; durable when it returns).

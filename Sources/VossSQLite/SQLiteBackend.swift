@@ -44,7 +44,7 @@ public final class SQLiteBackend: SQLBackend, @unchecked Sendable {
         do { return try await db.write { try work($0) } } catch { throw Self.map(error) }
     }
 
-    public func writeSoon(_ work: @escaping @Sendable (any SQLSession) throws -> Void, done: @escaping @Sendable (Result<Void, any Error>) -> Void) {
+    public func writeSoon<T: Sendable>(_ work: @escaping @Sendable (any SQLSession) throws -> T, done: @escaping @Sendable (Result<T, any Error>) -> Void) {
         db.writeSoon({ try work($0) }) { r in done(r.mapError { Self.map($0) }) }
     }
 
