@@ -120,11 +120,21 @@ extension S3Service {
         do {
             try await r.writer.commit(md5: r.out.md5)
         } catch {
-            await r.writer.abort()
-            await r.ticket?.settled()
-            await discard(r.blob)  // the platform may hold it (an upstream that answered badly)
+            await dropUncommitted(r)
             throw error
         }
+    }
+
+    /// After a failed commit: the temporary file goes; the blob itself too, unless its journal entry
+    /// failed — it was then never renamed into place, and asking a database that just failed to
+    /// collect it would only hold up the client's error (the blob is in no journal to collect).
+    func dropUncommitted(_ r: ReceivedBlob) async {
+        await r.writer.abort()  // a temp file left by a failed sync; nothing once renamed
+        if let t = r.ticket {
+            await t.settled()
+            if t.failed { return }
+        }
+        await discard(r.blob)  // the platform may hold it (an upstream that answered badly)
     }
 
     /// Makes the blob durable and writes its object: for a local blob in one trip off the event loop
@@ -138,9 +148,7 @@ extension S3Service {
                     store.putObjectSoon(record, versioned: versioned, condition: condition, done: done)
                 }
             } catch {
-                await r.writer.abort()  // a temp file left by a failed sync; nothing once renamed
-                await r.ticket?.settled()
-                await discard(r.blob)
+                await dropUncommitted(r)
                 throw error
             }
         }

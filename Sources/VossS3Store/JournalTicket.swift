@@ -41,6 +41,14 @@ public final class JournalTicket: @unchecked Sendable {  // state behind `cond`
         try r.get()
     }
 
+    /// Whether the entry could not be written (the blob then never left its temporary file).
+    public var failed: Bool {
+        cond.lock()
+        defer { cond.unlock() }
+        if case .failure? = result { return true }
+        return false
+    }
+
     /// Waits, without blocking a thread, until the write has finished either way (before forgetting
     /// the entry, so the forgetting cannot overtake it).
     public func settled() async {

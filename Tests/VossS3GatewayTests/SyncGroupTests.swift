@@ -101,9 +101,12 @@ import VossS3Store
         try t.wait(timeout: 0)
         await t.settled()
 
+        #expect(!t.failed)
         let f = JournalTicket()
+        #expect(!f.failed)
         f.settle(.failure(Broken()))
         #expect(throws: Broken.self) { try f.wait(timeout: 0) }
+        #expect(f.failed)
     }
 
     @Test func aWaiterOnAnotherThreadIsWokenAndAnAsyncWaiterResumes() async throws {
