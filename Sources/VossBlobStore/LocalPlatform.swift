@@ -73,36 +73,28 @@ final class LocalSink: GatedBlobSink, @unchecked Sendable {  // one task at a ti
 
     func write(_ bytes: ByteBuffer) async throws {
         if pending.readableBytes == 0 && bytes.readableBytes >= Self.flushSize {
-            return try await flush(bytes, commit: false)
+            return try await flush(bytes)
         }
         var bytes = bytes
         pending.writeBuffer(&bytes)
         if pending.readableBytes >= Self.flushSize {
             let data = pending
             pending = ByteBuffer()
-            try await flush(data, commit: false)
+            try await flush(data)
         }
     }
 
     func commit(md5: [UInt8]) async throws {
-        let data = pending
-        pending = ByteBuffer()
-        try await flush(data, commit: true)
+        try await commit(md5: md5) { (done: @escaping @Sendable (Result<Void, any Error>) -> Void) in done(.success(())) }
     }
 
     /// Creates the file on the first call; a failed call leaves `writer` as it was (`abort` or deinit
     /// removes the temporary file).
-    private func flush(_ data: ByteBuffer, commit: Bool) async throws {
-        let (store, blob, existing, gate) = (self.store, self.blob, self.writer, self.gate)
+    private func flush(_ data: ByteBuffer) async throws {
+        let (store, blob, existing) = (self.store, self.blob, self.writer)
         writer = try await io.runIfActive {
             let w = try existing ?? store.makeLocalWriter(blob)
-            do {
-                try data.withUnsafeReadableBytes { try w.write($0) }
-                if commit { try w.commit(gate: gate) }
-            } catch {
-                if existing == nil { w.abort() }  // not kept as `writer`: remove its temporary file now
-                throw error
-            }
+            try data.withUnsafeReadableBytes { try w.write($0) }
             return w
         }
     }
