@@ -200,6 +200,11 @@ public enum CommandTable {
                 OptionSpec("--role", "ROLE", help: "opt.role"),
             ],
             examples: ["ose user create --tenant acme --name alice --role tenant-admin"]),
+        CommandSpec(
+            ["user", "passwd"], summary: "cmd.user.passwd",
+            options: [tenant, OptionSpec("--name", "NAME", required: true, help: "opt.user_name"), secret, secretFile, force],
+            examples: ["ose user passwd --tenant acme --name alice", "ose user passwd --tenant acme --name alice --secret-file /root/alice.pw"],
+            takesSecret: true),
         CommandSpec(["user", "list"], summary: "cmd.user.list", options: [tenant]),
         CommandSpec(["user", "delete"], summary: "cmd.user.delete", options: [tenant, OptionSpec("--name", "NAME", required: true, help: "opt.user_name")]),
         CommandSpec(

@@ -161,6 +161,12 @@ extension OSE {
             let (x, raw): (UserInfo, [UInt8]) = try call(
                 Routes.userCreate, ["tenant": tn], NameRequest(name: p.value("--name")!, role: p.value("--role")))
             json ? emitJSON(raw) : print(t("user.created", x.name, x.tenant, x.role))
+        case ["user", "passwd"]:
+            let tn = p.value("--tenant")!, n = p.value("--name")!
+            let secret = try secret(p, confirm: true)
+            let (_, raw): (UserInfo, [UInt8]) = try call(
+                Routes.userPassword, ["tenant": tn, "user": n], PasswordRequest(password: secret, force: p.flag("--force")))
+            json ? emitJSON(raw) : print(t("user.password_set", n, tn))
         case ["user", "list"]:
             let (x, raw): (UserList, [UInt8]) = try call(Routes.userList, ["tenant": p.value("--tenant")!])
             json ? emitJSON(raw) : print(Render.users(x, t), terminator: "")

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOHTTP1
 import VossBase
+import VossConfig
 import VossHTTP
 import VossS3Store
 import VossWire
@@ -100,6 +101,27 @@ struct AdminAPI: Sendable {
             } else if let p = on(Routes.userDelete), let tenant = p["tenant"], let name = p["user"] {
                 try await store.deleteUser(tenant: tenant, name: name)
                 return .json(Deleted(deleted: name))
+            } else if let p = on(Routes.userPassword), let tenant = p["tenant"], let name = p["user"] {
+                let body = try r.decodeJSON(PasswordRequest.self)
+                guard body.password.utf8.count <= 1024 else { return fail(.badRequest, "validation", Message("rest.password_too_long")) }
+                if !(body.force ?? false) {
+                    let v = PasswordPolicy.evaluate(body.password)
+                    if !v.isEmpty {
+                        return .json(
+                            APIErrorBody(
+                                code: "validation", message: Message("api.invalid"),
+                                issues: v.map { APIErrorBody.Issue(key: "secret", message: $0.message) }, hint: Message("password.hint_force")),
+                            status: .badRequest)
+                    }
+                }
+                guard let u = try await store.users(tenant: tenant).first(where: { $0.name == name }) else {
+                    return fail(.notFound, "not_found", Message("identity.not_found", "user \(name) in tenant \(tenant)"))
+                }
+                let password = body.password
+                let hash = try await (state?.blocking { try Passwords.hash(password) } ?? Passwords.hash(password))
+                try await store.setPassword(tenant: tenant, user: name, hash: hash)
+                logger.info("password set by ose", metadata: ["tenant": "\(tenant)", "user": "\(name)"])
+                return .json(user(u, tenant: tenant))
             } else if let p = on(Routes.keyList), let tenant = p["tenant"], let name = p["user"] {
                 let keys = try await store.keys(tenant: tenant, user: name)
                 return .json(KeyList(keys: keys.map { KeyInfo(accessKey: $0.accessKey, secret: nil, tenant: tenant, user: name, createdAt: $0.createdAt) }))
@@ -129,7 +151,9 @@ struct AdminAPI: Sendable {
         }
     }
 
-    func user(_ u: UserRecord, tenant: String) -> UserInfo {
+    func user(_ u: UserRecord, tenant: String) -> UserInfo { Self.userInfo(u, tenant: tenant) }
+
+    static func userInfo(_ u: UserRecord, tenant: String) -> UserInfo {
         UserInfo(id: u.id, tenant: tenant, name: u.name, role: u.role.rawValue, createdAt: u.createdAt)
     }
 }

@@ -27,6 +27,8 @@ public final class S3Worker: WorkerApp {
     let admin = Mutex<HTTPServer?>(nil)
     let connections = ConnectionTracker()
     let limiter = ConnectionLimiter()
+    /// The REST API's login throttle and hashing gate, shared by the HTTPS and HTTP listeners.
+    let rest = RestAPI()
     let expiry = Mutex<Task<Void, Never>?>(nil)
     let lifecycle = Mutex<Task<Void, Never>?>(nil)
     let drainingFlag = Atomic<Bool>(false)
@@ -239,7 +241,7 @@ public final class S3Worker: WorkerApp {
 
     func serveS3(fd: Int32, tls: Bool, group: any EventLoopGroup, state st: GatewayState) async throws -> String {
         let connections = self.connections
-        let server = S3Server(service: S3Service(state: st), tls: tls, connections: connections, draining: { [self] in
+        let server = S3Server(service: S3Service(state: st), tls: tls, connections: connections, rest: rest, draining: { [self] in
             self.drainingFlag.load(ordering: .relaxed)
         })
         let channel = try await ServerBootstrap(group: group)

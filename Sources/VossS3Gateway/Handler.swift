@@ -76,6 +76,7 @@ struct S3Server: Sendable {
     let service: S3Service
     let tls: Bool
     let connections: ConnectionTracker
+    let rest: RestAPI
     let draining: @Sendable () -> Bool
 
     var state: GatewayState { service.state }
@@ -137,6 +138,15 @@ struct S3Server: Sendable {
             method: head.method.rawValue, rawPath: rawPath, rawQuery: rawQuery,
             headers: head.headers.map { ($0.name, $0.value) })
         let query = signed.parseQuery()
+
+        // The REST API (`/api/v1/…` but not `/api/v1/s3/…`): JSON answers, session tokens, no S3 routing.
+        if RestAPI.handles(rawPath) {
+            let ctx = RequestContext(
+                id: id, method: head.method.rawValue, headers: signed.headers, rawPath: rawPath, rawQuery: rawQuery, query: query,
+                target: S3Target(bucket: nil, key: nil, virtualHosted: false), operation: .listBuckets, principal: nil, auth: nil, tls: tls,
+                remote: remote)
+            return await serveREST(Exchange(ctx: ctx, head: head, reader: reader, channel: channel, state: state, draining: draining))
+        }
 
         // Route.
         let target: S3Target

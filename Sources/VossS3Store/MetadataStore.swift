@@ -56,6 +56,15 @@ public protocol MetadataStore: Sendable {
     func keys(tenant: String, user: String) async throws -> [AccessKeyRecord]
     func deleteKey(accessKey: String) async throws
     func principal(accessKey: String) async throws -> Principal?
+    /// Sets a user's password hash (`Passwords.hash`) and ends its sessions.
+    func setPassword(tenant: String, user: String, hash: String) async throws
+    /// A user, its tenant and its password hash (nil: no password set), by names.
+    func credentials(tenant: String, user: String) async throws -> LoginCredentials?
+    /// Opens a session (expired ones are deleted on the way).
+    func createSession(tokenHash: String, userID: String, now: Date, expires: Date) async throws
+    /// The session with this token hash, if it has not expired.
+    func session(tokenHash: String, now: Date) async throws -> SessionRecord?
+    func deleteSession(tokenHash: String) async throws
 
     // Buckets
     func createBucket(

@@ -57,6 +57,33 @@ public struct AccessKeyRecord: Codable, Equatable, Sendable {
     }
 }
 
+/// What a login is checked against.
+public struct LoginCredentials: Sendable, Equatable {
+    public var user: UserRecord
+    public var tenant: TenantRecord
+    /// `Passwords.hash` output; nil when the user has no password (it cannot log in).
+    public var passwordHash: String?
+
+    public init(user: UserRecord, tenant: TenantRecord, passwordHash: String?) {
+        self.user = user
+        self.tenant = tenant
+        self.passwordHash = passwordHash
+    }
+}
+
+/// A REST API session: who opened it, until when.
+public struct SessionRecord: Sendable, Equatable {
+    public var user: UserRecord
+    public var tenant: TenantRecord
+    public var expires: Date
+
+    public init(user: UserRecord, tenant: TenantRecord, expires: Date) {
+        self.user = user
+        self.tenant = tenant
+        self.expires = expires
+    }
+}
+
 /// Who a verified access key belongs to.
 public struct Principal: Equatable, Sendable {
     public var accessKey: String

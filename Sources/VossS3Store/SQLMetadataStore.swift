@@ -152,6 +152,8 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
         try await w { c in
             let uid = try self.userID(c, tenant: tenant, user: name)
             try c.query("DELETE FROM access_keys WHERE user_id = ?", [.text(uid)])
+            try c.query("DELETE FROM sessions WHERE user_id = ?", [.text(uid)])
+            try c.query("DELETE FROM user_passwords WHERE user_id = ?", [.text(uid)])
             try c.query("DELETE FROM users WHERE id = ?", [.text(uid)])
         }
     }

@@ -4,7 +4,7 @@
 /// `docs/operations.md` lists the resulting tables and indexes.
 public enum SQLSchema {
     /// The schema this build reads and writes.
-    public static let current = 5
+    public static let current = 6
 
     /// `pg_advisory_xact_lock` key for schema changes ("VOSSSCHM").
     public static let lockKey: Int64 = 0x564F_5353_5343_484D
@@ -136,6 +136,13 @@ public enum SQLSchema {
             "ALTER TABLE parts ADD COLUMN cipher TEXT",
             "CREATE TABLE sse_keys(id TEXT PRIMARY KEY, wrapped TEXT NOT NULL, created_ms INTEGER NOT NULL)",
         ]),
+        // 6: logins to the REST API and the portal: a user's password hash (scrypt, docs/decisions.md 44)
+        // and the sessions it opened (only a SHA-256 of each token is kept).
+        Step(version: 6, statements: [
+            "CREATE TABLE user_passwords(user_id TEXT PRIMARY KEY, hash TEXT NOT NULL, updated_ms INTEGER NOT NULL)",
+            "CREATE TABLE sessions(token_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL)",
+            "CREATE INDEX sessions_user ON sessions(user_id)",
+        ]),
     ]
 
     /// Keys and names are `COLLATE "C"`: S3 lists in byte order, whatever the database's locale.
@@ -219,6 +226,11 @@ public enum SQLSchema {
             "ALTER TABLE uploads ADD COLUMN encryption TEXT",
             "ALTER TABLE parts ADD COLUMN cipher TEXT",
             "CREATE TABLE sse_keys(id TEXT PRIMARY KEY, wrapped TEXT NOT NULL, created_ms BIGINT NOT NULL)",
+        ]),
+        Step(version: 6, statements: [
+            "CREATE TABLE user_passwords(user_id TEXT PRIMARY KEY, hash TEXT NOT NULL, updated_ms BIGINT NOT NULL)",
+            "CREATE TABLE sessions(token_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, created_ms BIGINT NOT NULL, expires_ms BIGINT NOT NULL)",
+            "CREATE INDEX sessions_user ON sessions(user_id)",
         ]),
     ]
 }

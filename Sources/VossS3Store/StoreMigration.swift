@@ -110,6 +110,8 @@ public final class StoreMigration: Sendable {
         Table(name: "tenants", columns: ["id", "name", "created_ms"], key: ["id"]),
         Table(name: "users", columns: ["id", "tenant_id", "name", "role", "created_ms"], key: ["id"]),
         Table(name: "access_keys", columns: ["access_key", "secret", "user_id", "created_ms"], key: ["access_key"]),
+        // Sessions are not copied: logins to the REST API start again after a migration.
+        Table(name: "user_passwords", columns: ["user_id", "hash", "updated_ms"], key: ["user_id"]),
         Table(
             name: "buckets",
             columns: ["id", "name", "tenant_id", "owner_id", "created_ms", "region", "policy", "tags", "platform", "settings"],
@@ -147,8 +149,8 @@ public final class StoreMigration: Sendable {
 
     static func range(of phase: Phase) -> Range<Int> {
         switch phase {
-        case .type: 0..<3
-        case .path: 3..<tables.count
+        case .type: 0..<4
+        case .path: 4..<tables.count
         case .permission: tables.count..<(tables.count + 1)
         }
     }
@@ -313,6 +315,7 @@ public final class StoreMigration: Sendable {
         switch table {
         case "users": r[1] = m.tenant(r[1])
         case "access_keys": r[2] = m.user(r[2])
+        case "user_passwords": r[0] = m.user(r[0])
         case "buckets":
             r[0] = m.bucket(r[0])
             r[2] = m.tenant(r[2])

@@ -169,6 +169,7 @@ public enum Routes {
     public static let userCreate = ControlRoute<NameRequest, UserInfo>("POST", "/v1/tenants/{tenant}/users")
     public static let userList = ControlRoute<NoBody, UserList>("GET", "/v1/tenants/{tenant}/users")
     public static let userDelete = ControlRoute<NoBody, Deleted>("DELETE", "/v1/tenants/{tenant}/users/{user}")
+    public static let userPassword = ControlRoute<PasswordRequest, UserInfo>("PUT", "/v1/tenants/{tenant}/users/{user}/password")
     public static let keyCreate = ControlRoute<NoBody, KeyInfo>("POST", "/v1/tenants/{tenant}/users/{user}/keys")
     public static let keyList = ControlRoute<NoBody, KeyList>("GET", "/v1/tenants/{tenant}/users/{user}/keys")
     public static let keyDelete = ControlRoute<NoBody, Deleted>("DELETE", "/v1/keys/{key}")
@@ -188,7 +189,7 @@ public enum Routes {
     /// The identity routes (forwarded by the keeper to the gateway).
     public static let identity: [AnyControlRoute] = [
         tenantCreate.erased, tenantList.erased, tenantDelete.erased, userCreate.erased, userList.erased, userDelete.erased,
-        keyCreate.erased, keyList.erased, keyDelete.erased,
+        userPassword.erased, keyCreate.erased, keyList.erased, keyDelete.erased,
     ]
 
     /// Every route: the keeper's router must serve each (a unit test checks it).
