@@ -103,6 +103,8 @@ install: build
 	ln -sfn ../libexec/voss/voss $(DESTDIR)/usr/bin/ose
 	install -m 0644 systemd/voss-keeper.service $(DESTDIR)/usr/lib/systemd/system/voss-keeper.service
 	cp -R etc/voss/i18n $(DESTDIR)/etc/voss/
+	install -d $(DESTDIR)/usr/share/voss/portal
+	cp -R portal/. $(DESTDIR)/usr/share/voss/portal/
 	install -m 0644 README.md $(DESTDIR)/usr/share/doc/voss/README.md
 	cp -R docs/. $(DESTDIR)/usr/share/doc/voss/
 

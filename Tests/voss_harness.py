@@ -147,7 +147,7 @@ class Keeper:
             "formatVersion": 3, "nodeName": name, "dev": True,
             "paths": {"etc": self.etc, "lib": os.path.join(self.dir, "lib"), "log": os.path.join(self.dir, "log"),
                       "run": os.path.join(self.dir, "run"), "libexec": BIN,
-                      "i18n": os.path.join(ROOT, "etc", "voss", "i18n"),
+                      "i18n": os.path.join(ROOT, "etc", "voss", "i18n"), "portal": os.path.join(ROOT, "portal"),
                       **({"objects": objects_dir} if objects_dir else {})},
             "control": {"address": "127.0.0.1", "port": self.control_port},
             "gossip": {"address": "127.0.0.1", "port": self.gossip_port},

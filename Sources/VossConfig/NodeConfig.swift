@@ -19,6 +19,8 @@ public struct NodeConfig: Codable, Equatable, Sendable {
         /// Object bytes of the local platform (default `LIB/objects`). The nodes of a cluster must
         /// share it (one NFS/CephFS mount) so every gateway can serve every object.
         public var objects: String?
+        /// The web portal's files the gateway serves at `/portal/` (`/usr/share/voss/portal` installed).
+        public var portal: String?
     }
 
     public struct Endpoint: Codable, Equatable, Sendable {
@@ -102,17 +104,17 @@ public struct NodeConfig: Codable, Equatable, Sendable {
     public static func installed(nodeName: String) -> NodeConfig {
         let paths = Paths(
             etc: "/etc/voss", lib: "/var/lib/voss", log: "/var/log/voss", run: "/run/voss",
-            libexec: "/usr/libexec/voss", i18n: "/etc/voss/i18n")
+            libexec: "/usr/libexec/voss", i18n: "/etc/voss/i18n", portal: "/usr/share/voss/portal")
         return NodeConfig(
             formatVersion: currentFormat, nodeName: nodeName, dev: false, paths: paths, control: Endpoint(address: "127.0.0.1", port: 5198),
             workers: defaultWorkers(paths: paths, i18nPort: 8091, httpsPort: 443, httpPort: 80))
     }
 
     /// Everything under one directory, unprivileged (`--dev --data-dir DIR`).
-    public static func dev(dataDir: String, libexec: String, nodeName: String, i18n: String? = nil) -> NodeConfig {
+    public static func dev(dataDir: String, libexec: String, nodeName: String, i18n: String? = nil, portal: String? = nil) -> NodeConfig {
         let paths = Paths(
             etc: dataDir + "/etc", lib: dataDir + "/lib", log: dataDir + "/log", run: dataDir + "/run",
-            libexec: libexec, i18n: i18n)
+            libexec: libexec, i18n: i18n, portal: portal)
         return NodeConfig(
             formatVersion: currentFormat, nodeName: nodeName, dev: true, paths: paths, control: Endpoint(address: "127.0.0.1", port: 5198),
             workers: defaultWorkers(paths: paths, i18nPort: 8091, httpsPort: 9443, httpPort: 9080))

@@ -21,6 +21,7 @@ public enum WorkerSlices {
         out["paths.log"] = node.paths.log
         out["paths.run"] = node.paths.run
         if let i18n = node.paths.i18n { out["paths.i18n"] = i18n }
+        if let portal = node.paths.portal { out["paths.portal"] = portal }
         // Peers' sockets come from the keeper's node layout, never guessed by the worker.
         for w in node.workers where w.enabled {
             for l in w.listeners {

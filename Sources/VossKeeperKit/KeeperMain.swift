@@ -121,7 +121,7 @@ public struct KeeperOptions: Equatable, Sendable {
             }
         } else if dev, let dataDir {
             let dir = Files.absolute(dataDir)
-            n = .dev(dataDir: dir, libexec: Files.executableDirectory, nodeName: name, i18n: Self.findDevI18nDir())
+            n = .dev(dataDir: dir, libexec: Files.executableDirectory, nodeName: name, i18n: Self.findDevI18nDir(), portal: Self.findDevPortalDir())
         } else {
             n = .installed(nodeName: name)
         }
@@ -155,6 +155,15 @@ public struct KeeperOptions: Equatable, Sendable {
     }
 
     /// In a source checkout the bundles are in ./etc/voss/i18n (or beside the build directory).
+    /// The portal's files in a source tree (`portal/`) or next to an unpacked install.
+    static func findDevPortalDir() -> String? {
+        let exe = Files.executableDirectory
+        let candidates = [
+            FileManager.default.currentDirectoryPath + "/portal", exe + "/../../portal", exe + "/../../../portal", exe + "/../share/voss/portal",
+        ]
+        return candidates.map { ($0 as NSString).standardizingPath }.first { Files.exists($0 + "/index.html") }
+    }
+
     static func findDevI18nDir() -> String? {
         let exe = Files.executableDirectory
         let candidates = [

@@ -38,6 +38,13 @@ extension S3Service {
         if let problem = S3Names.bucketProblem(ex.ctx.bucket) {
             throw S3Error("InvalidBucketName", message: problem, details: [("BucketName", ex.ctx.bucket)])
         }
+        // `/api/…` and `/portal/…` are VOSS's own paths: buckets of these names could not be
+        // reached path-style.
+        if PortalFiles.reservedBuckets.contains(ex.ctx.bucket) {
+            throw S3Error(
+                "InvalidBucketName", message: "The bucket name '\(ex.ctx.bucket)' is reserved by VOSS (its REST API and portal).",
+                details: [("BucketName", ex.ctx.bucket)])
+        }
         let region = state.current.region
         let body = try await readSmallBody(ex, limit: 64 << 10)
         // The LocationConstraint is the region (the default platform) or a platform's name.

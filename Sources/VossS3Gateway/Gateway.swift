@@ -57,6 +57,9 @@ public final class S3Worker: WorkerApp {
         if let v = positive("s3.multipart_expiry_hours") { s.multipartExpiry = .seconds(Int64(min(v, 100 * 365 * 24)) * 3600) }
         if let v = positive("s3.lifecycle_interval") { s.lifecycleInterval = min(v, 86_400) }
         if let v = positive("s3.sse_key_rotation_days") { s.sseRotationDays = min(v, 3650) }
+        if let v = positive("s3.session_hours") { s.sessionHours = min(v, 24 * 30) }
+        s.portalDir = c.values["paths.portal"]
+        s.i18nSocket = c.values["peer.i18n.unix"]
         return s
     }
 

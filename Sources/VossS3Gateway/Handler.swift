@@ -139,8 +139,9 @@ struct S3Server: Sendable {
             headers: head.headers.map { ($0.name, $0.value) })
         let query = signed.parseQuery()
 
-        // The REST API (`/api/v1/…` but not `/api/v1/s3/…`): JSON answers, session tokens, no S3 routing.
-        if RestAPI.handles(rawPath) {
+        // The REST API (`/api/v1/…` but not `/api/v1/s3/…`) and the portal's files: JSON answers,
+        // session tokens, no S3 routing.
+        if RestAPI.handles(rawPath) || PortalFiles.handles(rawPath) {
             let ctx = RequestContext(
                 id: id, method: head.method.rawValue, headers: signed.headers, rawPath: rawPath, rawQuery: rawQuery, query: query,
                 target: S3Target(bucket: nil, key: nil, virtualHosted: false), operation: .listBuckets, principal: nil, auth: nil, tls: tls,

@@ -17,6 +17,8 @@ enum OpenAPI {
 
     static let ops: [String: Op] = [
         "GET /api/v1/openapi.json": Op(summary: "This document", access: "public"),
+        "GET /api/v1/i18n/{locale}": Op(
+            summary: "The portal's strings in a locale, English for what the locale lacks", access: "public", response: "PortalStrings"),
         "POST /api/v1/login": Op(summary: "Log in with a password; answers a session token", access: "public", request: "LoginRequest", response: "LoginResponse"),
         "POST /api/v1/logout": Op(summary: "End this session", access: "user"),
         "GET /api/v1/me": Op(summary: "The logged-in user", access: "user", response: "Me"),
@@ -77,6 +79,10 @@ enum OpenAPI {
             "error": object(
                 ["code": string("Stable machine code"), "message": message, "text": string("English text"), "issues": array(["type": "object"]), "hint": message],
                 optional: ["issues", "hint"])
+        ]),
+        "PortalStrings": object([
+            "locale": string(), "messages": ["type": "object", "additionalProperties": ["type": "string"]],
+            "languages": ["type": "object", "additionalProperties": ["type": "string"]],
         ]),
         "LoginRequest": object(["tenant": string(), "user": string(), "password": string()]),
         "LoginResponse": object(["token": string("Send as Authorization: Bearer TOKEN"), "expiresAt": dateTime, "me": ref("Me")]),

@@ -20,14 +20,12 @@ final class RestAPI: Sendable {
     let addressThrottle: LoginThrottle
     /// scrypt checks in flight (each holds 16 MiB and a core for ~0.1 s): more are refused with 503.
     let hashing: Atomic<Int>
-    let sessionLifetime: TimeInterval
     static let maxHashing = 4
 
-    init(sessionLifetime: TimeInterval = 8 * 3600) {
+    init() {
         userThrottle = LoginThrottle(free: 5)
         addressThrottle = LoginThrottle(free: 20)
         hashing = Atomic(0)
-        self.sessionLifetime = sessionLifetime
     }
 
     /// Whether a request path belongs to the REST API (the S3 path style `/api/v1/s3/…` does not).
@@ -163,6 +161,8 @@ extension S3Server {
     func routeREST(_ ex: Exchange, _ rest: RestAPI) async throws {
         let method = ex.ctx.method == "HEAD" ? "GET" : ex.ctx.method
         let path = ex.ctx.rawPath
+        if PortalFiles.handles(path) { return try await servePortal(ex, method: method) }
+        if let m = PublicRoutes.i18n.match(method: method, rawPath: path), let locale = m["locale"] { return try await portalStrings(ex, locale) }
         func on<B, R>(_ r: ControlRoute<B, R>) -> [String: String]? { r.match(method: method, rawPath: path) }
         if on(PublicRoutes.openapi) != nil {
             await ex.responder().send(
@@ -516,7 +516,7 @@ extension S3Server {
         rest.userThrottle.succeeded(keys: userKey)
         rest.addressThrottle.succeeded(keys: addressKey)
         let token = Passwords.newToken()
-        let expires = now.addingTimeInterval(rest.sessionLifetime)
+        let expires = now.addingTimeInterval(Double(state.current.sessionHours) * 3600)
         try await state.store.createSession(tokenHash: Passwords.tokenHash(token), userID: c.user.id, now: now, expires: expires)
         state.logger.info("login", metadata: ["tenant": "\(c.tenant.name)", "user": "\(c.user.name)", "client": "\(ex.ctx.remote)"])
         let p = Principal(accessKey: "", secret: "", user: c.user, tenant: c.tenant)

@@ -34,6 +34,12 @@ struct GatewaySettings: Sendable, Equatable {
     var lifecycleInterval = 3600
     /// Days between rotations of SSE-S3's key-encryption key (`s3.sse_key_rotation_days`).
     var sseRotationDays = 90
+    /// The web portal's files (`paths.portal`), served at `/portal/`.
+    var portalDir: String?
+    /// The i18n service's socket (`peer.i18n.unix`): the portal's strings come from it.
+    var i18nSocket: String?
+    /// Hours a REST API session lasts (`args.s3.session_hours`).
+    var sessionHours = 8
 }
 
 /// Everything a request handler needs, shared by all connections.

@@ -210,12 +210,27 @@ public struct UsageReport: Codable, Sendable, Equatable {
     public init(tenants: [TenantUsage]) { self.tenants = tenants }
 }
 
+public struct PortalStrings: Codable, Sendable, Equatable {
+    /// The locale the strings are in (the requested one, or `en` when the service has none for it).
+    public var locale: String
+    public var messages: [String: String]
+    /// The languages the user can switch to: locale → its own name.
+    public var languages: [String: String]
+    public init(locale: String, messages: [String: String], languages: [String: String]) {
+        self.locale = locale
+        self.messages = messages
+        self.languages = languages
+    }
+}
+
 /// Every route of the REST API, with who may call it (enforced by the gateway, listed in the OpenAPI
 /// document): `public` (no token), `user` (any logged-in user; the handler narrows to what it owns),
 /// `tenantAdmin` (the tenant's admins and provider admins), `provider` (provider admins only).
 public enum PublicRoutes {
     public static let prefix = "/api/v1"
     public static let openapi = ControlRoute<NoBody, NoBody>("GET", "/api/v1/openapi.json")
+    /// The portal's strings in a locale (from the i18n service; English for what it lacks).
+    public static let i18n = ControlRoute<NoBody, PortalStrings>("GET", "/api/v1/i18n/{locale}")
     public static let login = ControlRoute<LoginRequest, LoginResponse>("POST", "/api/v1/login")
     public static let logout = ControlRoute<NoBody, NoBody>("POST", "/api/v1/logout")
     public static let me = ControlRoute<NoBody, MeInfo>("GET", "/api/v1/me")
@@ -245,7 +260,7 @@ public enum PublicRoutes {
     public static let share = ControlRoute<ShareRequest, ShareLink>("POST", "/api/v1/buckets/{bucket}/share")
 
     public static let all: [AnyControlRoute] = [
-        openapi.erased, login.erased, logout.erased, me.erased, myPassword.erased,
+        openapi.erased, i18n.erased, login.erased, logout.erased, me.erased, myPassword.erased,
         tenantList.erased, tenantCreate.erased, tenantDelete.erased, userList.erased, userCreate.erased, userDelete.erased,
         userPassword.erased, keyList.erased, keyCreate.erased, keyDelete.erased,
         platforms.erased, usage.erased, bucketList.erased, bucketCreate.erased, bucketDelete.erased, bucketUsage.erased,

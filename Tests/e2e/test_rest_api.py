@@ -369,6 +369,31 @@ def test_bad_input_gets_clear_errors(api, world):
     assert r.status_code in (401, 429)
 
 
+def test_the_portals_strings_come_from_the_i18n_service_with_english_behind(api):
+    zh = api.call("GET", "/i18n/zh-Hans", expect=200).json()
+    en = api.call("GET", "/i18n/en", expect=200).json()
+    assert zh["locale"] == "zh-Hans" and zh["messages"]["portal.nav.buckets"] == "存储桶"
+    assert en["messages"]["portal.nav.buckets"] == "Buckets" and {"en", "zh-Hans"} <= set(en["languages"])
+    # The API's own error messages come along, so the portal shows them translated too.
+    assert zh["messages"]["rest.bad_login"] != en["messages"]["rest.bad_login"]
+    assert set(en["messages"]) <= set(zh["messages"])
+    fr = api.call("GET", "/i18n/fr", expect=200).json()
+    assert fr["messages"]["portal.nav.buckets"] == "Buckets"
+    api.call("GET", "/i18n/%3Cscript%3E", expect=400)
+
+
+def test_the_portals_paths_are_reserved_bucket_names(voss, world):
+    tenants, tokens = world
+    tok = tokens[(tenants[0], "tenant-admin")]
+    for name in ("portal", "api"):
+        r = requests.post(voss.http + "/api/v1/buckets", json={"name": name}, headers={"Authorization": "Bearer " + tok})
+        assert r.status_code == 400 and r.json()["error"]["code"] == "InvalidBucketName", r.text
+    r = requests.get(voss.http + "/portal/")
+    assert r.status_code == 200 and "default-src 'self'" in r.headers["Content-Security-Policy"]
+    assert requests.get(voss.http + "/portal/..%2Fapp.js").status_code == 404
+    assert requests.get(voss.http + "/portal/app.js").headers["Content-Type"].startswith("text/javascript")
+
+
 def test_tokens_never_reach_the_logs(voss, world):
     _, tokens = world
     logs = ""
