@@ -123,7 +123,7 @@ let package = Package(
         .target(
             name: "VossUpstream",
             dependencies: nio + [
-                "VossBase", "VossBlobStore", "VossConfig", "VossSigV4", "VossS3Core", "VossS3Store",
+                "VossBase", "VossBlobStore", "VossConfig", "VossSigV4", "VossS3Core", "VossS3Store", "VossChecksums",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Crypto", package: "swift-crypto"),

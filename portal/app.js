@@ -402,6 +402,27 @@ $("#lang").addEventListener("change", async (e) => {
   if (me) start(); else showLogin();
 });
 
+// Inside the cloud director (the plugin frames this page): the director's session token arrives by
+// message from the parent page and is exchanged for a VOSS session; the token is never in a URL.
+function embeddedInDirector() {
+  if (new URLSearchParams(location.search).get("embedded") !== "director" || window.parent === window) return false;
+  $("#main").replaceChildren(el("p", { class: "muted", id: "director-wait", text: t("portal.director.signing_in") }));
+  window.addEventListener("message", async (e) => {
+    if (e.source !== window.parent || e.data?.type !== "voss.director-token" || typeof e.data.token !== "string") return;
+    try {
+      const r = await api("POST", "/login/director", { token: e.data.token });
+      sessionStorage.setItem("voss.token", r.token);
+      me = r.me;
+      start();
+    } catch (x) {
+      showLogin(t("portal.director.failed", x.message));
+    }
+  });
+  // Ready for the token now (no secret in this message, so any parent may hear it).
+  window.parent.postMessage({ type: "voss.ready" }, "*");
+  return true;
+}
+
 const preferred = localStorage.getItem("voss.locale") || (navigator.language.startsWith("zh") ? "zh-Hans" : "en");
 await loadStrings(preferred);
-if (sessionStorage.getItem("voss.token")) start(); else showLogin();
+if (sessionStorage.getItem("voss.token")) start(); else if (!embeddedInDirector()) showLogin();

@@ -143,6 +143,21 @@ public enum CommandTable {
             takesSecret: true),
         CommandSpec(["cloudian", "show"], summary: "cmd.cloudian.show", options: [withSecret]),
         CommandSpec(
+            ["director", "set"], summary: "cmd.director.set",
+            options: [
+                OptionSpec("--url", "URL", required: true, help: "opt.director_url"),
+                OptionSpec("--user", "USER@system", required: true, help: "opt.director_user", aliases: ["--username"]), secret, secretFile, force,
+                OptionSpec("--insecure", help: "opt.director_insecure"),
+            ],
+            examples: ["ose director set --url https://vcd.example.com --user administrator@system"],
+            takesSecret: true),
+        CommandSpec(["director", "show"], summary: "cmd.director.show", options: [withSecret]),
+        CommandSpec(
+            ["ui", "install"], summary: "cmd.ui.install", options: [OptionSpec("--ose-url", "URL", required: true, help: "opt.ose_url")],
+            examples: ["ose ui install --ose-url https://s3.example.com"]),
+        CommandSpec(["ui", "uninstall"], summary: "cmd.ui.uninstall"),
+        CommandSpec(["ui", "show"], summary: "cmd.ui.show"),
+        CommandSpec(
             ["ecs", "admin", "set"], summary: "cmd.ecs.admin.set",
             options: [
                 OptionSpec("--url", "URL", required: true, help: "opt.vendor_url"),

@@ -134,6 +134,28 @@ public enum Render {
         return out
     }
 
+    /// `ose director show|set`.
+    public static func director(_ d: DirectorInfo, _ t: Translator) -> String {
+        guard d.configured, let url = d.url else { return t("director.none") + "\n" }
+        var out = "[\(t("section.director"))]\n    URL: \(url)\n"
+        if let u = d.user { out += "    username: \(u)\n" }
+        if let s = d.secret { out += "    \(t("label.secret")): \(s)\n" }
+        if let v = d.apiVersion { out += "    API version: \(v)\n" }
+        if d.tlsVerify == false { out += "    \(t("director.tls_unverified"))\n" }
+        return out
+    }
+
+    /// `ose ui show|install|uninstall`.
+    public static func uiPlugin(_ u: UIPluginInfo, _ t: Translator) -> String {
+        guard u.installed else { return t("ui.none") + "\n" }
+        var out = "[\(t("section.ui"))]\n"
+        out += "    \(t("col.name")): \(u.name ?? "-")\n    ID: \(u.id ?? "-")\n    \(t("col.version")): \(u.version ?? "-")\n"
+        if let o = u.oseURL { out += "    OSE URL: \(o)\n" }
+        if let s = u.status { out += "    \(t("col.state")): \(s)\n" }
+        if let d = u.detail { out += "    \(t("col.detail")): \(d)\n" }
+        return out
+    }
+
     /// `ose platforms show`: every platform with its state, the default marked.
     public static func platforms(_ info: PlatformsInfo, _ t: Translator) -> String {
         var out = "[\(t("section.platforms"))]\n"

@@ -55,6 +55,15 @@ public enum ConfigSchema {
         // The virtual-IP translator (`ose vip`): one virtual address for the whole cluster.
         // Cloudian HyperStore and Dell ECS (`ose cloudian …`, `ose ecs …`): their services, and the
         // platform made from them.
+        // The cloud director (`ose director set`), checked before it is saved, and the portal plugin
+        // registered in it (`ose ui install`).
+        KeySpec("director.url") { k, v in Validators.httpURL(k, v) },
+        KeySpec("director.user") { k, v in Validators.systemUser(k, v) },
+        KeySpec("director.secret", secret: true),
+        KeySpec("director.api_version"),
+        KeySpec("director.tls_verify") { k, v in Validators.oneOf(k, v, ["on", "off"]) },
+        KeySpec("ui.plugin_id"),
+        KeySpec("ui.ose_url") { k, v in Validators.httpURL(k, v) },
         KeySpec("cloudian.admin.url") { k, v in Validators.httpURL(k, v) },
         KeySpec("cloudian.admin.user") { k, v in Validators.nonEmpty(k, v) + Validators.text(k, v, maxLength: 256) },
         KeySpec("cloudian.admin.secret", secret: true),

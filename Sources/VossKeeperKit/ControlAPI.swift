@@ -43,6 +43,7 @@ struct ControlAPI: Sendable {
         databaseRoutes(&r)
         clusterRoutes(&r)
         platformRoutes(&r)
+        directorRoutes(&r)
         let admin = self.admin
         r.pass(Routes.gatewayForwarded) { call in
             let rest = call.request.uri.split(separator: "?").first.map { String($0.dropFirst(("/" + VossVersion.controlAPI).count)) } ?? ""

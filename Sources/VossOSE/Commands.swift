@@ -75,6 +75,24 @@ extension OSE {
             let kind = path[0]
             let (info, raw): (VendorInfo, [UInt8]) = try call(kind == "ecs" ? Routes.ecsShow : Routes.cloudianShow, query: secretQuery(p))
             json ? emitJSON(raw) : print(Render.vendor(info, t), terminator: "")
+        case ["director", "set"]:
+            let secret = try secret(p, confirm: false)
+            let (d, raw): (DirectorInfo, [UInt8]) = try call(
+                Routes.directorSet,
+                DirectorSetRequest(url: p.value("--url")!, user: p.value("--user")!, secret: secret, force: p.flag("--force"), insecure: p.flag("--insecure")))
+            json ? emitJSON(raw) : print(Render.director(d, t), terminator: "")
+        case ["director", "show"]:
+            let (d, raw): (DirectorInfo, [UInt8]) = try call(Routes.directorShow, query: secretQuery(p))
+            json ? emitJSON(raw) : print(Render.director(d, t), terminator: "")
+        case ["ui", "install"]:
+            let (u, raw): (UIPluginInfo, [UInt8]) = try call(Routes.uiInstall, UIInstallRequest(oseURL: p.value("--ose-url")!))
+            json ? emitJSON(raw) : print(Render.uiPlugin(u, t), terminator: "")
+        case ["ui", "uninstall"]:
+            let (u, raw): (UIPluginInfo, [UInt8]) = try call(Routes.uiUninstall)
+            json ? emitJSON(raw) : print(Render.uiPlugin(u, t), terminator: "")
+        case ["ui", "show"]:
+            let (u, raw): (UIPluginInfo, [UInt8]) = try call(Routes.uiShow)
+            json ? emitJSON(raw) : print(Render.uiPlugin(u, t), terminator: "")
         case ["migration", "bucket", "start"]:
             let body = BucketMoveRequest(bucket: p.value("--bucket")!, to: p.value("--to")!, force: p.flag("--force"))
             var (m, _): (BucketMoveInfo, [UInt8]) = try call(Routes.bucketMoveStart, body)

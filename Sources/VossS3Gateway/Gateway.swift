@@ -59,6 +59,11 @@ public final class S3Worker: WorkerApp {
         if let v = positive("s3.sse_key_rotation_days") { s.sseRotationDays = min(v, 3650) }
         if let v = positive("s3.session_hours") { s.sessionHours = min(v, 24 * 30) }
         s.portalDir = c.values["paths.portal"]
+        if let url = c.values["director.url"], let user = c.values["director.user"], let secret = c.values["director.secret"] {
+            s.director = DirectorSettings(
+                url: url, user: user, secret: secret, apiVersion: c.values["director.api_version"] ?? "36.0",
+                tlsVerify: c.values["director.tls_verify"] != "off")
+        }
         s.i18nSocket = c.values["peer.i18n.unix"]
         return s
     }

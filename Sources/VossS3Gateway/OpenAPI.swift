@@ -20,6 +20,9 @@ enum OpenAPI {
         "GET /api/v1/i18n/{locale}": Op(
             summary: "The portal's strings in a locale, English for what the locale lacks", access: "public", response: "PortalStrings"),
         "POST /api/v1/login": Op(summary: "Log in with a password; answers a session token", access: "public", request: "LoginRequest", response: "LoginResponse"),
+        "POST /api/v1/login/director": Op(
+            summary: "Log in with a cloud director session token (its organization is the tenant, its rights give the role)", access: "public",
+            request: "DirectorLoginRequest", response: "LoginResponse"),
         "POST /api/v1/logout": Op(summary: "End this session", access: "user"),
         "GET /api/v1/me": Op(summary: "The logged-in user", access: "user", response: "Me"),
         "PUT /api/v1/me/password": Op(summary: "Change one's own password (needs the current one)", access: "user", request: "PasswordRequest", response: "Me"),
@@ -84,6 +87,7 @@ enum OpenAPI {
             "locale": string(), "messages": ["type": "object", "additionalProperties": ["type": "string"]],
             "languages": ["type": "object", "additionalProperties": ["type": "string"]],
         ]),
+        "DirectorLoginRequest": object(["token": string("The director's access token (X-VMWARE-VCLOUD-ACCESS-TOKEN)")]),
         "LoginRequest": object(["tenant": string(), "user": string(), "password": string()]),
         "LoginResponse": object(["token": string("Send as Authorization: Bearer TOKEN"), "expiresAt": dateTime, "me": ref("Me")]),
         "Me": object(["id": string(), "tenant": string(), "tenantID": string(), "name": string(), "role": role]),

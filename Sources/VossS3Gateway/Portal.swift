@@ -33,14 +33,28 @@ enum PortalFiles {
         return (name, type)
     }
 
-    /// What the portal's pages may do: only this origin's scripts, styles and API; no framing by others.
-    static let securityHeaders: [(String, String)] = [
-        (
-            "Content-Security-Policy",
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'self'"
-        ),
-        ("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"), ("Cache-Control", "no-cache"),
-    ]
+    /// What the portal's pages may do: only this origin's scripts, styles and API; framed only by
+    /// itself and the configured cloud director (whose plugin shows the portal).
+    static func securityHeaders(director: String?) -> [(String, String)] {
+        let ancestors = ["'self'"] + (director.flatMap(origin).map { [$0] } ?? [])
+        return [
+            (
+                "Content-Security-Policy",
+                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; "
+                    + "base-uri 'none'; frame-ancestors \(ancestors.joined(separator: " "))"
+            ),
+            ("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"), ("Cache-Control", "no-cache"),
+        ]
+    }
+
+    /// `https://vcd.example.com:8443/x` → `https://vcd.example.com:8443` (nothing that is not a plain origin).
+    static func origin(_ url: String) -> String? {
+        guard let scheme = url.range(of: "://"), ["http", "https"].contains(url[..<scheme.lowerBound].lowercased()) else { return nil }
+        let rest = url[scheme.upperBound...]
+        let host = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        guard !host.isEmpty, host.allSatisfy({ $0.isLetter || $0.isNumber || ".-:[]".contains($0) }) else { return nil }
+        return url[..<scheme.upperBound].lowercased() + host
+    }
 }
 
 extension S3Server {
@@ -60,7 +74,7 @@ extension S3Server {
         let path = dir + "/" + f.name
         let bytes: [UInt8]? = try await state.blocking { try? Files.read(path, limit: 4 << 20) }
         guard let bytes else { throw RestError(status: .notFound, code: "not_found", message: Message("api.no_route", ex.ctx.method, ex.ctx.rawPath)) }
-        await ex.responder().send(.ok, headers: [("Content-Type", f.type)] + PortalFiles.securityHeaders, body: bytes, headOnly: ex.ctx.isHead)
+        await ex.responder().send(.ok, headers: [("Content-Type", f.type)] + PortalFiles.securityHeaders(director: state.current.director?.url), body: bytes, headOnly: ex.ctx.isHead)
     }
 
     /// The portal's strings: the locale's from the i18n service over English's, so a string the

@@ -8,6 +8,7 @@ import VossConfig
 import VossS3Core
 import VossS3Store
 import VossSigV4
+import VossUpstream
 import VossWire
 
 /// The tenant/provider REST API (`/api/v1/…` on the gateway's ports, docs/rest-api.md): log in with a
@@ -15,6 +16,8 @@ import VossWire
 /// caller's role allows (SPEC.md §3, docs/decisions.md 44). Bucket and object operations run through
 /// the S3 service with the session's principal, so they obey exactly the checks S3 requests do.
 final class RestAPI: Sendable {
+    /// The provider session VOSS holds with the director (to read roles' rights), by settings.
+    let directorToken = Mutex<(DirectorSettings, String)?>(nil)
     /// Failed logins per user (5 free) and per client address (20 free: many people behind one NAT).
     let userThrottle: LoginThrottle
     let addressThrottle: LoginThrottle
@@ -171,6 +174,7 @@ extension S3Server {
             return
         }
         if on(PublicRoutes.login) != nil { return try await login(ex, rest) }
+        if on(PublicRoutes.directorLogin) != nil { return try await directorLogin(ex, rest) }
         guard PublicRoutes.all.contains(where: { $0.match(method: method, rawPath: path) != nil }) else {
             let known = PublicRoutes.all.contains { r in ["GET", "POST", "PUT", "DELETE"].contains { r.match(method: $0, rawPath: path) != nil } }
             throw known
@@ -521,6 +525,82 @@ extension S3Server {
         state.logger.info("login", metadata: ["tenant": "\(c.tenant.name)", "user": "\(c.user.name)", "client": "\(ex.ctx.remote)"])
         let p = Principal(accessKey: "", secret: "", user: c.user, tenant: c.tenant)
         await sendJSON(ex, LoginResponse(token: token, expiresAt: expires, me: Self.me(p)))
+    }
+
+    /// A director user's login: the token is checked with the director (whose session is it?), the
+    /// rights of its roles give the VOSS role (SPEC.md §3), its organization is the tenant.
+    func directorLogin(_ ex: Exchange, _ rest: RestAPI) async throws {
+        let body = try await readJSON(ex, DirectorLoginRequest.self)
+        let addressKey = [LoginThrottle.addressKey(Self.clientAddress(ex))]
+        let now = Date()
+        let wait = rest.addressThrottle.wait(keys: addressKey, now: now.timeIntervalSince1970)
+        if wait > 0 {
+            let secs = String(Int(wait.rounded(.up)))
+            throw RestError(status: .tooManyRequests, code: "too_many_attempts", message: Message("rest.throttled", secs), headers: [("Retry-After", secs)])
+        }
+        guard let d = state.current.director else {
+            throw RestError(status: .conflict, code: "director_disabled", message: Message("rest.director_disabled"))
+        }
+        guard (8...4096).contains(body.token.utf8.count) else { throw RestError(status: .unauthorized, code: "bad_login", message: Message("rest.director_token")) }
+        let client: DirectorClient
+        do { client = try DirectorClient(url: d.url, tls: UpstreamTLSOptions(verify: d.tlsVerify), group: ex.channel.eventLoop) } catch {
+            throw RestError(status: .serviceUnavailable, code: "unavailable", message: Message("rest.director_unavailable", "\(error)"))
+        }
+        defer { client.close() }
+        let session: DirectorSession?
+        let rights: Set<String>
+        do {
+            session = try await client.currentSession(token: body.token, version: d.apiVersion)
+            guard let session else {
+                rest.addressThrottle.failed(keys: addressKey, now: Date().timeIntervalSince1970)
+                throw RestError(status: .unauthorized, code: "bad_login", message: Message("rest.director_token"))
+            }
+            rights = try await directorRights(session, client, d, rest)
+        } catch let e as RestError {
+            throw e
+        } catch {
+            state.logger.warning("cloud director unreachable", metadata: ["url": "\(d.url)", "error": "\(error)"])
+            throw RestError(status: .serviceUnavailable, code: "unavailable", message: Message("rest.director_unavailable", "\(error)"), headers: [("Retry-After", "5")])
+        }
+        guard let session, let role = DirectorRights.role(rights) else {
+            throw RestError(status: .forbidden, code: "no_access", message: Message("rest.director_no_access"))
+        }
+        guard AdminAPI.validName(session.org), !session.user.isEmpty, session.user.utf8.count <= 128,
+            session.user.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F })
+        else { throw RestError.invalid(Message("identity.bad_name", session.org + "/" + session.user)) }
+        let (tenant, user) = try await state.store.ensureUser(tenant: session.org, user: session.user, role: role)
+        let token = Passwords.newToken()
+        let expires = now.addingTimeInterval(Double(state.current.sessionHours) * 3600)
+        try await state.store.createSession(tokenHash: Passwords.tokenHash(token), userID: user.id, now: now, expires: expires)
+        state.logger.info("login through the director", metadata: ["tenant": "\(tenant.name)", "user": "\(user.name)", "role": "\(role.rawValue)", "client": "\(ex.ctx.remote)"])
+        let p = Principal(accessKey: "", secret: "", user: user, tenant: tenant)
+        await sendJSON(ex, LoginResponse(token: token, expiresAt: expires, me: Self.me(p)))
+    }
+
+    /// The rights of the session's roles, read with VOSS's own provider session (renewed once when the
+    /// director no longer accepts it).
+    func directorRights(_ s: DirectorSession, _ client: DirectorClient, _ d: DirectorSettings, _ rest: RestAPI) async throws -> Set<String> {
+        for attempt in 0..<2 {
+            let token: String
+            if attempt == 0, let (settings, t) = rest.directorToken.withLock({ $0 }), settings == d {
+                token = t
+            } else {
+                token = try await client.providerLogin(user: d.user, password: d.secret, version: d.apiVersion)
+                rest.directorToken.withLock { $0 = (d, token) }
+            }
+            do {
+                var rights = Set<String>()
+                for id in s.roleIDs { rights.formUnion(try await client.roleRights(roleID: id, token: token, version: d.apiVersion)) }
+                return rights
+            } catch let e as UpstreamError {
+                if case .status(let code, _, _) = e, code == 401, attempt == 0 {
+                    rest.directorToken.withLock { $0 = nil }
+                    continue
+                }
+                throw e
+            }
+        }
+        return []
     }
 
     /// The client's address without its port (the PROXY header's, behind the translator).

@@ -40,6 +40,8 @@ struct GatewaySettings: Sendable, Equatable {
     var i18nSocket: String?
     /// Hours a REST API session lasts (`args.s3.session_hours`).
     var sessionHours = 8
+    /// The cloud director (`ose director set`): director users log in with its session tokens.
+    var director: DirectorSettings?
 }
 
 /// Everything a request handler needs, shared by all connections.
@@ -170,3 +172,11 @@ final class IdentityCache: Sendable {
     }
 }
 
+
+struct DirectorSettings: Sendable, Equatable {
+    var url: String
+    var user: String
+    var secret: String
+    var apiVersion: String
+    var tlsVerify: Bool
+}

@@ -65,6 +65,8 @@ public protocol MetadataStore: Sendable {
     /// The session with this token hash, if it has not expired.
     func session(tokenHash: String, now: Date) async throws -> SessionRecord?
     func deleteSession(tokenHash: String) async throws
+    /// The tenant and user a director user maps to, made when missing; its role updated.
+    func ensureUser(tenant: String, user: String, role: Role) async throws -> (TenantRecord, UserRecord)
 
     // Buckets
     func createBucket(

@@ -53,6 +53,32 @@ extension SQLMetadataStore {
         }
     }
 
+    /// A director user as a VOSS user: its organization's tenant and the user made when missing, the
+    /// role set to what the director's rights give it now.
+    public func ensureUser(tenant: String, user: String, role: Role) async throws -> (TenantRecord, UserRecord) {
+        try await w { c in
+            var t = try c.query("SELECT id, name, created_ms FROM tenants WHERE name = ?", [.text(tenant)]).first.map(Self.tenant)
+            if t == nil {
+                let n = TenantRecord(id: UUID().uuidString.lowercased(), name: tenant, createdAt: Date())
+                try c.query("INSERT INTO tenants VALUES (?, ?, ?)", [.text(n.id), .text(n.name), Self.ms(n.createdAt)])
+                t = n
+            }
+            guard let t else { throw StoreError.internalError("tenant") }
+            if var u = try c.query(
+                "SELECT id, tenant_id, name, role, created_ms FROM users WHERE tenant_id = ? AND name = ?", [.text(t.id), .text(user)]
+            ).first.map(Self.user) {
+                if u.role != role {
+                    try c.query("UPDATE users SET role = ? WHERE id = ?", [.text(role.rawValue), .text(u.id)])
+                    u.role = role
+                }
+                return (t, u)
+            }
+            let u = UserRecord(id: UUID().uuidString.lowercased(), tenantID: t.id, name: user, role: role, createdAt: Date())
+            try c.query("INSERT INTO users VALUES (?, ?, ?, ?, ?)", [.text(u.id), .text(t.id), .text(user), .text(role.rawValue), Self.ms(u.createdAt)])
+            return (t, u)
+        }
+    }
+
     public func deleteSession(tokenHash: String) async throws {
         try await w { c in try c.query("DELETE FROM sessions WHERE token_hash = ?", [.text(tokenHash)]) }
     }

@@ -910,3 +910,67 @@ public struct EncryptionRotation: Codable, Sendable, Equatable {
     }
 }
 
+
+// MARK: the cloud director (`ose director`, `ose ui`)
+
+public struct DirectorSetRequest: Codable, Sendable, Equatable {
+    public var url: String
+    /// A system administrator, `NAME@system`.
+    public var user: String
+    public var secret: String
+    public var force: Bool
+    /// Accept a certificate no trusted CA signed (a director with a self-signed certificate).
+    public var insecure: Bool?
+    public init(url: String, user: String, secret: String, force: Bool, insecure: Bool? = nil) {
+        self.url = url
+        self.user = user
+        self.secret = secret
+        self.force = force
+        self.insecure = insecure
+    }
+}
+
+public struct DirectorInfo: Codable, Sendable, Equatable {
+    public var configured: Bool
+    public var url: String?
+    public var user: String?
+    public var secret: String?
+    /// The director API version VOSS speaks to it (the newest both know).
+    public var apiVersion: String?
+    public var tlsVerify: Bool?
+    public init(configured: Bool, url: String? = nil, user: String? = nil, secret: String? = nil, apiVersion: String? = nil, tlsVerify: Bool? = nil) {
+        self.configured = configured
+        self.url = url
+        self.user = user
+        self.secret = secret
+        self.apiVersion = apiVersion
+        self.tlsVerify = tlsVerify
+    }
+}
+
+public struct UIInstallRequest: Codable, Sendable, Equatable {
+    /// Where browsers reach VOSS (the portal the plugin opens), e.g. https://s3.example.com.
+    public var oseURL: String
+    public init(oseURL: String) { self.oseURL = oseURL }
+}
+
+public struct UIPluginInfo: Codable, Sendable, Equatable {
+    public var installed: Bool
+    public var id: String?
+    public var name: String?
+    public var version: String?
+    public var oseURL: String?
+    /// As the director reports it (e.g. `ready`); absent when the director could not be asked.
+    public var status: String?
+    public var detail: String?
+    public init(installed: Bool, id: String? = nil, name: String? = nil, version: String? = nil, oseURL: String? = nil, status: String? = nil,
+                detail: String? = nil) {
+        self.installed = installed
+        self.id = id
+        self.name = name
+        self.version = version
+        self.oseURL = oseURL
+        self.status = status
+        self.detail = detail
+    }
+}

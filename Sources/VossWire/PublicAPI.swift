@@ -19,6 +19,12 @@ public struct LoginRequest: Codable, Sendable, Equatable {
     }
 }
 
+/// A cloud director session token (the portal inside the director has it) for a VOSS session.
+public struct DirectorLoginRequest: Codable, Sendable, Equatable {
+    public var token: String
+    public init(token: String) { self.token = token }
+}
+
 /// The logged-in user.
 public struct MeInfo: Codable, Sendable, Equatable {
     public var id: String
@@ -232,6 +238,7 @@ public enum PublicRoutes {
     /// The portal's strings in a locale (from the i18n service; English for what it lacks).
     public static let i18n = ControlRoute<NoBody, PortalStrings>("GET", "/api/v1/i18n/{locale}")
     public static let login = ControlRoute<LoginRequest, LoginResponse>("POST", "/api/v1/login")
+    public static let directorLogin = ControlRoute<DirectorLoginRequest, LoginResponse>("POST", "/api/v1/login/director")
     public static let logout = ControlRoute<NoBody, NoBody>("POST", "/api/v1/logout")
     public static let me = ControlRoute<NoBody, MeInfo>("GET", "/api/v1/me")
     public static let myPassword = ControlRoute<PasswordRequest, MeInfo>("PUT", "/api/v1/me/password")
@@ -260,7 +267,7 @@ public enum PublicRoutes {
     public static let share = ControlRoute<ShareRequest, ShareLink>("POST", "/api/v1/buckets/{bucket}/share")
 
     public static let all: [AnyControlRoute] = [
-        openapi.erased, i18n.erased, login.erased, logout.erased, me.erased, myPassword.erased,
+        openapi.erased, i18n.erased, login.erased, directorLogin.erased, logout.erased, me.erased, myPassword.erased,
         tenantList.erased, tenantCreate.erased, tenantDelete.erased, userList.erased, userCreate.erased, userDelete.erased,
         userPassword.erased, keyList.erased, keyCreate.erased, keyDelete.erased,
         platforms.erased, usage.erased, bucketList.erased, bucketCreate.erased, bucketDelete.erased, bucketUsage.erased,

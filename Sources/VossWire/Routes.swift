@@ -146,6 +146,11 @@ public enum Routes {
     public static let cloudianShow = ControlRoute<NoBody, VendorInfo>("GET", "/v1/cloudian")
     /// `{service}`: admin, s3, iam or console.
     public static let cloudianSet = ControlRoute<VendorSetRequest, VendorInfo>("PUT", "/v1/cloudian/{service}")
+    public static let directorShow = ControlRoute<NoBody, DirectorInfo>("GET", "/v1/director")
+    public static let directorSet = ControlRoute<DirectorSetRequest, DirectorInfo>("PUT", "/v1/director")
+    public static let uiShow = ControlRoute<NoBody, UIPluginInfo>("GET", "/v1/ui")
+    public static let uiInstall = ControlRoute<UIInstallRequest, UIPluginInfo>("POST", "/v1/ui")
+    public static let uiUninstall = ControlRoute<NoBody, UIPluginInfo>("DELETE", "/v1/ui")
     public static let ecsShow = ControlRoute<NoBody, VendorInfo>("GET", "/v1/ecs")
     /// `{service}`: admin, s3 or console.
     public static let ecsSet = ControlRoute<VendorSetRequest, VendorInfo>("PUT", "/v1/ecs/{service}")
@@ -200,5 +205,6 @@ public enum Routes {
         vipDisable.erased, clusterShow.erased, clusterToken.erased, clusterJoin.erased, clusterLeave.erased,
         configExport.erased, configImport.erased, platformsShow.erased, platformEnable.erased, platformSet.erased,
         platformDelete.erased, cloudianShow.erased, cloudianSet.erased, ecsShow.erased, ecsSet.erased,
+        directorShow.erased, directorSet.erased, uiShow.erased, uiInstall.erased, uiUninstall.erased,
     ] + gatewayForwarded
 }

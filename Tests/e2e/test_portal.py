@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from selenium import webdriver  # noqa: E402
-from selenium.common.exceptions import NoAlertPresentException  # noqa: E402
+from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
@@ -77,7 +77,8 @@ def driver(tmp_path):
 
 
 def wait(d, cond, secs=20):
-    return WebDriverWait(d, secs).until(cond)
+    # The portal redraws whole pages: an element found a moment ago may be gone; look again.
+    return WebDriverWait(d, secs, ignored_exceptions=(StaleElementReferenceException,)).until(cond)
 
 
 def login(d, base, tenant, user, password):

@@ -353,6 +353,14 @@ def test_failed_logins_are_slowed_down_per_user_and_per_address(api, world):
     api.call("POST", "/login", body={"tenant": tenants[1], "user": "provideradmin", "password": PASSWORD}, expect=200)
 
 
+def test_a_director_login_without_a_working_director_is_refused_clearly(api):
+    # test_director.py covers the director; here only that the route answers in its documented shape
+    # (no director configured: 409; the one another test configured is gone: 503; a token it refused: 401).
+    r = api.call("POST", "/login/director", body={"token": "t" * 32})
+    assert r.status_code in (409, 503, 401) and r.json()["error"]["code"] in ("director_disabled", "unavailable", "bad_login")
+    api.call("POST", "/login/director", body={"token": "short"}, expect=401 if r.status_code != 409 else 409)
+
+
 def test_bad_input_gets_clear_errors(api, world):
     tenants, tokens = world
     tok = tokens[(tenants[0], "provider-admin")]
