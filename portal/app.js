@@ -218,18 +218,95 @@ async function browse(bucket, prefix) {
   });
 }
 
-function upload(bucket, prefix, f, bar, status) {
+const PART = 8 << 20;  // parts of big uploads (S3's minimum is 5 MiB)
+const MULTIPART_FROM = 16 << 20;
+
+function showProgress(bar, status, loaded, total) {
+  const pct = Math.floor((100 * loaded) / Math.max(total, 1));
+  bar.style.width = pct + "%";
+  status.textContent = t("portal.objects.uploading", pct);
+  status.dataset.percent = String(pct);
+}
+
+// One request with upload progress; resolves with the parsed JSON answer or rejects with
+// {status, retry} (retry: a network failure or a server that may answer later).
+function send(method, url, body, onProgress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open(method, url);
+    xhr.setRequestHeader("Authorization", "Bearer " + sessionStorage.getItem("voss.token"));
+    if (!(body instanceof Blob)) xhr.setRequestHeader("Content-Type", "application/json");
+    xhr.upload.onprogress = (e) => { if (e.lengthComputable && onProgress) onProgress(e.loaded); };
+    xhr.onload = () => {
+      let data = null;
+      try { data = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
+      if (xhr.status >= 200 && xhr.status < 300) return resolve(data);
+      const err = new APIError(xhr.status, data);
+      err.retry = xhr.status >= 500 || xhr.status === 429;
+      reject(err);
+    };
+    xhr.onerror = () => { const err = new Error("network"); err.retry = true; err.status = 0; reject(err); };
+    xhr.send(body instanceof Blob ? body : JSON.stringify(body));
+  });
+}
+
+async function withRetries(fn) {
+  for (let attempt = 0; ; attempt++) {
+    try { return await fn(); } catch (x) {
+      if (!x.retry || attempt >= 7) throw x;
+      await new Promise((r) => setTimeout(r, Math.min(1000 * 2 ** attempt, 8000)));
+    }
+  }
+}
+
+// Big files: a multipart upload, part by part, each part retried after a network error; the upload's id
+// is kept in localStorage so choosing the same file again (after a reload) sends only missing parts.
+async function multipartUpload(bucket, key, f, bar, status) {
+  const base = `/api/v1/buckets/${enc(bucket)}/uploads`;
+  const memo = `voss.upload:${bucket}/${key}:${f.size}:${f.lastModified}`;
+  let info = null;
+  const saved = localStorage.getItem(memo);
+  if (saved) {
+    try { info = await send("GET", `${base}/${enc(saved)}`); } catch { localStorage.removeItem(memo); }
+  }
+  if (!info) {
+    info = await withRetries(() => send("POST", base, { key }));
+    localStorage.setItem(memo, info.uploadId);
+  }
+  const count = Math.ceil(f.size / PART);
+  const done = new Map(info.parts.filter((p) => p.size === Math.min(PART, f.size - (p.partNumber - 1) * PART)).map((p) => [p.partNumber, p.etag]));
+  let sent = [...done.keys()].reduce((n, i) => n + Math.min(PART, f.size - (i - 1) * PART), 0);
+  showProgress(bar, status, sent, f.size);
+  for (let i = 1; i <= count; i++) {
+    if (done.has(i)) continue;
+    const blob = f.slice((i - 1) * PART, Math.min(i * PART, f.size));
+    const part = await withRetries(() => send("PUT", `${base}/${enc(info.uploadId)}/parts/${i}`, blob, (n) => showProgress(bar, status, sent + n, f.size)));
+    done.set(i, part.etag);
+    sent += blob.size;
+    showProgress(bar, status, sent, f.size);
+  }
+  const parts = [...done.entries()].sort((a, b) => a[0] - b[0]).map(([partNumber, etag]) => ({ partNumber, etag }));
+  await withRetries(() => send("POST", `${base}/${enc(info.uploadId)}/complete`, { parts }));
+  localStorage.removeItem(memo);
+}
+
+async function upload(bucket, prefix, f, bar, status) {
   const key = prefix + f.name;
+  if (f.size >= MULTIPART_FROM) {
+    try {
+      await multipartUpload(bucket, key, f, bar, status);
+      toast(t("portal.objects.uploaded", key));
+      browse(bucket, prefix);
+    } catch (x) {
+      if (x.status === 401) return logout(true);
+      toast(x.status ? x.message : t("portal.objects.upload_interrupted", key), true);
+    }
+    return;
+  }
   const xhr = new XMLHttpRequest();
   xhr.open("PUT", `/api/v1/buckets/${enc(bucket)}/objects/${enc(key)}`);
   xhr.setRequestHeader("Authorization", "Bearer " + sessionStorage.getItem("voss.token"));
-  xhr.upload.onprogress = (e) => {
-    if (!e.lengthComputable) return;
-    const pct = Math.floor((100 * e.loaded) / e.total);
-    bar.style.width = pct + "%";
-    status.textContent = t("portal.objects.uploading", pct);
-    status.dataset.percent = String(pct);
-  };
+  xhr.upload.onprogress = (e) => { if (e.lengthComputable) showProgress(bar, status, e.loaded, e.total); };
   xhr.onload = () => {
     if (xhr.status === 401) return logout(true);
     if (xhr.status >= 300) {

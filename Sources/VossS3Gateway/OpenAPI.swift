@@ -56,6 +56,14 @@ enum OpenAPI {
         "GET /api/v1/buckets/{bucket}/objects/{key}": Op(summary: "Download an object (the key percent-encoded as one segment)", access: "user"),
         "PUT /api/v1/buckets/{bucket}/objects/{key}": Op(summary: "Upload an object (the body is its bytes)", access: "user", response: "ObjectStored", status: 201),
         "DELETE /api/v1/buckets/{bucket}/objects/{key}": Op(summary: "Delete an object", access: "user", response: "Deleted"),
+        "POST /api/v1/buckets/{bucket}/uploads": Op(
+            summary: "Start a multipart upload of a key", access: "user", request: "UploadStartRequest", response: "UploadInfo", status: 201),
+        "GET /api/v1/buckets/{bucket}/uploads/{upload}": Op(summary: "An upload and the parts it holds (to resume)", access: "user", response: "UploadInfo"),
+        "PUT /api/v1/buckets/{bucket}/uploads/{upload}/parts/{part}": Op(
+            summary: "Upload one part (1-10000, the body is its bytes; every part but the last at least 5 MiB)", access: "user", response: "UploadedPart"),
+        "POST /api/v1/buckets/{bucket}/uploads/{upload}/complete": Op(
+            summary: "Assemble the parts into the object", access: "user", request: "UploadCompleteRequest", response: "ObjectStored", status: 201),
+        "DELETE /api/v1/buckets/{bucket}/uploads/{upload}": Op(summary: "Abandon an upload and its parts", access: "user", response: "Deleted"),
         "POST /api/v1/buckets/{bucket}/share": Op(
             summary: "A presigned GET URL for an object, signed with one of the caller's access keys", access: "user", request: "ShareRequest",
             response: "ShareLink", status: 201),
@@ -119,6 +127,10 @@ enum OpenAPI {
                 "objects": array(object(["key": string(), "size": integer, "etag": string(), "lastModified": dateTime])),
             ], optional: ["delimiter", "next"]),
         "ObjectStored": object(["bucket": string(), "key": string(), "etag": string()]),
+        "UploadStartRequest": object(["key": string()]),
+        "UploadedPart": object(["partNumber": ["type": "integer"], "etag": string(), "size": integer], optional: ["size"]),
+        "UploadInfo": object(["bucket": string(), "key": string(), "uploadId": string(), "parts": array(ref("UploadedPart"))]),
+        "UploadCompleteRequest": object(["parts": array(ref("UploadedPart"))]),
         "ShareRequest": object(["key": string(), "expiresIn": ["type": "integer", "minimum": 1, "maximum": 604_800]]),
         "ShareLink": object(["url": string(), "expiresAt": dateTime, "accessKey": string()]),
         ]

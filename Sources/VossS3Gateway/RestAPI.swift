@@ -403,6 +403,18 @@ extension S3Server {
         if let m = on(PublicRoutes.share), let bucket = m["bucket"] {
             return try await share(ex, p, bucket: bucket)
         }
+        if let m = on(PublicRoutes.uploadStart), let bucket = m["bucket"] { return try await uploadStart(ex, p, bucket) }
+        if let m = on(PublicRoutes.uploadParts), let bucket = m["bucket"], let id = m["upload"] { return try await uploadParts(ex, p, bucket, id) }
+        if let m = on(PublicRoutes.uploadPart), let bucket = m["bucket"], let id = m["upload"], let part = m["part"] {
+            return try await uploadPart(ex, p, bucket, id, part)
+        }
+        if let m = on(PublicRoutes.uploadComplete), let bucket = m["bucket"], let id = m["upload"] { return try await uploadComplete(ex, p, bucket, id) }
+        if let m = on(PublicRoutes.uploadAbort), let bucket = m["bucket"], let id = m["upload"] {
+            let key = try await uploadKey(bucket, id)
+            _ = try await service.handle(S3Call(ctx: subContext(ex, p, method: "DELETE", bucket: bucket, key: key, operation: .abortMultipartUpload,
+                                                                query: ["uploadId": id]), body: BytesBody([])))
+            return await sendJSON(ex, Deleted(deleted: id))
+        }
         throw RestError(status: .notFound, code: "not_found", message: Message("api.no_route", ex.ctx.method, path))
     }
 
@@ -418,12 +430,13 @@ extension S3Server {
 
     // MARK: S3 operations on the session's behalf
 
-    func subContext(_ ex: Exchange, _ p: Principal, method: String, bucket: String, key: String?, operation: S3Operation, pass: [String] = [])
-        -> RequestContext
-    {
+    func subContext(
+        _ ex: Exchange, _ p: Principal, method: String, bucket: String, key: String?, operation: S3Operation, pass: [String] = [],
+        query: [String: String] = [:]
+    ) -> RequestContext {
         let headers = ex.ctx.headers.filter { h in pass.contains { ASCII.equalsIgnoringCase($0, h.0) } }
         return RequestContext(
-            id: ex.ctx.id, method: method, headers: headers, rawPath: ex.ctx.rawPath, rawQuery: "", query: [:],
+            id: ex.ctx.id, method: method, headers: headers, rawPath: ex.ctx.rawPath, rawQuery: "", query: query,
             target: S3Target(bucket: bucket, key: key, virtualHosted: false), operation: operation, principal: p, auth: nil, tls: ex.ctx.tls,
             remote: ex.ctx.remote)
     }
@@ -436,6 +449,87 @@ extension S3Server {
         -> S3Response
     {
         try await service.handle(S3Call(ctx: subContext(ex, p, method: method, bucket: bucket, key: key, operation: operation), body: body))
+    }
+
+    // MARK: multipart uploads
+
+    /// The key of an upload in `bucket` (an upload of another bucket, or none, is not found).
+    func uploadKey(_ bucket: String, _ id: String) async throws -> String {
+        guard let b = try await state.store.bucket(named: bucket), let u = try await state.store.upload(id: id), u.bucketID == b.id else {
+            throw RestError(status: .notFound, code: "NoSuchUpload", message: Message("rest.s3", "NoSuchUpload", "The specified upload does not exist."))
+        }
+        return u.key
+    }
+
+    func uploadStart(_ ex: Exchange, _ p: Principal, _ bucket: String) async throws {
+        let body = try await readJSON(ex, UploadStartRequest.self)
+        guard !body.key.isEmpty, body.key.utf8.count <= 1024 else { throw RestError.invalid(Message("rest.no_key")) }
+        let r = try await service.handle(S3Call(
+            ctx: subContext(ex, p, method: "POST", bucket: bucket, key: body.key, operation: .createMultipartUpload, query: ["uploads": ""]),
+            body: BytesBody([])))
+        guard case .bytes(let xml) = r.body, let id = (try? VossS3Core.XMLParser.parse(xml))?.childText("UploadId") else {
+            throw RestError(status: .internalServerError, code: "internal", message: Message("rest.internal", ex.ctx.id))
+        }
+        await sendJSON(ex, UploadInfo(bucket: bucket, key: body.key, uploadId: id, parts: []), status: .created)
+    }
+
+    func uploadParts(_ ex: Exchange, _ p: Principal, _ bucket: String, _ id: String) async throws {
+        let key = try await uploadKey(bucket, id)
+        var parts: [UploadedPart] = []
+        var marker = 0
+        while true {
+            let r = try await service.handle(S3Call(
+                ctx: subContext(ex, p, method: "GET", bucket: bucket, key: key, operation: .listParts,
+                                query: ["uploadId": id, "part-number-marker": String(marker)]),
+                body: BytesBody([])))
+            guard case .bytes(let xml) = r.body, let root = try? VossS3Core.XMLParser.parse(xml) else { break }
+            for e in root.all("Part") {
+                guard let n = e.childText("PartNumber").flatMap({ Int($0) }), let etag = e.childText("ETag") else { continue }
+                parts.append(UploadedPart(partNumber: n, etag: etag.trimmingCharacters(in: CharacterSet(charactersIn: "\"")), size: e.childText("Size").flatMap { Int64($0) }))
+            }
+            guard root.childText("IsTruncated") == "true", let next = root.childText("NextPartNumberMarker").flatMap({ Int($0) }), next > marker else { break }
+            marker = next
+        }
+        await sendJSON(ex, UploadInfo(bucket: bucket, key: key, uploadId: id, parts: parts))
+    }
+
+    func uploadPart(_ ex: Exchange, _ p: Principal, _ bucket: String, _ id: String, _ part: String) async throws {
+        guard let n = Int(part), (1...10_000).contains(n) else { throw RestError.invalid(Message("rest.bad_part", part)) }
+        let key = try await uploadKey(bucket, id)
+        let sub = subExchange(ex, subContext(ex, p, method: "PUT", bucket: bucket, key: key, operation: .uploadPart,
+                                             pass: ["content-length", "content-md5", "expect", "transfer-encoding"],
+                                             query: ["uploadId": id, "partNumber": String(n)]))
+        let r = try await service.handle(S3Call(ctx: sub.ctx, body: sub))
+        if sub.closeAfter { ex.closeAfter = true }
+        let etag = r.headers.first { ASCII.equalsIgnoringCase($0.0, "etag") }?.1.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) ?? ""
+        await sendJSON(ex, UploadedPart(partNumber: n, etag: etag, size: sub.reader.bytesRead))
+    }
+
+    func uploadComplete(_ ex: Exchange, _ p: Principal, _ bucket: String, _ id: String) async throws {
+        let body = try await readJSON(ex, UploadCompleteRequest.self)
+        let key = try await uploadKey(bucket, id)
+        var x = XMLWriter()
+        x.open("CompleteMultipartUpload")
+        for part in body.parts {
+            x.open("Part")
+            x.element("PartNumber", part.partNumber)
+            x.element("ETag", "\"" + part.etag + "\"")
+            x.close("Part")
+        }
+        x.close("CompleteMultipartUpload")
+        let r = try await service.handle(S3Call(
+            ctx: subContext(ex, p, method: "POST", bucket: bucket, key: key, operation: .completeMultipartUpload, query: ["uploadId": id]),
+            body: BytesBody(Array(x.document.utf8))))
+        var etag = ""
+        if case .bytes(let xml) = r.body, let root = try? VossS3Core.XMLParser.parse(xml) {
+            if root.name == "Error" {
+                throw Self.restError(S3Error(root.childText("Code") ?? "InternalError", status: 400, message: root.childText("Message")))
+            }
+            etag = root.childText("ETag")?.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) ?? ""
+        }
+        audit(ex, p, "multipart upload completed", ["bucket": bucket, "key": key, "parts": String(body.parts.count)])
+        await sendJSON(ex, ObjectStored(bucket: bucket, key: key, etag: etag), status: .created)
+        if let after = r.after { await after() }
     }
 
     /// A presigned GET URL for an object, signed with one of the caller's access keys.

@@ -162,6 +162,41 @@ public struct ObjectStored: Codable, Sendable, Equatable {
     }
 }
 
+public struct UploadStartRequest: Codable, Sendable, Equatable {
+    public var key: String
+    public init(key: String) { self.key = key }
+}
+
+public struct UploadedPart: Codable, Sendable, Equatable {
+    public var partNumber: Int
+    public var etag: String
+    public var size: Int64?
+    public init(partNumber: Int, etag: String, size: Int64? = nil) {
+        self.partNumber = partNumber
+        self.etag = etag
+        self.size = size
+    }
+}
+
+/// A multipart upload and the parts it holds so far (what a resumed upload need not send again).
+public struct UploadInfo: Codable, Sendable, Equatable {
+    public var bucket: String
+    public var key: String
+    public var uploadId: String
+    public var parts: [UploadedPart]
+    public init(bucket: String, key: String, uploadId: String, parts: [UploadedPart]) {
+        self.bucket = bucket
+        self.key = key
+        self.uploadId = uploadId
+        self.parts = parts
+    }
+}
+
+public struct UploadCompleteRequest: Codable, Sendable, Equatable {
+    public var parts: [UploadedPart]
+    public init(parts: [UploadedPart]) { self.parts = parts }
+}
+
 public struct ShareRequest: Codable, Sendable, Equatable {
     public var key: String
     /// Seconds, 1 to 604800 (seven days, S3's limit for a presigned URL).
@@ -265,6 +300,12 @@ public enum PublicRoutes {
     public static let objectPut = ControlRoute<NoBody, ObjectStored>("PUT", "/api/v1/buckets/{bucket}/objects/{key}")
     public static let objectDelete = ControlRoute<NoBody, Deleted>("DELETE", "/api/v1/buckets/{bucket}/objects/{key}")
     public static let share = ControlRoute<ShareRequest, ShareLink>("POST", "/api/v1/buckets/{bucket}/share")
+    // Multipart uploads (big files from the portal, resumable part by part).
+    public static let uploadStart = ControlRoute<UploadStartRequest, UploadInfo>("POST", "/api/v1/buckets/{bucket}/uploads")
+    public static let uploadParts = ControlRoute<NoBody, UploadInfo>("GET", "/api/v1/buckets/{bucket}/uploads/{upload}")
+    public static let uploadPart = ControlRoute<NoBody, UploadedPart>("PUT", "/api/v1/buckets/{bucket}/uploads/{upload}/parts/{part}")
+    public static let uploadComplete = ControlRoute<UploadCompleteRequest, ObjectStored>("POST", "/api/v1/buckets/{bucket}/uploads/{upload}/complete")
+    public static let uploadAbort = ControlRoute<NoBody, Deleted>("DELETE", "/api/v1/buckets/{bucket}/uploads/{upload}")
 
     public static let all: [AnyControlRoute] = [
         openapi.erased, i18n.erased, login.erased, directorLogin.erased, logout.erased, me.erased, myPassword.erased,
@@ -272,5 +313,6 @@ public enum PublicRoutes {
         userPassword.erased, keyList.erased, keyCreate.erased, keyDelete.erased,
         platforms.erased, usage.erased, bucketList.erased, bucketCreate.erased, bucketDelete.erased, bucketUsage.erased,
         objectList.erased, objectGet.erased, objectPut.erased, objectDelete.erased, share.erased,
+        uploadStart.erased, uploadParts.erased, uploadPart.erased, uploadComplete.erased, uploadAbort.erased,
     ]
 }

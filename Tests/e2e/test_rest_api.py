@@ -308,6 +308,43 @@ def test_objects_upload_browse_download_share_and_delete(voss, api, world):
     api.call("DELETE", f"/buckets/{b}", tok, expect=200)
 
 
+def test_multipart_uploads_resume_from_the_parts_already_there(api, world):
+    tenants, tokens = world
+    t = tenants[1]
+    tok = tokens[(t, "tenant-user")]
+    b = f"rm-{uuid.uuid4().hex[:10]}"
+    api.call("POST", "/buckets", tok, body={"name": b}, expect=201)
+    one, two = os.urandom(5 << 20), os.urandom(1234)
+    up = api.call("POST", f"/buckets/{b}/uploads", tok, body={"key": "big/file.bin"}, expect=201).json()
+    base = f"/buckets/{b}/uploads/{urllib.parse.quote(up['uploadId'], safe='')}"
+    p1 = api.call("PUT", base + "/parts/1", tok, data=one, expect=200).json()
+    assert p1["etag"] == hashlib.md5(one).hexdigest() and p1["size"] == len(one)
+    # "After a network error": what is there already.
+    have = api.call("GET", base, tok, expect=200).json()
+    assert have["key"] == "big/file.bin" and [(p["partNumber"], p["etag"], p["size"]) for p in have["parts"]] == [(1, p1["etag"], len(one))]
+    p2 = api.call("PUT", base + "/parts/2", tok, data=two, expect=200).json()
+    for bad in ("0", "10001", "x"):
+        api.call("PUT", base + f"/parts/{bad}", tok, data=b"x", expect=400)
+    # Another tenant's user cannot see, add to or finish it.
+    other = tokens[(tenants[0], "tenant-user")]
+    api.call("GET", base, other, expect=403)
+    api.call("PUT", base + "/parts/3", other, data=b"x", expect=403)
+    done = api.call("POST", base + "/complete", tok, body={"parts": [p1, p2]}, expect=201).json()
+    assert done["key"] == "big/file.bin" and done["etag"].endswith("-2")
+    r = api.call("GET", f"/buckets/{b}/objects/{urllib.parse.quote('big/file.bin', safe='')}", tok, expect=200)
+    assert r.content == one + two
+    api.call("GET", base, tok, expect=404)
+    # Abandoning one removes it; an upload id of another bucket is not found here.
+    up2 = api.call("POST", f"/buckets/{b}/uploads", tok, body={"key": "gone.bin"}, expect=201).json()
+    base2 = f"/buckets/{b}/uploads/{urllib.parse.quote(up2['uploadId'], safe='')}"
+    api.call("PUT", base2 + "/parts/1", tok, data=b"abc", expect=200)
+    api.call("DELETE", base2, tok, expect=200)
+    api.call("GET", base2, tok, expect=404)
+    api.call("POST", f"/buckets/{b}/uploads", tok, body={"key": ""}, expect=400)
+    api.call("DELETE", f"/buckets/{b}/objects/{urllib.parse.quote('big/file.bin', safe='')}", tok, expect=200)
+    api.call("DELETE", f"/buckets/{b}", tok, expect=200)
+
+
 def test_passwords_change_and_end_sessions(api, world):
     tenants, tokens = world
     t = tenants[1]
