@@ -187,6 +187,7 @@ async function browse(bucket, prefix) {
   await guarded(async () => {
     const list = await api("GET", `/buckets/${enc(bucket)}/objects?delimiter=/&prefix=${enc(prefix)}`);
     const usage = await api("GET", `/buckets/${enc(bucket)}/usage`);
+    const tags = await api("GET", `/buckets/${enc(bucket)}/tags`).catch(() => null);
     const parts = prefix.split("/").filter(Boolean);
     const crumbs = el("p", { class: "crumbs" },
       el("a", { onclick: () => browse(bucket, ""), text: bucket }),
@@ -212,10 +213,41 @@ async function browse(bucket, prefix) {
       el("p", { class: "muted", id: "bucket-usage", text: t("portal.objects.usage", usage.objects, size(usage.bytes)) }),
       el("div", { class: "card" }, up),
       el("div", { class: "card", id: "share-box", hidden: true }),
+      tags ? tagEditor(bucket, tags.tags) : null,
       el("div", { class: "card" }, rows.length ? el("table", { id: "objects" },
         el("tr", {}, el("th", { text: t("portal.objects.key") }), el("th", { text: t("portal.objects.size") }),
           el("th", { text: t("portal.objects.modified") }), el("th")), rows) : el("p", { class: "muted", text: t("portal.objects.none") })));
   });
+}
+
+// A bucket's tags: one row per tag, saved together (S3 replaces the whole set).
+function tagEditor(bucket, tags) {
+  const rows = el("div", { id: "tag-rows" });
+  const row = (k = "", v = "") => {
+    const r = el("div", { class: "inline tag-row" },
+      el("input", { class: "tag-key", value: k, placeholder: t("portal.tags.key"), maxlength: 128 }),
+      el("input", { class: "tag-value", value: v, placeholder: t("portal.tags.value"), maxlength: 256 }),
+      el("button", { type: "button", class: "danger", text: "×", "aria-label": t("portal.delete"), onclick: () => r.remove() }));
+    rows.append(r);
+  };
+  for (const [k, v] of Object.entries(tags).sort()) row(k, v);
+  const form = el("form", { id: "tags-form" }, el("h2", { text: t("portal.tags.title") }), rows,
+    el("p", { class: "inline" },
+      el("button", { type: "button", class: "secondary", id: "tag-add", text: t("portal.tags.add"), onclick: () => row() }),
+      el("button", { type: "submit", text: t("portal.tags.save") })));
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    guarded(async () => {
+      const set = {};
+      for (const r of rows.querySelectorAll(".tag-row")) {
+        const k = r.querySelector(".tag-key").value.trim();
+        if (k) set[k] = r.querySelector(".tag-value").value;
+      }
+      await api("PUT", `/buckets/${enc(bucket)}/tags`, { tags: set });
+      toast(t("portal.tags.saved", bucket));
+    });
+  });
+  return el("div", { class: "card" }, form);
 }
 
 const PART = 8 << 20;  // parts of big uploads (S3's minimum is 5 MiB)

@@ -290,6 +290,7 @@ public enum EnglishCatalog {
         "rest.bad_login": "Wrong tenant, user name or password.",
         "rest.bad_part": "'{0}' is not a part number; use 1 to 10000.",
         "rest.busy": "Too many logins are being checked at once; retry in a moment.",
+        "rest.cors_refused": "Pages from {0} may not call this API (s3.api_cors_origins).",
         "rest.delete_self": "You cannot delete yourself; ask another admin.",
         "rest.forbidden": "Your role does not allow this.",
         "rest.internal": "The request failed inside VOSS (request {0}); the gateway's log has the details.",

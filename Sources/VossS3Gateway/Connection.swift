@@ -143,6 +143,8 @@ struct Responder: Sendable {
     let version: HTTPVersion
     let keepAlive: Bool
     let counters: GatewayCounters
+    /// Added to every answer (the REST API's CORS headers).
+    var extra: [(String, String)] = []
 
     static let serverName = "VOSS"
 
@@ -153,6 +155,7 @@ struct Responder: Sendable {
         h.add(name: "Server", value: Self.serverName)
         h.add(name: "Date", value: HTTPDate.now())
         for (k, v) in extra { h.add(name: k, value: v) }
+        for (k, v) in self.extra { h.add(name: k, value: v) }
         if let contentLength { h.replaceOrAdd(name: "Content-Length", value: String(contentLength)) }
         h.replaceOrAdd(name: "Connection", value: keepAlive ? "keep-alive" : "close")
         return h

@@ -59,6 +59,8 @@ public final class S3Worker: WorkerApp {
         if let v = positive("s3.sse_key_rotation_days") { s.sseRotationDays = min(v, 3650) }
         if let v = positive("s3.session_hours") { s.sessionHours = min(v, 24 * 30) }
         s.portalDir = c.values["paths.portal"]
+        s.apiCorsOrigins = Set((c.values["args.s3.api_cors_origins"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty })
         if let url = c.values["director.url"], let user = c.values["director.user"], let secret = c.values["director.secret"] {
             s.director = DirectorSettings(
                 url: url, user: user, secret: secret, apiVersion: c.values["director.api_version"] ?? "36.0",

@@ -24,6 +24,8 @@ final class Exchange: S3BodySource, @unchecked Sendable {  // used by one task a
     /// The connection must close after the response (body not read and not drainable).
     var closeAfter = false
     var responded = false
+    /// Headers every answer on this exchange carries (the REST API's CORS headers).
+    var extraHeaders: [(String, String)] = []
 
     init(
         ctx: RequestContext, head: HTTPRequestHead, reader: PartReader, channel: any Channel, state: GatewayState,
@@ -63,7 +65,7 @@ final class Exchange: S3BodySource, @unchecked Sendable {  // used by one task a
         }
         return Responder(
             channel: channel, requestID: ctx.id, version: head.version,
-            keepAlive: head.isKeepAlive && !closeAfter && !draining(), counters: state.counters)
+            keepAlive: head.isKeepAlive && !closeAfter && !draining(), counters: state.counters, extra: extraHeaders)
     }
 
     func fail(_ e: S3Error) async {

@@ -56,6 +56,9 @@ enum OpenAPI {
         "GET /api/v1/buckets/{bucket}/objects/{key}": Op(summary: "Download an object (the key percent-encoded as one segment)", access: "user"),
         "PUT /api/v1/buckets/{bucket}/objects/{key}": Op(summary: "Upload an object (the body is its bytes)", access: "user", response: "ObjectStored", status: 201),
         "DELETE /api/v1/buckets/{bucket}/objects/{key}": Op(summary: "Delete an object", access: "user", response: "Deleted"),
+        "GET /api/v1/buckets/{bucket}/tags": Op(summary: "A bucket's tags", access: "user", response: "TagSet"),
+        "PUT /api/v1/buckets/{bucket}/tags": Op(
+            summary: "Replace a bucket's tags (an empty set removes them)", access: "user", request: "TagSet", response: "TagSet"),
         "POST /api/v1/buckets/{bucket}/uploads": Op(
             summary: "Start a multipart upload of a key", access: "user", request: "UploadStartRequest", response: "UploadInfo", status: 201),
         "GET /api/v1/buckets/{bucket}/uploads/{upload}": Op(summary: "An upload and the parts it holds (to resume)", access: "user", response: "UploadInfo"),
@@ -128,6 +131,7 @@ enum OpenAPI {
             ], optional: ["delimiter", "next"]),
         "ObjectStored": object(["bucket": string(), "key": string(), "etag": string()]),
         "UploadStartRequest": object(["key": string()]),
+        "TagSet": object(["tags": ["type": "object", "additionalProperties": ["type": "string"]]]),
         "UploadedPart": object(["partNumber": ["type": "integer"], "etag": string(), "size": integer], optional: ["size"]),
         "UploadInfo": object(["bucket": string(), "key": string(), "uploadId": string(), "parts": array(ref("UploadedPart"))]),
         "UploadCompleteRequest": object(["parts": array(ref("UploadedPart"))]),

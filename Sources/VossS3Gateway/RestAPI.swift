@@ -164,6 +164,25 @@ extension S3Server {
     func routeREST(_ ex: Exchange, _ rest: RestAPI) async throws {
         let method = ex.ctx.method == "HEAD" ? "GET" : ex.ctx.method
         let path = ex.ctx.rawPath
+        // Cross-origin callers of the API: only the origins the operator listed (`s3.api_cors_origins`).
+        if !PortalFiles.handles(path), let origin = ex.ctx.header("origin") {
+            let allowed = state.current.apiCorsOrigins.contains(origin) || state.current.apiCorsOrigins.contains("*")
+            if method == "OPTIONS" {
+                guard allowed, ex.ctx.header("access-control-request-method") != nil else {
+                    throw RestError(status: .forbidden, code: "cors", message: Message("rest.cors_refused", origin))
+                }
+                return await ex.responder().send(.noContent, headers: [
+                    ("Access-Control-Allow-Origin", origin), ("Vary", "Origin"), ("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, DELETE"),
+                    ("Access-Control-Allow-Headers", "Authorization, Content-Type, Content-MD5"), ("Access-Control-Max-Age", "600"),
+                ])
+            }
+            if allowed {
+                ex.extraHeaders = [
+                    ("Access-Control-Allow-Origin", origin), ("Vary", "Origin"),
+                    ("Access-Control-Expose-Headers", "Retry-After, Content-Disposition, ETag, x-amz-request-id"),
+                ]
+            }
+        }
         if PortalFiles.handles(path) { return try await servePortal(ex, method: method) }
         if let m = PublicRoutes.i18n.match(method: method, rawPath: path), let locale = m["locale"] { return try await portalStrings(ex, locale) }
         func on<B, R>(_ r: ControlRoute<B, R>) -> [String: String]? { r.match(method: method, rawPath: path) }
@@ -403,6 +422,25 @@ extension S3Server {
         if let m = on(PublicRoutes.share), let bucket = m["bucket"] {
             return try await share(ex, p, bucket: bucket)
         }
+        if let m = on(PublicRoutes.bucketTags), let bucket = m["bucket"] {
+            do {
+                let r = try await s3(ex, p, method: "GET", bucket: bucket, key: nil, operation: .getBucketTagging, body: BytesBody([]))
+                guard case .bytes(let xml) = r.body else { return await sendJSON(ex, TagSet(tags: [:])) }
+                return await sendJSON(ex, TagSet(tags: (try? Tags.parseXML(xml, max: 50).get()) ?? [:]))
+            } catch let e as S3Error where e.code == "NoSuchTagSet" {
+                return await sendJSON(ex, TagSet(tags: [:]))
+            }
+        }
+        if let m = on(PublicRoutes.bucketTagsSet), let bucket = m["bucket"] {
+            let body = try await readJSON(ex, TagSet.self)
+            if body.tags.isEmpty {
+                _ = try await s3(ex, p, method: "DELETE", bucket: bucket, key: nil, operation: .deleteBucketTagging, body: BytesBody([]))
+            } else {
+                _ = try await s3(ex, p, method: "PUT", bucket: bucket, key: nil, operation: .putBucketTagging, body: BytesBody(Array(Tags.xml(body.tags).utf8)))
+            }
+            audit(ex, p, "bucket tags set", ["bucket": bucket, "tags": String(body.tags.count)])
+            return await sendJSON(ex, body)
+        }
         if let m = on(PublicRoutes.uploadStart), let bucket = m["bucket"] { return try await uploadStart(ex, p, bucket) }
         if let m = on(PublicRoutes.uploadParts), let bucket = m["bucket"], let id = m["upload"] { return try await uploadParts(ex, p, bucket, id) }
         if let m = on(PublicRoutes.uploadPart), let bucket = m["bucket"], let id = m["upload"], let part = m["part"] {
@@ -442,7 +480,9 @@ extension S3Server {
     }
 
     func subExchange(_ ex: Exchange, _ ctx: RequestContext) -> Exchange {
-        Exchange(ctx: ctx, head: ex.head, reader: ex.reader, channel: ex.channel, state: state, draining: draining)
+        let sub = Exchange(ctx: ctx, head: ex.head, reader: ex.reader, channel: ex.channel, state: state, draining: draining)
+        sub.extraHeaders = ex.extraHeaders
+        return sub
     }
 
     func s3(_ ex: Exchange, _ p: Principal, method: String, bucket: String, key: String?, operation: S3Operation, body: BytesBody) async throws

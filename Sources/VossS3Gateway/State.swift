@@ -38,6 +38,8 @@ struct GatewaySettings: Sendable, Equatable {
     var portalDir: String?
     /// The i18n service's socket (`peer.i18n.unix`): the portal's strings come from it.
     var i18nSocket: String?
+    /// Origins whose pages may call the REST API (`args.s3.api_cors_origins`, comma-separated; `*` any).
+    var apiCorsOrigins: Set<String> = []
     /// Hours a REST API session lasts (`args.s3.session_hours`).
     var sessionHours = 8
     /// The cloud director (`ose director set`): director users log in with its session tokens.

@@ -162,6 +162,12 @@ public struct ObjectStored: Codable, Sendable, Equatable {
     }
 }
 
+/// A bucket's tags (S3 bucket tagging: at most 50; keys 1-128, values 0-256 characters).
+public struct TagSet: Codable, Sendable, Equatable {
+    public var tags: [String: String]
+    public init(tags: [String: String]) { self.tags = tags }
+}
+
 public struct UploadStartRequest: Codable, Sendable, Equatable {
     public var key: String
     public init(key: String) { self.key = key }
@@ -300,6 +306,8 @@ public enum PublicRoutes {
     public static let objectPut = ControlRoute<NoBody, ObjectStored>("PUT", "/api/v1/buckets/{bucket}/objects/{key}")
     public static let objectDelete = ControlRoute<NoBody, Deleted>("DELETE", "/api/v1/buckets/{bucket}/objects/{key}")
     public static let share = ControlRoute<ShareRequest, ShareLink>("POST", "/api/v1/buckets/{bucket}/share")
+    public static let bucketTags = ControlRoute<NoBody, TagSet>("GET", "/api/v1/buckets/{bucket}/tags")
+    public static let bucketTagsSet = ControlRoute<TagSet, TagSet>("PUT", "/api/v1/buckets/{bucket}/tags")
     // Multipart uploads (big files from the portal, resumable part by part).
     public static let uploadStart = ControlRoute<UploadStartRequest, UploadInfo>("POST", "/api/v1/buckets/{bucket}/uploads")
     public static let uploadParts = ControlRoute<NoBody, UploadInfo>("GET", "/api/v1/buckets/{bucket}/uploads/{upload}")
@@ -313,6 +321,6 @@ public enum PublicRoutes {
         userPassword.erased, keyList.erased, keyCreate.erased, keyDelete.erased,
         platforms.erased, usage.erased, bucketList.erased, bucketCreate.erased, bucketDelete.erased, bucketUsage.erased,
         objectList.erased, objectGet.erased, objectPut.erased, objectDelete.erased, share.erased,
-        uploadStart.erased, uploadParts.erased, uploadPart.erased, uploadComplete.erased, uploadAbort.erased,
+        bucketTags.erased, bucketTagsSet.erased, uploadStart.erased, uploadParts.erased, uploadPart.erased, uploadComplete.erased, uploadAbort.erased,
     ]
 }

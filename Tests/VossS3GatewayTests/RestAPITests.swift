@@ -64,6 +64,23 @@ import VossWire
     }
 
     @Test(arguments: [
+        ("/portal/", "index.html"), ("/portal", "index.html"), ("/portal/app.js", "app.js"), ("/portal/style.css", "style.css"),
+        ("/portal/../etc/passwd", nil), ("/portal/.hidden.js", nil), ("/portal/a/b.js", nil), ("/portal/x.exe", nil), ("/portal/%2e%2e", nil),
+        ("/portal/noext", nil), ("/portal/" + String(repeating: "a", count: 70) + ".js", nil),
+    ] as [(String, String?)])
+    func portalFiles(_ path: String, _ file: String?) {
+        #expect(PortalFiles.file(path)?.name == file)
+    }
+
+    @Test(arguments: [
+        ("https://vcd.example.com", "https://vcd.example.com"), ("https://vcd.example.com:8443/tenant/x", "https://vcd.example.com:8443"),
+        ("HTTP://127.0.0.1:9/", "http://127.0.0.1:9"), ("ftp://x", nil), ("https://a b/", nil), ("https://x;script-src *", nil), ("vcd", nil),
+    ] as [(String, String?)])
+    func frameAncestorOrigin(_ url: String, _ origin: String?) {
+        #expect(PortalFiles.origin(url) == origin)
+    }
+
+    @Test(arguments: [
         ("/api/v1/login", true), ("/api/v1", true), ("/api/v1/buckets/b/objects/k", true), ("/api/v1/s3", false),
         ("/api/v1/s3/bucket/key", false), ("/api/v1s3/x", false), ("/api/v2/x", false), ("/bucket/api/v1/x", false), ("/", false),
     ])

@@ -155,6 +155,19 @@ def test_a_tenant_user_works_with_buckets_and_objects_in_the_browser(voss, peopl
     assert not d.find_elements(By.CSS_SELECTOR, "#objects img") and no_alert(d)
     shot(d, "objects")
 
+    # Tags of the bucket: add two, save, and they are there when the page is drawn again.
+    d.find_element(By.ID, "tag-add").click()
+    d.find_element(By.ID, "tag-add").click()
+    keys, values = d.find_elements(By.CSS_SELECTOR, ".tag-key"), d.find_elements(By.CSS_SELECTOR, ".tag-value")
+    keys[0].send_keys("team")
+    values[0].send_keys("storage")
+    keys[1].send_keys("cost")
+    values[1].send_keys("42")
+    d.find_element(By.CSS_SELECTOR, "#tags-form button[type=submit]").click()
+    wait(d, lambda d: "saved" in d.find_element(By.ID, "toast").text.lower())
+    d.find_element(By.CSS_SELECTOR, ".crumbs a").click()
+    wait(d, lambda d: [e.get_attribute("value") for e in d.find_elements(By.CSS_SELECTOR, ".tag-key")] == ["cost", "team"])
+
     # A share link needs an access key: make one (its secret is shown once), then share.
     d.find_element(By.ID, "nav-keys").click()
     wait(d, EC.element_to_be_clickable((By.ID, "key-create"))).click()

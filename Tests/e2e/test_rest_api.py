@@ -345,6 +345,51 @@ def test_multipart_uploads_resume_from_the_parts_already_there(api, world):
     api.call("DELETE", f"/buckets/{b}", tok, expect=200)
 
 
+def test_bucket_tags(api, world):
+    tenants, tokens = world
+    t = tenants[2]
+    tok = tokens[(t, "tenant-user")]
+    b = f"rt-{uuid.uuid4().hex[:10]}"
+    api.call("POST", "/buckets", tok, body={"name": b}, expect=201)
+    assert api.call("GET", f"/buckets/{b}/tags", tok, expect=200).json() == {"tags": {}}
+    api.call("PUT", f"/buckets/{b}/tags", tok, body={"tags": {"cost-center": "42", "owner": "<b>ann</b>"}}, expect=200)
+    assert api.call("GET", f"/buckets/{b}/tags", tok, expect=200).json()["tags"] == {"cost-center": "42", "owner": "<b>ann</b>"}
+    r = api.call("PUT", f"/buckets/{b}/tags", tok, body={"tags": {f"k{i}": "v" for i in range(51)}}, expect=400)
+    assert r.json()["error"]["code"] in ("BadRequest", "InvalidTag")
+    api.call("GET", f"/buckets/{b}/tags", tokens[(tenants[0], "tenant-admin")], expect=403)
+    api.call("PUT", f"/buckets/{b}/tags", tokens[(tenants[0], "tenant-user")], body={"tags": {"x": "y"}}, expect=403)
+    api.call("PUT", f"/buckets/{b}/tags", tok, body={"tags": {}}, expect=200)
+    assert api.call("GET", f"/buckets/{b}/tags", tok, expect=200).json() == {"tags": {}}
+    api.call("DELETE", f"/buckets/{b}", tok, expect=200)
+
+
+def test_cors_for_the_api_only_for_listed_origins(voss, api, world):
+    tenants, tokens = world
+    tok = tokens[(tenants[0], "tenant-user")]
+    pre = {"Origin": "https://app.example.com", "Access-Control-Request-Method": "PUT",
+           "Access-Control-Request-Headers": "authorization,content-type"}
+    r = requests.options(api.base + "/api/v1/buckets", headers=pre)
+    assert r.status_code == 403 and "Access-Control-Allow-Origin" not in r.headers
+    voss.ose("args", "set", "--k", "s3.api_cors_origins", "--v", "https://app.example.com, https://other.example.com")
+    try:
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            r = requests.options(api.base + "/api/v1/buckets", headers=pre)
+            if r.status_code == 204:
+                break
+            time.sleep(0.3)
+        assert r.status_code == 204 and r.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
+        assert "PUT" in r.headers["Access-Control-Allow-Methods"] and "Authorization" in r.headers["Access-Control-Allow-Headers"]
+        r = requests.get(api.base + "/api/v1/me", headers={"Origin": "https://app.example.com", "Authorization": "Bearer " + tok})
+        assert r.status_code == 200 and r.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
+        r = requests.get(api.base + "/api/v1/me", headers={"Origin": "https://evil.example.com", "Authorization": "Bearer " + tok})
+        assert "Access-Control-Allow-Origin" not in r.headers
+        r = requests.options(api.base + "/api/v1/buckets", headers={**pre, "Origin": "https://evil.example.com"})
+        assert r.status_code == 403
+    finally:
+        voss.ose("args", "del", "--k", "s3.api_cors_origins")
+
+
 def test_passwords_change_and_end_sessions(api, world):
     tenants, tokens = world
     t = tenants[1]
