@@ -154,7 +154,7 @@ async function showBuckets() {
     const rows = buckets.map((b) => el("tr", { "data-bucket": b.name },
       el("td", {}, el("a", { class: "folder", onclick: () => browse(b.name, ""), text: b.name })),
       isProvider() ? el("td", { text: b.tenant }) : null,
-      el("td", { text: b.platform }), el("td", { text: new Date(b.createdAt).toLocaleString() }),
+      el("td", { text: b.platform }), el("td", { text: new Date(b.createdAt).toLocaleString(document.documentElement.lang) }),
       el("td", {}, el("button", { class: "danger", onclick: () => deleteBucket(b.name), text: t("portal.delete") }))));
     const form = el("form", { class: "inline", id: "bucket-form" },
       el("input", { id: "bucket-name", placeholder: t("portal.buckets.name"), required: true, pattern: "[a-z0-9][a-z0-9.\\-]{1,61}[a-z0-9]" }),
@@ -197,7 +197,7 @@ async function browse(bucket, prefix) {
         el("td"), el("td"), el("td"))),
       ...list.objects.map((o) => el("tr", { "data-key": o.key },
         el("td", { class: "key", text: o.key.slice(prefix.length) }), el("td", { text: size(o.size) }),
-        el("td", { text: new Date(o.lastModified).toLocaleString() }),
+        el("td", { text: new Date(o.lastModified).toLocaleString(document.documentElement.lang) }),
         el("td", {},
           el("button", { class: "secondary", onclick: () => download(bucket, o.key), text: t("portal.objects.download") }), " ",
           el("button", { class: "secondary", onclick: () => share(bucket, o.key), text: t("portal.objects.share") }), " ",
@@ -419,7 +419,7 @@ async function showKeys() {
 function keyTable(keys) {
   return el("table", { id: "keys-table" },
     el("tr", {}, el("th", { text: t("portal.keys.access_key") }), el("th", { text: t("portal.created") }), el("th")),
-    keys.map((k) => el("tr", {}, el("td", { text: k.accessKey }), el("td", { text: new Date(k.createdAt).toLocaleString() }),
+    keys.map((k) => el("tr", {}, el("td", { text: k.accessKey }), el("td", { text: new Date(k.createdAt).toLocaleString(document.documentElement.lang) }),
       el("td", {}, el("button", { class: "danger", text: t("portal.delete"), onclick: () => guarded(async () => {
         if (!confirm(t("portal.keys.confirm_delete", k.accessKey))) return;
         await api("DELETE", "/keys/" + enc(k.accessKey));
@@ -457,7 +457,7 @@ async function showUsers(tenant = me.tenant) {
       el("div", { class: "card" }, el("table", { id: "users" },
         el("tr", {}, el("th", { text: t("portal.users.name") }), el("th", { text: t("portal.users.role") }), el("th", { text: t("portal.created") }), el("th")),
         users.map((u) => el("tr", {}, el("td", { text: u.name }), el("td", { text: t("portal.role." + u.role) }),
-          el("td", { text: new Date(u.createdAt).toLocaleString() }),
+          el("td", { text: new Date(u.createdAt).toLocaleString(document.documentElement.lang) }),
           el("td", {}, u.id === me.id ? null : el("button", { class: "danger", text: t("portal.delete"), onclick: () => guarded(async () => {
             if (!confirm(t("portal.users.confirm_delete", u.name))) return;
             await api("DELETE", `/tenants/${enc(tenant)}/users/${enc(u.name)}`);
@@ -493,7 +493,7 @@ async function showTenants() {
     page("tenants", t("portal.nav.tenants"), el("div", { class: "card" }, form), el("div", { class: "card" }, el("table", { id: "tenants" },
       el("tr", {}, el("th", { text: t("portal.tenant") }), el("th", { text: t("portal.created") }), el("th")),
       tenants.map((x) => el("tr", {}, el("td", {}, el("a", { class: "folder", onclick: () => showUsers(x.name), text: x.name })),
-        el("td", { text: new Date(x.createdAt).toLocaleString() }),
+        el("td", { text: new Date(x.createdAt).toLocaleString(document.documentElement.lang) }),
         el("td", {}, el("button", { class: "danger", text: t("portal.delete"), onclick: () => guarded(async () => {
           if (!confirm(t("portal.tenants.confirm_delete", x.name))) return;
           await api("DELETE", "/tenants/" + enc(x.name));
