@@ -103,13 +103,13 @@ extension S3Server {
             headOnly: ex.ctx.isHead)
     }
 
-    func readJSON<T: Decodable>(_ ex: Exchange, _ type: T.Type) async throws -> T {
+    func readJSON<T: Decodable>(_ ex: Exchange, _ type: T.Type, limit: Int = 64 << 10) async throws -> T {
         let bytes: [UInt8]
         do {
-            bytes = try await ex.reader.readAll(limit: 64 << 10)
+            bytes = try await ex.reader.readAll(limit: limit)
         } catch let e as S3Error where e.code == "MaxMessageLengthExceeded" {
             ex.closeAfter = true
-            throw RestError(status: .payloadTooLarge, code: "too_large", message: Message("rest.too_large", "65536"))
+            throw RestError(status: .payloadTooLarge, code: "too_large", message: Message("rest.too_large", String(limit)))
         }
         return try ControlJSON.decoder().decode(T.self, from: Data(bytes.isEmpty ? Array("{}".utf8) : bytes))
     }
@@ -546,7 +546,8 @@ extension S3Server {
     }
 
     func uploadComplete(_ ex: Exchange, _ p: Principal, _ bucket: String, _ id: String) async throws {
-        let body = try await readJSON(ex, UploadCompleteRequest.self)
+        // 10,000 parts with their ETags: well under 1 MiB.
+        let body = try await readJSON(ex, UploadCompleteRequest.self, limit: 1 << 20)
         let key = try await uploadKey(bucket, id)
         var x = XMLWriter()
         x.open("CompleteMultipartUpload")
