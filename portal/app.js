@@ -117,7 +117,7 @@ const isProvider = () => me && me.role === "provider-admin";
 function views() {
   const v = [["buckets", showBuckets], ["keys", showKeys]];
   if (isAdmin()) v.push(["users", showUsers], ["usage", showUsage]);
-  if (isProvider()) v.push(["tenants", showTenants]);
+  if (isProvider()) v.push(["tenants", showTenants], ["platforms", showPlatforms]);
   return v;
 }
 
@@ -477,6 +477,22 @@ async function showUsage() {
         const bar = el("div", { class: "bar", title: size(x.bytes) });
         bar.style.width = `${(100 * x.bytes) / max}%`;
         return el("tr", {}, el("td", { text: x.tenant }), el("td", { text: x.buckets }), el("td", { text: x.objects }), el("td", { text: size(x.bytes) }), el("td", {}, bar));
+      }))));
+  });
+}
+
+async function showPlatforms() {
+  await guarded(async () => {
+    const { platforms } = await api("GET", "/platforms");
+    const max = Math.max(1, ...platforms.map((x) => x.bytes || 0));
+    page("platforms", t("portal.nav.platforms"), el("div", { class: "card" }, el("table", { id: "platforms" },
+      el("tr", {}, el("th", { text: t("portal.buckets.platform") }), el("th", { text: t("portal.usage.buckets") }),
+        el("th", { text: t("portal.usage.objects") }), el("th", { text: t("portal.usage.bytes") }), el("th", { class: "chart" })),
+      platforms.map((x) => {
+        const bar = el("div", { class: "bar", title: size(x.bytes || 0) });
+        bar.style.width = `${(100 * (x.bytes || 0)) / max}%`;
+        return el("tr", {}, el("td", { text: x.name + (x.isDefault ? " " + t("portal.platforms.default") : "") }), el("td", { text: x.buckets ?? 0 }),
+          el("td", { text: x.objects ?? 0 }), el("td", { text: size(x.bytes || 0) }), el("td", {}, bar));
       }))));
   });
 }

@@ -116,7 +116,12 @@ enum OpenAPI {
             optional: ["secret"]),
         "KeyList": object(["keys": array(ref("Key"))]),
         "Deleted": object(["deleted": string()]),
-        "PlatformList": object(["platforms": array(object(["name": string(), "isDefault": ["type": "boolean"]]))]),
+        "PlatformList": object([
+            "platforms": array(
+                object(
+                    ["name": string(), "isDefault": ["type": "boolean"], "buckets": integer, "objects": integer, "bytes": integer],
+                    optional: ["buckets", "objects", "bytes"]))
+        ]),
         "UsageReport": object(["tenants": array(object(["tenant": string(), "buckets": integer, "objects": integer, "bytes": integer]))]),
         "Bucket": object([
             "name": string(), "tenant": string(), "owner": string("The creating user's id"), "platform": string(), "region": string(), "createdAt": dateTime,

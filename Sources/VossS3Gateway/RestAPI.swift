@@ -308,7 +308,22 @@ extension S3Server {
         // Platforms and usage.
         if on(PublicRoutes.platforms) != nil {
             let d = state.platforms.defaultName
-            return await sendJSON(ex, PlatformList(platforms: state.platforms.names.map { PlatformEntry(name: $0, isDefault: $0 == d) }))
+            var entries = state.platforms.names.map { PlatformEntry(name: $0, isDefault: $0 == d) }
+            if Self.isProvider(p) {
+                // What each platform holds (buckets on a platform no longer configured are listed too).
+                var held: [String: (Int, Int, Int64)] = [:]
+                for b in try await store.allBuckets() {
+                    let c = try await store.objectCount(bucketID: b.id)
+                    let h = held[b.platform] ?? (0, 0, 0)
+                    held[b.platform] = (h.0 + 1, h.1 + c.objects, h.2 + c.bytes)
+                }
+                for name in held.keys where !entries.contains(where: { $0.name == name }) { entries.append(PlatformEntry(name: name, isDefault: false)) }
+                for i in entries.indices {
+                    let h = held[entries[i].name] ?? (0, 0, 0)
+                    (entries[i].buckets, entries[i].objects, entries[i].bytes) = (h.0, h.1, h.2)
+                }
+            }
+            return await sendJSON(ex, PlatformList(platforms: entries))
         }
         if on(PublicRoutes.usage) != nil {
             guard p.user.role != .tenantUser else { throw RestError.forbidden }

@@ -228,9 +228,16 @@ public struct ShareLink: Codable, Sendable, Equatable {
 public struct PlatformEntry: Codable, Sendable, Equatable {
     public var name: String
     public var isDefault: Bool
-    public init(name: String, isDefault: Bool) {
+    /// For provider admins: the buckets on it, their objects and bytes.
+    public var buckets: Int?
+    public var objects: Int?
+    public var bytes: Int64?
+    public init(name: String, isDefault: Bool, buckets: Int? = nil, objects: Int? = nil, bytes: Int64? = nil) {
         self.name = name
         self.isDefault = isDefault
+        self.buckets = buckets
+        self.objects = objects
+        self.bytes = bytes
     }
 }
 

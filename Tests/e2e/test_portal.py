@@ -231,6 +231,10 @@ def test_a_provider_admin_sees_tenants_users_and_usage(voss, people, driver):
     assert a in d.find_element(By.ID, "usage").text and b in d.find_element(By.ID, "usage").text
     assert d.find_elements(By.CSS_SELECTOR, "#usage .bar")
     shot(d, "usage")
+    d.find_element(By.ID, "nav-platforms").click()
+    wait(d, EC.presence_of_element_located((By.ID, "platforms")))
+    assert "local" in d.find_element(By.ID, "platforms").text and d.find_elements(By.CSS_SELECTOR, "#platforms .bar")
+    shot(d, "platforms")
     d.find_element(By.ID, "nav-tenants").click()
     wait(d, EC.presence_of_element_located((By.ID, "tenants")))
     d.find_element(By.XPATH, f"//table[@id='tenants']//a[text()='{b}']").click()

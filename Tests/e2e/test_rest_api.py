@@ -220,6 +220,9 @@ def test_buckets_are_listed_by_role_and_never_across_tenants(api, world):
     tenants, tokens = world
     made = {}
     plats = api.call("GET", "/platforms", tokens[(tenants[0], "tenant-user")], expect=200).json()["platforms"]
+    assert all("bytes" not in p for p in plats)  # what platforms hold is for provider admins
+    held = api.call("GET", "/platforms", tokens[(tenants[0], "provider-admin")], expect=200).json()["platforms"]
+    assert all(isinstance(p["bytes"], int) and isinstance(p["buckets"], int) for p in held)
     default = next(p["name"] for p in plats if p["isDefault"])
     for t in tenants:
         for role in ROLES:
