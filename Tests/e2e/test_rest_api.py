@@ -263,6 +263,49 @@ def test_buckets_are_listed_by_role_and_never_across_tenants(api, world):
         api.call("DELETE", f"/buckets/{b}", tokens[(t, role)], expect=200)
 
 
+def test_the_role_matrix_for_buckets_and_objects(api, world):
+    """Every caller (3 tenants × 3 roles) against the buckets a tenant user and a tenant admin of each
+    tenant created, with every bucket and object action: allowed exactly for the bucket's creator, its
+    tenant's admins and provider admins (SPEC.md §3; no grants here)."""
+    tenants, tokens = world
+    buckets = {}
+    for t in tenants:
+        for role in ("tenant-user", "tenant-admin"):
+            b = f"rx-{uuid.uuid4().hex[:10]}"
+            api.call("POST", "/buckets", tokens[(t, role)], body={"name": b}, expect=201)
+            api.call("PUT", f"/buckets/{b}/objects/seed", tokens[(t, role)], data=b"seed", expect=201)
+            buckets[(t, role)] = b
+    for (t, role), tok in tokens.items():
+        for (bt, brole), b in buckets.items():
+            allowed = role == "provider-admin" or (t == bt and (role == "tenant-admin" or role == brole))
+            where = (t, role, "→", bt, brole)
+            want = lambda ok: ok if allowed else 403  # noqa: E731
+            assert api.call("GET", f"/buckets/{b}/objects", tok).status_code == want(200), where
+            assert api.call("GET", f"/buckets/{b}/usage", tok).status_code == want(200), where
+            assert api.call("GET", f"/buckets/{b}/objects/seed", tok).status_code == want(200), where
+            assert api.call("PUT", f"/buckets/{b}/objects/by-{role}", tok, data=b"x").status_code == want(201), where
+            assert api.call("GET", f"/buckets/{b}/tags", tok).status_code == want(200), where
+            assert api.call("PUT", f"/buckets/{b}/tags", tok, body={"tags": {"k": role}}).status_code == want(200), where
+            r = api.call("POST", f"/buckets/{b}/share", tok, body={"key": "seed", "expiresIn": 60})
+            assert r.status_code in ((201, 409) if allowed else (403,)), where
+            r = api.call("POST", f"/buckets/{b}/uploads", tok, body={"key": "mp"})
+            assert r.status_code == want(201), where
+            if allowed:
+                api.call("DELETE", f"/buckets/{b}/uploads/{urllib.parse.quote(r.json()['uploadId'], safe='')}", tok, expect=200)
+                api.call("DELETE", f"/buckets/{b}/objects/by-{role}", tok, expect=200)
+            else:
+                assert api.call("DELETE", f"/buckets/{b}/objects/seed", tok).status_code == 403, where
+                assert api.call("DELETE", f"/buckets/{b}", tok).status_code == 403, where
+            # Listings never show another tenant's buckets to tenant roles.
+        seen = {x["name"] for x in api.call("GET", "/buckets", tok, expect=200).json()["buckets"]}
+        visible = {b for (bt, brole), b in buckets.items()
+                   if role == "provider-admin" or (bt == t and (role == "tenant-admin" or role == brole))}
+        assert seen & set(buckets.values()) == visible, (t, role)
+    for (t, role), b in buckets.items():
+        api.call("DELETE", f"/buckets/{b}/objects/seed", tokens[(t, role)], expect=200)
+        api.call("DELETE", f"/buckets/{b}", tokens[(t, role)], expect=200)
+
+
 def test_objects_upload_browse_download_share_and_delete(voss, api, world):
     tenants, tokens = world
     t = tenants[2]
