@@ -530,6 +530,62 @@ def test_the_portals_paths_are_reserved_bucket_names(voss, world):
     assert requests.get(voss.http + "/portal/app.js").headers["Content-Type"].startswith("text/javascript")
 
 
+def _raw(base):
+    import socket
+    host, port = base.split("//")[1].split(":")
+    s = socket.create_connection((host, int(port)), timeout=10)
+    return s
+
+
+def _read_responses(s, n):
+    """n HTTP responses off a socket (Content-Length framed)."""
+    buf, out = b"", []
+    while len(out) < n:
+        while b"\r\n\r\n" not in buf:
+            chunk = s.recv(65536)
+            if not chunk:
+                return out
+            buf += chunk
+        head, _, rest = buf.partition(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            k, _, v = line.partition(b":")
+            if k.strip().lower() == b"content-length":
+                length = int(v.strip())
+        while len(rest) < length:
+            rest += s.recv(65536)
+        out.append((int(head.split(b" ")[1]), rest[:length]))
+        buf = rest[length:]
+    return out
+
+
+def test_requests_split_into_single_bytes_or_merged_into_one_write(api, world):
+    tenants, tokens = world
+    body = json.dumps({"tenant": tenants[2], "user": "provideradmin", "password": PASSWORD}).encode()
+    req = (b"POST /api/v1/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
+           + str(len(body)).encode() + b"\r\n\r\n" + body)
+    s = _raw(api.base)
+    for i in range(len(req)):
+        s.send(req[i:i + 1])
+    [(status, payload)] = _read_responses(s, 1)
+    assert status == 200 and json.loads(payload)["me"]["role"] == "provider-admin"
+    tok = json.loads(payload)["token"].encode()
+    # Two requests in one write: both answered, in order, on the same connection.
+    s.send(b"GET /api/v1/me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + tok + b"\r\n\r\n"
+           b"GET /api/v1/tenants HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + tok + b"\r\n\r\n")
+    (s1, p1), (s2, p2) = _read_responses(s, 2)
+    assert (s1, json.loads(p1)["name"]) == (200, "provideradmin") and s2 == 200 and "tenants" in json.loads(p2)
+    s.close()
+    # Absurd numbers: a length beyond 64 bits, a huge but valid one, a negative one — answered, never a crash.
+    for cl in (b"18446744073709551616", b"9223372036854775807", b"-1"):
+        s = _raw(api.base)
+        s.send(b"POST /api/v1/login HTTP/1.1\r\nHost: x\r\nContent-Length: " + cl + b"\r\n\r\n{}")
+        got = _read_responses(s, 1)
+        assert got and got[0][0] in (400, 401, 413), (cl, got)
+        s.close()
+    assert requests.get(api.base + "/api/v1/openapi.json").status_code == 200
+
+
 def test_tokens_never_reach_the_logs(voss, world):
     _, tokens = world
     logs = ""
