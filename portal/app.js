@@ -469,14 +469,18 @@ async function showUsers(tenant = me.tenant) {
 async function showUsage() {
   await guarded(async () => {
     const { tenants } = await api("GET", "/usage");
+    const quotas = Object.fromEntries(await Promise.all(tenants.map(async (x) =>
+      [x.tenant, (await api("GET", `/tenants/${enc(x.tenant)}/quota`).catch(() => ({}))).bytes])));
     const max = Math.max(1, ...tenants.map((x) => x.bytes));
     page("usage", t("portal.nav.usage"), el("div", { class: "card" }, el("table", { id: "usage" },
       el("tr", {}, el("th", { text: t("portal.tenant") }), el("th", { text: t("portal.usage.buckets") }), el("th", { text: t("portal.usage.objects") }),
-        el("th", { text: t("portal.usage.bytes") }), el("th", { class: "chart" })),
+        el("th", { text: t("portal.usage.bytes") }), el("th", { text: t("portal.usage.quota") }), el("th", { class: "chart" })),
       tenants.map((x) => {
         const bar = el("div", { class: "bar", title: size(x.bytes) });
         bar.style.width = `${(100 * x.bytes) / max}%`;
-        return el("tr", {}, el("td", { text: x.tenant }), el("td", { text: x.buckets }), el("td", { text: x.objects }), el("td", { text: size(x.bytes) }), el("td", {}, bar));
+        const q = quotas[x.tenant];
+        return el("tr", {}, el("td", { text: x.tenant }), el("td", { text: x.buckets }), el("td", { text: x.objects }), el("td", { text: size(x.bytes) }),
+          el("td", { class: "quota", text: q === undefined || q === null ? t("portal.usage.no_quota") : size(q) }), el("td", {}, bar));
       }))));
   });
 }
@@ -497,6 +501,22 @@ async function showPlatforms() {
   });
 }
 
+// A provider admin sets a tenant's quota in GiB (empty: none).
+function quotaForm(tenant) {
+  const input = el("input", { class: "quota-gib", type: "number", min: 0, step: "any", placeholder: t("portal.tenants.quota_gib") });
+  api("GET", `/tenants/${enc(tenant)}/quota`).then((q) => { if (q.bytes !== undefined && q.bytes !== null) input.value = String(q.bytes / 2 ** 30); }).catch(() => {});
+  const form = el("form", { class: "inline" }, input, el("button", { type: "submit", class: "secondary", text: t("portal.tenants.set_quota") }));
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    guarded(async () => {
+      const v = input.value.trim();
+      await api("PUT", `/tenants/${enc(tenant)}/quota`, { bytes: v === "" ? null : Math.round(Number(v) * 2 ** 30) });
+      toast(t("portal.tenants.quota_set", tenant));
+    });
+  });
+  return form;
+}
+
 async function showTenants() {
   await guarded(async () => {
     const { tenants } = await api("GET", "/tenants");
@@ -507,9 +527,10 @@ async function showTenants() {
       guarded(async () => { await api("POST", "/tenants", { name: form.querySelector("#new-tenant").value }); showTenants(); });
     });
     page("tenants", t("portal.nav.tenants"), el("div", { class: "card" }, form), el("div", { class: "card" }, el("table", { id: "tenants" },
-      el("tr", {}, el("th", { text: t("portal.tenant") }), el("th", { text: t("portal.created") }), el("th")),
-      tenants.map((x) => el("tr", {}, el("td", {}, el("a", { class: "folder", onclick: () => showUsers(x.name), text: x.name })),
+      el("tr", {}, el("th", { text: t("portal.tenant") }), el("th", { text: t("portal.created") }), el("th", { text: t("portal.usage.quota") }), el("th")),
+      tenants.map((x) => el("tr", { "data-tenant": x.name }, el("td", {}, el("a", { class: "folder", onclick: () => showUsers(x.name), text: x.name })),
         el("td", { text: new Date(x.createdAt).toLocaleString(document.documentElement.lang) }),
+        el("td", {}, quotaForm(x.name)),
         el("td", {}, el("button", { class: "danger", text: t("portal.delete"), onclick: () => guarded(async () => {
           if (!confirm(t("portal.tenants.confirm_delete", x.name))) return;
           await api("DELETE", "/tenants/" + enc(x.name));

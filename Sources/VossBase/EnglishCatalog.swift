@@ -288,6 +288,7 @@ public enum EnglishCatalog {
         "cmd.user.passwd": "Set a user's password for the REST API and the portal",
         "rest.bad_expiry": "A share link expires after 1 to 604800 seconds (seven days).",
         "rest.bad_login": "Wrong tenant, user name or password.",
+        "rest.bad_quota": "{0} is not a quota; give 0 or more bytes, or null for none.",
         "rest.bad_part": "'{0}' is not a part number; use 1 to 10000.",
         "rest.busy": "Too many logins are being checked at once; retry in a moment.",
         "rest.cors_refused": "Pages from {0} may not call this API (s3.api_cors_origins).",

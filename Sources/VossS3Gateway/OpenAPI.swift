@@ -29,6 +29,10 @@ enum OpenAPI {
         "GET /api/v1/tenants": Op(summary: "Tenants (a provider admin sees all; others their own)", access: "user", response: "TenantList"),
         "POST /api/v1/tenants": Op(summary: "Create a tenant", access: "provider-admin", request: "NameRequest", response: "Tenant", status: 201),
         "DELETE /api/v1/tenants/{tenant}": Op(summary: "Delete an empty tenant", access: "provider-admin", response: "Deleted"),
+        "GET /api/v1/tenants/{tenant}/quota": Op(summary: "A tenant's storage quota and the bytes it stores", access: "tenant-admin", response: "Quota"),
+        "PUT /api/v1/tenants/{tenant}/quota": Op(
+            summary: "Set or remove (null) a tenant's storage quota in bytes; writes over it get 403 QuotaExceeded", access: "provider-admin",
+            request: "QuotaRequest", response: "Quota"),
         "GET /api/v1/tenants/{tenant}/users": Op(summary: "A tenant's users", access: "tenant-admin", response: "UserList"),
         "POST /api/v1/tenants/{tenant}/users": Op(
             summary: "Create a user (only a provider admin creates provider admins)", access: "tenant-admin", request: "UserCreateRequest", response: "User",
@@ -136,6 +140,8 @@ enum OpenAPI {
             ], optional: ["delimiter", "next"]),
         "ObjectStored": object(["bucket": string(), "key": string(), "etag": string()]),
         "UploadStartRequest": object(["key": string()]),
+        "Quota": object(["tenant": string(), "bytes": integer, "used": integer], optional: ["bytes"]),
+        "QuotaRequest": object(["bytes": integer], optional: ["bytes"]),
         "TagSet": object(["tags": ["type": "object", "additionalProperties": ["type": "string"]]]),
         "UploadedPart": object(["partNumber": ["type": "integer"], "etag": string(), "size": integer], optional: ["size"]),
         "UploadInfo": object(["bucket": string(), "key": string(), "uploadId": string(), "parts": array(ref("UploadedPart"))]),

@@ -240,6 +240,22 @@ extension S3Server {
             return await sendJSON(ex, Deleted(deleted: tenant))
         }
 
+        // Quotas.
+        if let m = on(PublicRoutes.quotaShow), let tenant = m["tenant"] {
+            try requireAdmin(p, tenant: tenant)
+            return await sendJSON(ex, try await quotaInfo(tenant))
+        }
+        if let m = on(PublicRoutes.quotaSet), let tenant = m["tenant"] {
+            guard Self.sees(p, tenant: tenant) else { throw RestError.notFound("tenant \(tenant)") }
+            guard Self.isProvider(p) else { throw RestError.forbidden }
+            let body = try await readJSON(ex, QuotaRequest.self)
+            if let b = body.bytes, b < 0 || b > 1 << 62 { throw RestError.invalid(Message("rest.bad_quota", String(b))) }
+            try await store.setQuota(tenant: tenant, bytes: body.bytes)
+            state.quotas.forget()
+            audit(ex, p, "quota set", ["tenant": tenant, "bytes": body.bytes.map(String.init) ?? "none"])
+            return await sendJSON(ex, try await quotaInfo(tenant))
+        }
+
         // Users.
         if let m = on(PublicRoutes.userList), let tenant = m["tenant"] {
             try requireAdmin(p, tenant: tenant)
@@ -469,6 +485,11 @@ extension S3Server {
             return await sendJSON(ex, Deleted(deleted: id))
         }
         throw RestError(status: .notFound, code: "not_found", message: Message("api.no_route", ex.ctx.method, path))
+    }
+
+    func quotaInfo(_ tenant: String) async throws -> QuotaInfo {
+        guard let t = try await state.store.tenant(named: tenant) else { throw RestError.notFound("tenant \(tenant)") }
+        return QuotaInfo(tenant: tenant, bytes: try await state.store.quotas()[t.id], used: try await state.store.storedBytes(tenantID: t.id))
     }
 
     func bucketInfo(_ b: BucketRecord, _ tenants: [String: String]) -> BucketInfo {

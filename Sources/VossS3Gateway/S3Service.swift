@@ -1,3 +1,4 @@
+import VossBase
 import Crypto
 import Logging
 import NIOCore
@@ -32,6 +33,12 @@ struct S3Service: Sendable {
 
     func operate(_ ex: S3Call) async throws -> S3Response {
         switch ex.ctx.operation {
+        case .putObject, .postObject, .copyObject, .uploadPart, .uploadPartCopy:
+            try await checkQuota(ex)
+        default:
+            break
+        }
+        return switch ex.ctx.operation {
         case .listBuckets: try await listBuckets(ex)
         case .createBucket: try await createBucket(ex)
         case .deleteBucket: try await deleteBucket(ex)
@@ -73,6 +80,14 @@ struct S3Service: Sendable {
     }
 
     // MARK: shared checks
+
+    /// A write that would take the bucket's tenant over its quota is refused (Quotas.swift).
+    func checkQuota(_ ex: S3Call) async throws {
+        guard try await state.quotas.any(), let b = try await state.store.bucket(named: ex.ctx.bucket) else { return }
+        let declared = ex.ctx.header("x-amz-decoded-content-length") ?? ex.ctx.header("content-length")
+        let copy = ex.ctx.operation == .copyObject || ex.ctx.operation == .uploadPartCopy
+        try await state.quotas.check(tenantID: b.tenantID, incoming: copy ? nil : declared.flatMap { ASCIIDecimal.int64($0) })
+    }
 
     func requirePrincipal(_ ex: S3Call) throws -> Principal {
         guard let p = ex.ctx.principal else { throw S3Error.accessDenied }

@@ -58,11 +58,14 @@ final class GatewayState: Sendable {
     let counters = GatewayCounters()
     /// SSE-S3's keys.
     let keyRing: SSEKeyRing
+    /// Tenants' storage quotas.
+    let quotas: QuotaGuard
 
     init(
         store: any MetadataStore, platforms: PlatformSet, io: NIOThreadPool, settings: GatewaySettings, logger: Logger, secretKey: SymmetricKey
     ) {
         self.keyRing = SSEKeyRing(store: store, secretKey: secretKey)
+        self.quotas = QuotaGuard(store: store)
         self.store = store
         self.platforms = platforms
         self.io = io

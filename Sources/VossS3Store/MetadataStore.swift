@@ -65,6 +65,11 @@ public protocol MetadataStore: Sendable {
     /// The session with this token hash, if it has not expired.
     func session(tokenHash: String, now: Date) async throws -> SessionRecord?
     func deleteSession(tokenHash: String) async throws
+    /// Storage quotas of tenants (bytes), by tenant id; `setQuota(nil)` removes one.
+    func quotas() async throws -> [String: Int64]
+    func setQuota(tenant: String, bytes: Int64?) async throws
+    /// Bytes a tenant stores: current objects and older versions of every bucket it owns.
+    func storedBytes(tenantID: String) async throws -> Int64
     /// The tenant and user a director user maps to, made when missing; its role updated.
     func ensureUser(tenant: String, user: String, role: Role) async throws -> (TenantRecord, UserRecord)
 

@@ -53,6 +53,42 @@ extension SQLMetadataStore {
         }
     }
 
+    // MARK: quotas
+
+    public func quotas() async throws -> [String: Int64] {
+        try await r { c in
+            Dictionary(
+                try c.query("SELECT tenant_id, CAST(bytes AS BIGINT) FROM tenant_quotas").compactMap { r in r[0].text.map { ($0, r[1].int ?? 0) } },
+                uniquingKeysWith: { a, _ in a })
+        }
+    }
+
+    public func setQuota(tenant: String, bytes: Int64?) async throws {
+        try await w { c in
+            let tid = try self.tenantID(c, tenant)
+            if let bytes {
+                try c.query(
+                    "INSERT INTO tenant_quotas VALUES (?, ?) ON CONFLICT(tenant_id) DO UPDATE SET bytes = excluded.bytes", [.text(tid), .int(bytes)])
+            } else {
+                try c.query("DELETE FROM tenant_quotas WHERE tenant_id = ?", [.text(tid)])
+            }
+        }
+    }
+
+    public func storedBytes(tenantID: String) async throws -> Int64 {
+        try await r { c in
+            let current = try c.query(
+                "SELECT CAST(coalesce(sum(o.size), 0) AS BIGINT) FROM objects o JOIN buckets b ON b.id = o.bucket_id WHERE b.tenant_id = ?",
+                [.text(tenantID)]
+            ).first?.first?.int ?? 0
+            let older = try c.query(
+                "SELECT CAST(coalesce(sum(v.size), 0) AS BIGINT) FROM object_versions v JOIN buckets b ON b.id = v.bucket_id WHERE b.tenant_id = ?",
+                [.text(tenantID)]
+            ).first?.first?.int ?? 0
+            return current + older
+        }
+    }
+
     /// A director user as a VOSS user: its organization's tenant and the user made when missing, the
     /// role set to what the director's rights give it now.
     public func ensureUser(tenant: String, user: String, role: Role) async throws -> (TenantRecord, UserRecord) {

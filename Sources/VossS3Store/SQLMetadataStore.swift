@@ -108,6 +108,7 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
             if try !c.query("SELECT 1 FROM buckets WHERE tenant_id = ? LIMIT 1", [id]).isEmpty {
                 throw StoreError.notEmpty("buckets")
             }
+            try c.query("DELETE FROM tenant_quotas WHERE tenant_id = ?", [id])
             try c.query("DELETE FROM tenants WHERE id = ?", [id])
         }
     }

@@ -142,6 +142,7 @@ public enum SQLSchema {
             "CREATE TABLE user_passwords(user_id TEXT PRIMARY KEY, hash TEXT NOT NULL, updated_ms INTEGER NOT NULL)",
             "CREATE TABLE sessions(token_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL)",
             "CREATE INDEX sessions_user ON sessions(user_id)",
+            "CREATE TABLE tenant_quotas(tenant_id TEXT PRIMARY KEY, bytes INTEGER NOT NULL)",
         ]),
     ]
 
@@ -231,6 +232,7 @@ public enum SQLSchema {
             "CREATE TABLE user_passwords(user_id TEXT PRIMARY KEY, hash TEXT NOT NULL, updated_ms BIGINT NOT NULL)",
             "CREATE TABLE sessions(token_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, created_ms BIGINT NOT NULL, expires_ms BIGINT NOT NULL)",
             "CREATE INDEX sessions_user ON sessions(user_id)",
+            "CREATE TABLE tenant_quotas(tenant_id TEXT PRIMARY KEY, bytes BIGINT NOT NULL)",
         ]),
     ]
 }

@@ -112,6 +112,7 @@ public final class StoreMigration: Sendable {
         Table(name: "access_keys", columns: ["access_key", "secret", "user_id", "created_ms"], key: ["access_key"]),
         // Sessions are not copied: logins to the REST API start again after a migration.
         Table(name: "user_passwords", columns: ["user_id", "hash", "updated_ms"], key: ["user_id"]),
+        Table(name: "tenant_quotas", columns: ["tenant_id", "bytes"], key: ["tenant_id"]),
         Table(
             name: "buckets",
             columns: ["id", "name", "tenant_id", "owner_id", "created_ms", "region", "policy", "tags", "platform", "settings"],
@@ -149,8 +150,8 @@ public final class StoreMigration: Sendable {
 
     static func range(of phase: Phase) -> Range<Int> {
         switch phase {
-        case .type: 0..<4
-        case .path: 4..<tables.count
+        case .type: 0..<5
+        case .path: 5..<tables.count
         case .permission: tables.count..<(tables.count + 1)
         }
     }
@@ -316,6 +317,7 @@ public final class StoreMigration: Sendable {
         case "users": r[1] = m.tenant(r[1])
         case "access_keys": r[2] = m.user(r[2])
         case "user_passwords": r[0] = m.user(r[0])
+        case "tenant_quotas": r[0] = m.tenant(r[0])
         case "buckets":
             r[0] = m.bucket(r[0])
             r[2] = m.tenant(r[2])

@@ -162,6 +162,24 @@ public struct ObjectStored: Codable, Sendable, Equatable {
     }
 }
 
+/// A tenant's storage quota and what it stores (bytes; no `bytes`: no quota).
+public struct QuotaInfo: Codable, Sendable, Equatable {
+    public var tenant: String
+    public var bytes: Int64?
+    public var used: Int64
+    public init(tenant: String, bytes: Int64?, used: Int64) {
+        self.tenant = tenant
+        self.bytes = bytes
+        self.used = used
+    }
+}
+
+public struct QuotaRequest: Codable, Sendable, Equatable {
+    /// The quota in bytes; absent or null removes it.
+    public var bytes: Int64?
+    public init(bytes: Int64?) { self.bytes = bytes }
+}
+
 /// A bucket's tags (S3 bucket tagging: at most 50; keys 1-128, values 0-256 characters).
 public struct TagSet: Codable, Sendable, Equatable {
     public var tags: [String: String]
@@ -294,6 +312,8 @@ public enum PublicRoutes {
     public static let tenantList = ControlRoute<NoBody, TenantList>("GET", "/api/v1/tenants")
     public static let tenantCreate = ControlRoute<NameRequest, TenantInfo>("POST", "/api/v1/tenants")
     public static let tenantDelete = ControlRoute<NoBody, Deleted>("DELETE", "/api/v1/tenants/{tenant}")
+    public static let quotaShow = ControlRoute<NoBody, QuotaInfo>("GET", "/api/v1/tenants/{tenant}/quota")
+    public static let quotaSet = ControlRoute<QuotaRequest, QuotaInfo>("PUT", "/api/v1/tenants/{tenant}/quota")
     public static let userList = ControlRoute<NoBody, UserList>("GET", "/api/v1/tenants/{tenant}/users")
     public static let userCreate = ControlRoute<UserCreateRequest, UserInfo>("POST", "/api/v1/tenants/{tenant}/users")
     public static let userDelete = ControlRoute<NoBody, Deleted>("DELETE", "/api/v1/tenants/{tenant}/users/{user}")
@@ -324,7 +344,7 @@ public enum PublicRoutes {
 
     public static let all: [AnyControlRoute] = [
         openapi.erased, i18n.erased, login.erased, directorLogin.erased, logout.erased, me.erased, myPassword.erased,
-        tenantList.erased, tenantCreate.erased, tenantDelete.erased, userList.erased, userCreate.erased, userDelete.erased,
+        tenantList.erased, tenantCreate.erased, tenantDelete.erased, quotaShow.erased, quotaSet.erased, userList.erased, userCreate.erased, userDelete.erased,
         userPassword.erased, keyList.erased, keyCreate.erased, keyDelete.erased,
         platforms.erased, usage.erased, bucketList.erased, bucketCreate.erased, bucketDelete.erased, bucketUsage.erased,
         objectList.erased, objectGet.erased, objectPut.erased, objectDelete.erased, share.erased,

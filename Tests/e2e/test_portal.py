@@ -237,6 +237,15 @@ def test_a_provider_admin_sees_tenants_users_and_usage(voss, people, driver):
     shot(d, "platforms")
     d.find_element(By.ID, "nav-tenants").click()
     wait(d, EC.presence_of_element_located((By.ID, "tenants")))
+    # A quota for tenant b, shown on the usage page.
+    row = d.find_element(By.XPATH, f"//tr[@data-tenant='{b}']")
+    row.find_element(By.CSS_SELECTOR, ".quota-gib").send_keys("2")
+    row.find_element(By.CSS_SELECTOR, "form button").click()
+    wait(d, lambda d: "saved" in d.find_element(By.ID, "toast").text.lower())
+    d.find_element(By.ID, "nav-usage").click()
+    wait(d, lambda d: "2.0 GiB" in d.find_element(By.ID, "usage").text)
+    d.find_element(By.ID, "nav-tenants").click()
+    wait(d, EC.presence_of_element_located((By.ID, "tenants")))
     d.find_element(By.XPATH, f"//table[@id='tenants']//a[text()='{b}']").click()
     wait(d, EC.presence_of_element_located((By.ID, "users")))
     assert "ann" in d.find_element(By.ID, "users").text

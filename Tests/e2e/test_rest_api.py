@@ -391,6 +391,54 @@ def test_multipart_uploads_resume_from_the_parts_already_there(api, world):
     api.call("DELETE", f"/buckets/{b}", tok, expect=200)
 
 
+def test_quotas_are_set_by_provider_admins_and_hold_on_every_write(voss, api, world):
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
+    tenants, tokens = world
+    t, other = tenants[2], tenants[0]
+    prov, adm, usr = tokens[(t, "provider-admin")], tokens[(t, "tenant-admin")], tokens[(t, "tenant-user")]
+    b = f"rq-{uuid.uuid4().hex[:10]}"
+    api.call("POST", "/buckets", usr, body={"name": b}, expect=201)
+    assert api.call("GET", f"/tenants/{t}/quota", adm, expect=200).json() == {"tenant": t, "used": 0}
+    api.call("GET", f"/tenants/{t}/quota", usr, expect=403)
+    api.call("GET", f"/tenants/{t}/quota", tokens[(other, "tenant-admin")], expect=404)
+    api.call("PUT", f"/tenants/{t}/quota", adm, body={"bytes": 1 << 40}, expect=403)
+    api.call("PUT", f"/tenants/{t}/quota", prov, body={"bytes": -1}, expect=400)
+    q = api.call("PUT", f"/tenants/{t}/quota", prov, body={"bytes": 1 << 20}, expect=200).json()
+    assert q == {"tenant": t, "bytes": 1 << 20, "used": 0}
+    try:
+        api.call("PUT", f"/buckets/{b}/objects/a", usr, data=os.urandom(600 << 10), expect=201)
+        r = api.call("PUT", f"/buckets/{b}/objects/b", usr, data=os.urandom(600 << 10), expect=403)
+        assert r.json()["error"]["code"] == "QuotaExceeded"
+        # The same through S3 with the tenant's own key, and a copy, and a multipart part.
+        key = api.call("POST", f"/tenants/{t}/users/tenantuser/keys", usr, expect=201).json()
+        s3 = boto3.client("s3", endpoint_url=voss.http, aws_access_key_id=key["accessKey"], aws_secret_access_key=key["secret"],
+                          region_name="us-east-1", config=Config(signature_version="s3v4"))
+        with pytest.raises(ClientError) as e:
+            s3.put_object(Bucket=b, Key="c", Body=os.urandom(600 << 10))
+        assert e.value.response["Error"]["Code"] == "QuotaExceeded" and e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+        s3.put_object(Bucket=b, Key="small", Body=b"x" * 1000)  # still fits
+        api.call("PUT", f"/buckets/{b}/objects/fill", usr, data=b"y" * ((1 << 20) - (600 << 10) - 1000), expect=201)
+        with pytest.raises(ClientError) as e:
+            s3.copy_object(Bucket=b, Key="copy", CopySource={"Bucket": b, "Key": "small"})
+        assert e.value.response["Error"]["Code"] == "QuotaExceeded"
+        up = api.call("POST", f"/buckets/{b}/uploads", usr, body={"key": "mp"}, expect=201).json()
+        r = api.call("PUT", f"/buckets/{b}/uploads/{urllib.parse.quote(up['uploadId'], safe='')}/parts/1", usr, data=b"z" * 10, expect=403)
+        assert r.json()["error"]["code"] == "QuotaExceeded"
+        assert api.call("GET", f"/tenants/{t}/quota", adm, expect=200).json()["used"] == 1 << 20
+        # Deleting and reading are never refused.
+        api.call("DELETE", f"/buckets/{b}/objects/a", usr, expect=200)
+        api.call("GET", f"/buckets/{b}/objects/small", usr, expect=200)
+        api.call("DELETE", f"/buckets/{b}/uploads/{urllib.parse.quote(up['uploadId'], safe='')}", usr, expect=200)
+    finally:
+        api.call("PUT", f"/tenants/{t}/quota", prov, body={"bytes": None}, expect=200)
+    api.call("PUT", f"/buckets/{b}/objects/after", usr, data=os.urandom(700 << 10), expect=201)
+    for k in ("small", "fill", "after"):
+        api.call("DELETE", f"/buckets/{b}/objects/{k}", usr, expect=200)
+    api.call("DELETE", f"/buckets/{b}", usr, expect=200)
+
+
 def test_bucket_tags(api, world):
     tenants, tokens = world
     t = tenants[2]

@@ -52,7 +52,7 @@ def test_etag_and_304(k):
 
 def test_lists_and_whole_product(k):
     _, body, _ = get(k, API + "/componentlist")
-    assert body["data"]["components"] == ["ose"]
+    assert body["data"]["components"] == ["ose", "portal"]  # the CLI's strings and the web portal's
     _, body, _ = get(k, API + "/localelist")
     assert body["data"]["locales"] == ["en", "zh-Hans"]
     _, body, _ = get(k, API + "?locales=zh-CN,en&components=ose")
