@@ -75,6 +75,8 @@ SEEDS = {
         "POST\n/b\ndelete\nHost: [::1]:9000\nx-amz-meta-a: b", "GET\n/b/k%00evil\n\nHost: h",
         "PUT\n/b/k\n\nHost: h\nx-amz-meta-a: =?UTF-8?Q?h=C3=A9llo?= =?ISO-8859-1?B?6Q==?=",
         "OPTIONS\n/b/k\nversionId=null\nHost: h\nOrigin: https://a.example.com",
+        "PUT\n/api/v1/buckets/b/objects/a%2Fb%2F%3Cimg%3E\n\nHost: h\nAuthorization: Bearer x",
+        "POST\n/api/v1/buckets/b/uploads/%ZZ/parts/99999999999999999999\n\nHost: h",
     ],
 }
 

@@ -253,6 +253,8 @@ enum FuzzTargets {
         }
         // The control API's route table matches raw paths too.
         for route in Routes.all { _ = route.match(method: r.method, rawPath: r.rawPath + (r.rawQuery.isEmpty ? "" : "?" + r.rawQuery)) }
+        // And the REST API's (the same matcher, on paths from any client).
+        for route in PublicRoutes.all { _ = route.match(method: r.method, rawPath: r.rawPath) }
     }
 }
 
