@@ -295,6 +295,7 @@ public enum EnglishCatalog {
         "rest.delete_self": "You cannot delete yourself; ask another admin.",
         "rest.forbidden": "Your role does not allow this.",
         "rest.internal": "The request failed inside VOSS (request {0}); the gateway's log has the details.",
+        "rest.no_route": "No such route: {0} {1}.",
         "rest.no_key": "Name the object to share.",
         "rest.bad_locale": "'{0}' is not a locale; use a tag such as en or zh-Hans.",
         "rest.no_i18n": "The translation service is not reachable; retry in a moment.",

@@ -60,7 +60,7 @@ enum PortalFiles {
 extension S3Server {
     func servePortal(_ ex: Exchange, method: String) async throws {
         guard method == "GET" else {
-            throw RestError(status: .methodNotAllowed, code: "method_not_allowed", message: Message("api.no_route", ex.ctx.method, ex.ctx.rawPath))
+            throw RestError(status: .methodNotAllowed, code: "method_not_allowed", message: Message("rest.no_route", ex.ctx.method, ex.ctx.rawPath))
         }
         if ex.ctx.rawPath == PortalFiles.prefix {
             return await ex.responder().send(.movedPermanently, headers: [("Location", PortalFiles.prefix + "/")], headOnly: ex.ctx.isHead)
@@ -69,11 +69,11 @@ extension S3Server {
             throw RestError(status: .notFound, code: "not_found", message: Message("rest.no_portal"))
         }
         guard let f = PortalFiles.file(ex.ctx.rawPath) else {
-            throw RestError(status: .notFound, code: "not_found", message: Message("api.no_route", ex.ctx.method, ex.ctx.rawPath))
+            throw RestError(status: .notFound, code: "not_found", message: Message("rest.no_route", ex.ctx.method, ex.ctx.rawPath))
         }
         let path = dir + "/" + f.name
         let bytes: [UInt8]? = try await state.blocking { try? Files.read(path, limit: 4 << 20) }
-        guard let bytes else { throw RestError(status: .notFound, code: "not_found", message: Message("api.no_route", ex.ctx.method, ex.ctx.rawPath)) }
+        guard let bytes else { throw RestError(status: .notFound, code: "not_found", message: Message("rest.no_route", ex.ctx.method, ex.ctx.rawPath)) }
         await ex.responder().send(.ok, headers: [("Content-Type", f.type)] + PortalFiles.securityHeaders(director: state.current.director?.url), body: bytes, headOnly: ex.ctx.isHead)
     }
 

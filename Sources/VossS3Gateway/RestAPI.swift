@@ -197,8 +197,8 @@ extension S3Server {
         guard PublicRoutes.all.contains(where: { $0.match(method: method, rawPath: path) != nil }) else {
             let known = PublicRoutes.all.contains { r in ["GET", "POST", "PUT", "DELETE"].contains { r.match(method: $0, rawPath: path) != nil } }
             throw known
-                ? RestError(status: .methodNotAllowed, code: "method_not_allowed", message: Message("api.no_route", ex.ctx.method, path))
-                : RestError(status: .notFound, code: "not_found", message: Message("api.no_route", ex.ctx.method, path))
+                ? RestError(status: .methodNotAllowed, code: "method_not_allowed", message: Message("rest.no_route", ex.ctx.method, path))
+                : RestError(status: .notFound, code: "not_found", message: Message("rest.no_route", ex.ctx.method, path))
         }
         let p = try await sessionPrincipal(ex)
         let store = state.store
@@ -484,7 +484,7 @@ extension S3Server {
                                                                 query: ["uploadId": id]), body: BytesBody([])))
             return await sendJSON(ex, Deleted(deleted: id))
         }
-        throw RestError(status: .notFound, code: "not_found", message: Message("api.no_route", ex.ctx.method, path))
+        throw RestError(status: .notFound, code: "not_found", message: Message("rest.no_route", ex.ctx.method, path))
     }
 
     func quotaInfo(_ tenant: String) async throws -> QuotaInfo {
