@@ -230,7 +230,6 @@ def test_a_provider_admin_sees_tenants_users_and_usage(voss, people, driver):
     wait(d, EC.presence_of_element_located((By.ID, "usage")))
     assert a in d.find_element(By.ID, "usage").text and b in d.find_element(By.ID, "usage").text
     assert d.find_elements(By.CSS_SELECTOR, "#usage .bar")
-    shot(d, "usage")
     d.find_element(By.ID, "nav-platforms").click()
     wait(d, EC.presence_of_element_located((By.ID, "platforms")))
     assert "local" in d.find_element(By.ID, "platforms").text and d.find_elements(By.CSS_SELECTOR, "#platforms .bar")
@@ -244,8 +243,10 @@ def test_a_provider_admin_sees_tenants_users_and_usage(voss, people, driver):
     wait(d, lambda d: "saved" in d.find_element(By.ID, "toast").text.lower())
     d.find_element(By.ID, "nav-usage").click()
     wait(d, lambda d: "2.0 GiB" in d.find_element(By.ID, "usage").text)
+    shot(d, "usage")
     d.find_element(By.ID, "nav-tenants").click()
     wait(d, EC.presence_of_element_located((By.ID, "tenants")))
+    shot(d, "tenants")
     d.find_element(By.XPATH, f"//table[@id='tenants']//a[text()='{b}']").click()
     wait(d, EC.presence_of_element_located((By.ID, "users")))
     assert "ann" in d.find_element(By.ID, "users").text
