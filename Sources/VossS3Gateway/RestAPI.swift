@@ -104,6 +104,11 @@ extension S3Server {
     }
 
     func readJSON<T: Decodable>(_ ex: Exchange, _ type: T.Type, limit: Int = 64 << 10) async throws -> T {
+        // A declared length over the limit is refused at once, not after waiting for the bytes.
+        if let declared = ex.contentLength, declared > Int64(limit) {
+            ex.closeAfter = true
+            throw RestError(status: .payloadTooLarge, code: "too_large", message: Message("rest.too_large", String(limit)))
+        }
         let bytes: [UInt8]
         do {
             bytes = try await ex.reader.readAll(limit: limit)
