@@ -444,7 +444,7 @@ extension S3Server {
                                                  pass: ["content-length", "content-type", "content-md5", "expect", "transfer-encoding"]))
             let r = try await service.handle(S3Call(ctx: sub.ctx, body: sub))
             if sub.closeAfter { ex.closeAfter = true }
-            let etag = r.headers.first { ASCII.equalsIgnoringCase($0.0, "etag") }?.1.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) ?? ""
+            let etag = Self.etag(r)
             await sendJSON(ex, ObjectStored(bucket: bucket, key: key, etag: etag), status: .created)
             if let after = r.after { await after() }
             return
@@ -495,6 +495,14 @@ extension S3Server {
     func quotaInfo(_ tenant: String) async throws -> QuotaInfo {
         guard let t = try await state.store.tenant(named: tenant) else { throw RestError.notFound("tenant \(tenant)") }
         return QuotaInfo(tenant: tenant, bytes: try await state.store.quotas()[t.id], used: try await state.store.storedBytes(tenantID: t.id))
+    }
+
+    /// An ETag without its quotes, as the JSON answers carry it.
+    static func unquoted(_ etag: String) -> String { etag.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
+
+    /// The ETag an S3 answer carries in its headers, unquoted.
+    static func etag(_ r: S3Response) -> String {
+        r.headers.first { ASCII.equalsIgnoringCase($0.0, "etag") }.map { unquoted($0.1) } ?? ""
     }
 
     func bucketInfo(_ b: BucketRecord, _ tenants: [String: String]) -> BucketInfo {
@@ -566,7 +574,7 @@ extension S3Server {
             guard case .bytes(let xml) = r.body, let root = try? VossS3Core.XMLParser.parse(xml) else { break }
             for e in root.all("Part") {
                 guard let n = e.childText("PartNumber").flatMap({ Int($0) }), let etag = e.childText("ETag") else { continue }
-                parts.append(UploadedPart(partNumber: n, etag: etag.trimmingCharacters(in: CharacterSet(charactersIn: "\"")), size: e.childText("Size").flatMap { Int64($0) }))
+                parts.append(UploadedPart(partNumber: n, etag: Self.unquoted(etag), size: e.childText("Size").flatMap { Int64($0) }))
             }
             guard root.childText("IsTruncated") == "true", let next = root.childText("NextPartNumberMarker").flatMap({ Int($0) }), next > marker else { break }
             marker = next
@@ -582,7 +590,7 @@ extension S3Server {
                                              query: ["uploadId": id, "partNumber": String(n)]))
         let r = try await service.handle(S3Call(ctx: sub.ctx, body: sub))
         if sub.closeAfter { ex.closeAfter = true }
-        let etag = r.headers.first { ASCII.equalsIgnoringCase($0.0, "etag") }?.1.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) ?? ""
+        let etag = Self.etag(r)
         await sendJSON(ex, UploadedPart(partNumber: n, etag: etag, size: sub.reader.bytesRead))
     }
 
@@ -607,7 +615,7 @@ extension S3Server {
             if root.name == "Error" {
                 throw Self.restError(S3Error(root.childText("Code") ?? "InternalError", status: 400, message: root.childText("Message")))
             }
-            etag = root.childText("ETag")?.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) ?? ""
+            etag = root.childText("ETag").map(Self.unquoted) ?? ""
         }
         audit(ex, p, "multipart upload completed", ["bucket": bucket, "key": key, "parts": String(body.parts.count)])
         await sendJSON(ex, ObjectStored(bucket: bucket, key: key, etag: etag), status: .created)
