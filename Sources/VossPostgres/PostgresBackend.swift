@@ -65,6 +65,7 @@ public final class PostgresBackend: SQLBackend, @unchecked Sendable {
             threads.append(t)
             t.start()
         }
+        loopConnections = LoopConnections(backend: self)
     }
 
     /// Whether this process has checked (and if needed migrated) the schema.
@@ -110,7 +111,13 @@ public final class PostgresBackend: SQLBackend, @unchecked Sendable {
         w.close()
     }
 
+    /// Reads on the caller's event loop (`LoopConnections`).
+    public var loopReader: (any SQLLoopReader)? { loopConnections }
+    /// Set once, at the end of `init`.
+    private(set) var loopConnections: LoopConnections?
+
     public func shutdown() async {
+        await loopConnections?.close()
         queue.close()
         while threads.contains(where: { !$0.isFinished }) { try? await Task.sleep(for: .milliseconds(5)) }
         try? await group.shutdownGracefully()
@@ -197,6 +204,19 @@ public final class PostgresBackend: SQLBackend, @unchecked Sendable {
     }
 
     func connect(_ host: PostgresURL.Host) throws -> PostgresConnection {
+        try Self.wait(
+            PostgresConnection.connect(on: group.next(), configuration: configuration(host), id: nextID(), logger: logger),
+            .seconds(Int64(target.url.connectTimeout) + 1))
+    }
+
+    func nextID() -> Int {
+        nextConnectionID.withLockedValue { n in
+            defer { n += 1 }
+            return n
+        }
+    }
+
+    func configuration(_ host: PostgresURL.Host) -> PostgresConnection.Configuration {
         var config = PostgresConnection.Configuration(
             host: host.name, port: host.port, username: target.user, password: target.password,
             database: target.url.database, tls: tls)
@@ -206,13 +226,20 @@ public final class PostgresBackend: SQLBackend, @unchecked Sendable {
             ("application_name", "voss"),
             ("idle_in_transaction_session_timeout", "\(target.url.socketTimeout * 3)s"),
         ]
-        let id = nextConnectionID.withLockedValue { n in
-            defer { n += 1 }
-            return n
+        return config
+    }
+
+    static func bindings(_ args: [SQLValue]) -> PostgresBindings {
+        var binds = PostgresBindings(capacity: args.count)
+        for a in args {
+            switch a {
+            case .null: binds.appendNull()
+            case .int(let v): binds.append(v)
+            case .text(let v): binds.append(v)
+            case .blob(let v): binds.append(ByteBuffer(bytes: v))
+            }
         }
-        return try Self.wait(
-            PostgresConnection.connect(on: group.next(), configuration: config, id: id, logger: logger),
-            .seconds(Int64(target.url.connectTimeout) + 1))
+        return binds
     }
 
     /// One thread's connection and its sessions.
@@ -268,18 +295,9 @@ public final class PostgresBackend: SQLBackend, @unchecked Sendable {
                 text = SQLDialect.numberedPlaceholders(sql)
                 statements[sql] = text
             }
-            var binds = PostgresBindings(capacity: args.count)
-            for a in args {
-                switch a {
-                case .null: binds.appendNull()
-                case .int(let v): binds.append(v)
-                case .text(let v): binds.append(v)
-                case .blob(let v): binds.append(ByteBuffer(bytes: v))
-                }
-            }
             do {
                 let result = try PostgresBackend.wait(
-                    c.query(PostgresQuery(unsafeSQL: text, binds: binds), logger: backend.logger),
+                    c.query(PostgresQuery(unsafeSQL: text, binds: PostgresBackend.bindings(args)), logger: backend.logger),
                     .seconds(Int64(backend.target.url.socketTimeout)))
                 used = true
                 return try result.rows.map { row in try row.map(Self.value) }

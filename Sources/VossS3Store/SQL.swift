@@ -47,9 +47,26 @@ public protocol SQLBackend: Sendable {
     var location: String { get }
     /// Stops background threads and closes connections.
     func shutdown() async
+    /// Single statements run by the calling task on its own event loop, when the backend can (nil:
+    /// every read goes through `read`).
+    var loopReader: (any SQLLoopReader)? { get }
+    /// The rows of one read-only statement, run on the calling thread when the backend answers
+    /// without waiting (SQLite: a page-cache read); nil when it cannot (PostgreSQL).
+    func queryNow(_ sql: String, _ args: [SQLValue]) throws -> [[SQLValue]]?
+}
+
+/// Runs one read-only statement on a connection that lives on the caller's event loop, so a request
+/// served on that loop waits for the database without changing thread (PostgreSQL; decision 18).
+public protocol SQLLoopReader: Sendable {
+    /// The rows of `sql`, or nil when this caller cannot be served here (not on an event loop, or
+    /// the loop's connection is not ready or just failed): the caller then uses `SQLBackend.read`.
+    func queryHere(_ sql: String, _ args: [SQLValue]) async throws -> [[SQLValue]]?
 }
 
 extension SQLBackend {
+    public var loopReader: (any SQLLoopReader)? { nil }
+    public func queryNow(_ sql: String, _ args: [SQLValue]) throws -> [[SQLValue]]? { nil }
+
     public func writeSoon<T: Sendable>(_ work: @escaping @Sendable (any SQLSession) throws -> T, done: @escaping @Sendable (Result<T, any Error>) -> Void) {
         Task {
             do {

@@ -245,7 +245,24 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
         return try decodeBucket(row, name: name)
     }
 
+    /// The bucket and the object at `key` in one statement (an object's columns are NULL when it is
+    /// absent): one round trip on a loop connection.
+    public static let bucketAndObjectJoined =
+        "SELECT " + qualified(bucketColumns, "b") + ", " + qualified(objectColumns, "o") + " FROM buckets b LEFT JOIN objects o ON o.bucket_id = b.id AND o.key = ? WHERE b.name = ?"
+    static let bucketColumnCount = bucketColumns.split(separator: ",").count
+
+    /// `a, b` → `t.a, t.b`.
+    static func qualified(_ columns: String, _ table: String) -> String {
+        columns.split(separator: ",").map { table + "." + $0.filter { $0 != " " } }.joined(separator: ", ")
+    }
+
     public func bucketAndObject(named name: String, key: String) async throws -> (bucket: BucketRecord, object: ObjectRecord?)? {
+        if let here = backend.loopReader, let rows = try await here.queryHere(Self.bucketAndObjectJoined, [.text(key), .text(name)]) {
+            return try joined(rows, name: name, key: key)
+        }
+        if let rows = try backend.queryNow(Self.bucketAndObjectJoined, [.text(key), .text(name)]) {
+            return try joined(rows, name: name, key: key)
+        }
         let rows = try await r { c -> (bucket: [SQLValue], object: [SQLValue]?)? in
             guard let b = try c.query(Self.bucketByName, [.text(name)]).first, let id = b[0].int else { return nil }
             return (b, try c.query(Self.objectByKey, [.int(id), .text(key)]).first)
@@ -253,6 +270,22 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
         guard let rows else { return nil }
         let b = try decodeBucket(rows.bucket, name: name)
         return (b, try rows.object.map { try decodeObject($0, bucketID: b.id, key: key) })
+    }
+
+    /// `bucketAndObject` answered on the calling thread when the backend can (SQLite); nil when it
+    /// cannot or there is no such bucket. For the gateway's synchronous GET path.
+    public func bucketAndObjectNow(named name: String, key: String) throws -> (bucket: BucketRecord, object: ObjectRecord?)? {
+        guard let rows = try backend.queryNow(Self.bucketAndObjectJoined, [.text(key), .text(name)]) else { return nil }
+        return try joined(rows, name: name, key: key)
+    }
+
+    /// The records in a row of `bucketAndObjectJoined`; nil when there was no row (no such bucket).
+    func joined(_ rows: [[SQLValue]], name: String, key: String) throws -> (bucket: BucketRecord, object: ObjectRecord?)? {
+        guard let row = rows.first, row.count > Self.bucketColumnCount else { return nil }
+        let b = try decodeBucket(Array(row[..<Self.bucketColumnCount]), name: name)
+        // The object's bucket_id is NULL exactly when no object row joined.
+        guard row[Self.bucketColumnCount] != .null else { return (b, nil) }
+        return (b, try decodeObject(Array(row[Self.bucketColumnCount...]), bucketID: b.id, key: key))
     }
 
     /// Rows of hot buckets and objects decode once: the decoded record is kept with the row it came

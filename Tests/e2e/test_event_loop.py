@@ -1,6 +1,6 @@
 """A request runs on its connection's event loop (issue 15, decision 17): the gateway counts every time
-a connection's task is resumed from another thread (`loop_hops`). On the embedded store a GET or HEAD
-of a local object never leaves the loop; a durable PUT leaves it once: the I/O thread that creates,
+a connection's task is resumed from another thread (`loop_hops`). A GET or HEAD of a local object
+never leaves the loop (on PostgreSQL its one statement goes over a connection on that loop); a durable PUT leaves it once: the I/O thread that creates,
 writes, fsyncs and renames the blob queues the object row's write, and the task resumes when that
 is committed (the blob's journal entry is written meanwhile, not awaited)."""
 import json
@@ -30,9 +30,9 @@ def test_hops_per_request(voss, s3, bucket):
     if voss.rgw:
         return  # an upstream's bytes arrive on the HTTP client's own event loops
     if voss.pg:
-        # PostgreSQL answers on its client's threads: a GET or HEAD reads bucket and object in one
-        # trip, so one hop each (and the same slack for background work as below).
-        assert read_hops <= n + n // 20
+        # A GET or HEAD reads bucket and object in one statement on the PostgreSQL connection that
+        # lives on the request's own event loop (opened by the first GET above): no hop either.
+        assert read_hops <= n // 20
         return
     # The old design hopped several times per request; a little slack for background work.
     assert read_hops <= n // 20
