@@ -12,7 +12,6 @@ import Foundation
 /// digits and range-checked before any arithmetic: a year is 0…9999, so no input can overflow the
 /// day-number arithmetic below. A malformed date is `nil`, never a trap.
 public enum HTTPDate {
-    static let weekdays = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]
     static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
     // MARK: formatting
@@ -21,8 +20,16 @@ public enum HTTPDate {
     public static func format(_ date: Date) -> String {
         let (dn, secs) = split(seconds(date))
         let (y, m, d) = civilFromDays(dn)
-        let wd = weekdays[Int(((dn % 7) + 7) % 7)]
-        return "\(wd), \(pad(d, 2)) \(months[m - 1]) \(pad(y, 4)) \(pad(secs / 3600, 2)):\(pad(secs % 3600 / 60, 2)):\(pad(secs % 60, 2)) GMT"
+        let wd = Int(((dn % 7) + 7) % 7)
+        return ascii(29) { w in
+            w.name(weekdayNames, wd)
+            w.byte(","); w.byte(" ")
+            w.digits(d, 2); w.byte(" ")
+            w.name(monthNames, m - 1); w.byte(" ")
+            w.digits(y, 4); w.byte(" ")
+            w.time(secs, separator: ":")
+            w.byte(" "); w.byte("G"); w.byte("M"); w.byte("T")
+        }
     }
 
     /// `format` of the current second, formatted once per second (every response carries it).
@@ -43,15 +50,70 @@ public enum HTTPDate {
         let t = ms >= 0 ? ms / 1000 : (ms - 999) / 1000
         let (dn, secs) = split(t)
         let (y, m, d) = civilFromDays(dn)
-        return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(secs / 3600, 2)):\(pad(secs % 3600 / 60, 2)):\(pad(secs % 60, 2)).\(pad(Int(ms - t * 1000), 3))Z"
+        return ascii(24) { w in
+            w.digits(y, 4); w.byte("-"); w.digits(m, 2); w.byte("-"); w.digits(d, 2); w.byte("T")
+            w.time(secs, separator: ":")
+            w.byte("."); w.digits(Int(ms - t * 1000), 3); w.byte("Z")
+        }
     }
 
     /// `20130524T000000Z` (the `x-amz-date` form).
     public static func amz(_ date: Date) -> String {
         let (dn, secs) = split(seconds(date))
         let (y, m, d) = civilFromDays(dn)
-        return "\(pad(y, 4))\(pad(m, 2))\(pad(d, 2))T\(pad(secs / 3600, 2))\(pad(secs % 3600 / 60, 2))\(pad(secs % 60, 2))Z"
+        return ascii(16) { w in
+            w.digits(y, 4); w.digits(m, 2); w.digits(d, 2); w.byte("T")
+            w.time(secs, separator: nil)
+            w.byte("Z")
+        }
     }
+
+    /// Writes fixed-width ASCII into a new string (no interpolation, one allocation at most).
+    struct Writer {
+        let out: UnsafeMutableBufferPointer<UInt8>
+        var at = 0
+
+        mutating func byte(_ c: Unicode.Scalar) {
+            out[at] = UInt8(truncatingIfNeeded: c.value)
+            at += 1
+        }
+
+        /// `v` in exactly `width` digits (0 ≤ v < 10^width: every caller's fields are range-limited).
+        mutating func digits(_ v: Int, _ width: Int) {
+            var v = max(0, v)
+            var i = at + width - 1
+            while i >= at {
+                out[i] = UInt8(truncatingIfNeeded: 0x30 + v % 10)
+                v /= 10
+                i -= 1
+            }
+            at += width
+        }
+
+        mutating func name(_ names: [UInt8], _ index: Int) {
+            for k in 0..<3 { out[at + k] = names[index * 3 + k] }
+            at += 3
+        }
+
+        mutating func time(_ secs: Int, separator: Unicode.Scalar?) {
+            digits(secs / 3600, 2)
+            if let separator { byte(separator) }
+            digits(secs % 3600 / 60, 2)
+            if let separator { byte(separator) }
+            digits(secs % 60, 2)
+        }
+    }
+
+    static func ascii(_ count: Int, _ body: (inout Writer) -> Void) -> String {
+        String(unsafeUninitializedCapacity: count) { buf in
+            var w = Writer(out: buf)
+            body(&w)
+            return w.at
+        }
+    }
+
+    static let weekdayNames = Array("ThuFriSatSunMonTueWed".utf8)
+    static let monthNames = Array("JanFebMarAprMayJunJulAugSepOctNovDec".utf8)
 
     // MARK: parsing
 
@@ -192,10 +254,5 @@ public enum HTTPDate {
     static func split(_ t: Int64) -> (days: Int64, secs: Int) {
         let days = t >= 0 ? t / 86400 : (t - 86399) / 86400
         return (days, Int(t - days * 86400))
-    }
-
-    static func pad(_ v: Int, _ w: Int) -> String {
-        let s = String(v)
-        return s.count >= w ? s : String(repeating: "0", count: w - s.count) + s
     }
 }

@@ -108,7 +108,9 @@ public enum BlobID {
 
     /// The platform a blob (or part reference) lives on.
     public static func platform(of blob: String) -> String {
-        guard let colon = blob.firstIndex(of: ":") else { return local }
+        // Bytes, not Characters: this runs for every piece of every GET (a Character search of a
+        // 40-byte id costs more than the rest of the lookup).
+        guard let colon = blob.utf8.firstIndex(of: UInt8(ascii: ":")) else { return local }
         return String(blob[..<colon])
     }
 

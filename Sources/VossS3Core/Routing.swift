@@ -150,9 +150,9 @@ public enum S3Router {
     /// (`s3.example.com`): `BUCKET.s3.example.com` addresses BUCKET (virtual-hosted style).
     public static func target(host: String?, rawPath: String, serviceHost: String?) -> Result<S3Target, S3Error> {
         var hostName = (host ?? "").lowercased()
-        if hostName.hasPrefix("[") {
+        if hostName.utf8.first == UInt8(ascii: "[") {
             hostName = ""  // an IPv6 literal is never virtual-hosted
-        } else if let colon = hostName.lastIndex(of: ":") {
+        } else if let colon = hostName.utf8.lastIndex(of: UInt8(ascii: ":")) {
             hostName = String(hostName[..<colon])
         }
         guard let decoded = decodePath(rawPath) else {
@@ -165,7 +165,7 @@ public enum S3Router {
         var path = decoded
         if let service = serviceHost?.lowercased(), !service.isEmpty, hostName.hasSuffix("." + service) {
             let bucket = String(hostName.dropLast(service.count + 1))
-            let key = path.count > 1 ? String(path.dropFirst()) : nil
+            let key = path.utf8.count > 1 ? String(path.dropFirst()) : nil
             return .success(S3Target(bucket: bucket, key: key, virtualHosted: true))
         }
         if path == apiPrefix || path.hasPrefix(apiPrefix + "/") {
@@ -174,9 +174,9 @@ public enum S3Router {
         guard path.hasPrefix("/") else { return .failure(S3Error.invalidArgument("The request path must start with /.")) }
         let rest = path.dropFirst()
         if rest.isEmpty { return .success(S3Target(bucket: nil, key: nil, virtualHosted: false)) }
-        if let slash = rest.firstIndex(of: "/") {
+        if let slash = rest.utf8.firstIndex(of: UInt8(ascii: "/")) {
             let bucket = String(rest[..<slash])
-            let key = String(rest[rest.index(after: slash)...])
+            let key = String(rest[rest.utf8.index(after: slash)...])
             return .success(S3Target(bucket: bucket, key: key.isEmpty ? nil : key, virtualHosted: false))
         }
         return .success(S3Target(bucket: String(rest), key: nil, virtualHosted: false))

@@ -58,6 +58,7 @@ public final class S3Worker: WorkerApp {
         if let v = positive("s3.lifecycle_interval") { s.lifecycleInterval = min(v, 86_400) }
         if let v = positive("s3.sse_key_rotation_days") { s.sseRotationDays = min(v, 3650) }
         if let v = positive("s3.session_hours") { s.sessionHours = min(v, 24 * 30) }
+        s.fastPath = c.values["args.s3.fast_path"] != "off"
         s.portalDir = c.values["paths.portal"]
         s.apiCorsOrigins = Set((c.values["args.s3.api_cors_origins"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty })
@@ -277,9 +278,10 @@ public final class S3Worker: WorkerApp {
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: settings.idleTimeout))
                     let deadlines = RawDeadlineHandler.pair(settings.deadlines)
                     try channel.pipeline.syncOperations.addHandler(deadlines.raw)
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(ParseErrorFlag())
                     try channel.pipeline.syncOperations.addHandler(deadlines.phase)
+                    try channel.pipeline.syncOperations.addHandler(FastPathHandler(server: server, origin: origin))
                     let async = try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
                         wrappingChannelSynchronously: channel,
                         configuration: .init(backPressureStrategy: .init(lowWatermark: 4, highWatermark: 32)))

@@ -133,9 +133,9 @@ struct S3Server: Sendable {
         state.logger.debug("request", metadata: ["request": "\(id)", "client": "\(remote)", "method": "\(head.method.rawValue)", "uri": "\(head.uri)"])
         let settings = state.current
         let uri = head.uri
-        let qIndex = uri.firstIndex(of: "?")
+        let qIndex = uri.utf8.firstIndex(of: UInt8(ascii: "?"))
         let rawPath = qIndex.map { String(uri[..<$0]) } ?? uri
-        let rawQuery = qIndex.map { String(uri[uri.index(after: $0)...]) } ?? ""
+        let rawQuery = qIndex.map { String(uri[uri.utf8.index(after: $0)...]) } ?? ""
         var signed = SignedRequest(
             method: head.method.rawValue, rawPath: rawPath, rawQuery: rawQuery,
             headers: head.headers.map { ($0.name, $0.value) })

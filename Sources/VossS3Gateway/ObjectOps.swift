@@ -265,24 +265,33 @@ extension S3Service {
                 throw S3Error("InvalidRange", details: [("RangeRequested", ex.ctx.header("range") ?? ""), ("ActualObjectSize", String(o.size))])
             }
         }
-        var headers: [(String, String)] = [
-            ("ETag", "\"\(o.etag)\""), ("Last-Modified", HTTPDate.format(o.lastModified)), ("Accept-Ranges", "bytes"),
-        ] + versionHeaders(b, o) + lockHeaders(o) + Self.sseHeaders(o.storage.encryption)
         let overrides = ex.ctx.query.filter { $0.key.hasPrefix("response-") }
         for (k, v) in overrides where !ObjectHeaders.isValidHeaderValue(v) {
             throw S3Error.invalidArgument("The \(k) value must not contain control characters.", name: k, value: String(v.prefix(64)))
         }
+        let headers = objectHeaders(
+            b, o, overrides: overrides, checksums: Self.checksumMode(ex.ctx.header("x-amz-checksum-mode")), range: range)
+        let first = range?.first ?? 0
+        let count = range?.count ?? o.size
+        return S3Response(status: range == nil ? 200 : 206, headers: headers, body: .object(o, first: first, count: count, key: key), headOnly: head)
+    }
+
+    /// The headers of a GET or HEAD answer with `o`'s bytes (the transport adds its own): shared by
+    /// `getObject` and the synchronous path (FastPath.swift), so both answer alike.
+    func objectHeaders(_ b: BucketRecord, _ o: ObjectRecord, overrides: [String: String], checksums: Bool, range: ByteRange?) -> [(String, String)] {
+        var headers: [(String, String)] = [
+            ("ETag", "\"\(o.etag)\""), ("Last-Modified", HTTPDate.format(o.lastModified)), ("Accept-Ranges", "bytes"),
+        ] + versionHeaders(b, o) + lockHeaders(o) + Self.sseHeaders(o.storage.encryption)
         headers += o.headers.responseHeaders(overrides: overrides)
         if !o.tags.isEmpty { headers.append(("x-amz-tagging-count", String(o.tags.count))) }
         if o.storage.pieces.count > 1 { headers.append(("x-amz-mp-parts-count", String(o.storage.pieces.count))) }
-        if ex.ctx.header("x-amz-checksum-mode")?.uppercased() == "ENABLED", range == nil {
-            headers += checksumHeaders(o.checksum)
-        }
-        let first = range?.first ?? 0
-        let count = range?.count ?? o.size
+        if checksums, range == nil { headers += checksumHeaders(o.checksum) }
         if let range { headers.append(("Content-Range", range.contentRange(size: o.size))) }
-        return S3Response(status: range == nil ? 200 : 206, headers: headers, body: .object(o, first: first, count: count, key: key), headOnly: head)
+        return headers
     }
+
+    /// `x-amz-checksum-mode: ENABLED` asks for the stored checksum.
+    static func checksumMode(_ value: String?) -> Bool { value?.uppercased() == "ENABLED" }
 
     // MARK: DELETE
 

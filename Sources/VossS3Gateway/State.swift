@@ -42,6 +42,9 @@ struct GatewaySettings: Sendable, Equatable {
     var apiCorsOrigins: Set<String> = []
     /// Hours a REST API session lasts (`args.s3.session_hours`).
     var sessionHours = 8
+    /// Small GETs and HEADs answered inside the pipeline (FastPath.swift); `args.s3.fast_path = off`
+    /// sends every request through the async path.
+    var fastPath = true
     /// The cloud director (`ose director set`): director users log in with its session tokens.
     var director: DirectorSettings?
 }
@@ -112,13 +115,15 @@ final class GatewayCounters: Sendable {
     /// Times a connection's task came back to its event loop from another thread (see
     /// `EventLoopTaskExecutor`): 0 per GET/HEAD of a local object, about one per durable write.
     let loopHops = Atomic<Int64>(0)
+    /// Requests answered inside the pipeline (FastPath.swift).
+    let fastPath = Atomic<Int64>(0)
 
     var snapshot: [String: Int64] {
         [
             "requests": requests.load(ordering: .relaxed), "errors": errors.load(ordering: .relaxed),
             "connections": connections.load(ordering: .relaxed), "open_connections": open.load(ordering: .relaxed),
             "bytes_in": bytesIn.load(ordering: .relaxed), "bytes_out": bytesOut.load(ordering: .relaxed),
-            "loop_hops": loopHops.load(ordering: .relaxed),
+            "loop_hops": loopHops.load(ordering: .relaxed), "fast_path": fastPath.load(ordering: .relaxed),
         ]
     }
 }
@@ -140,6 +145,14 @@ final class IdentityCache: Sendable {
 
     /// Drops a key from the cache (it was deleted on this node).
     func forget(_ accessKey: String) { _ = principals.withLock { $0.removeValue(forKey: accessKey) } }
+
+    /// The cached principal of `accessKey` while it is fresh (`.some(nil)`: known not to exist);
+    /// nil when it must be looked up.
+    func cachedPrincipal(_ accessKey: String) -> Principal?? {
+        let now = ContinuousClock.now
+        if let e = principals.withLock({ $0[accessKey] }), e.expires > now { return .some(e.principal) }
+        return nil
+    }
 
     func principal(_ accessKey: String) async throws -> Principal? {
         let now = ContinuousClock.now

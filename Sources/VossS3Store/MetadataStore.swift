@@ -81,6 +81,9 @@ public protocol MetadataStore: Sendable {
     /// The bucket and the current version of one of its objects, read together (one trip to the
     /// database for a GET or HEAD); nil when the bucket does not exist.
     func bucketAndObject(named: String, key: String) async throws -> (bucket: BucketRecord, object: ObjectRecord?)?
+    /// The same, answered on the calling thread when the store can do so without waiting (SQLite);
+    /// nil when it cannot, or when there is no such bucket.
+    func bucketAndObjectNow(named: String, key: String) throws -> (bucket: BucketRecord, object: ObjectRecord?)?
     func buckets(tenantID: String) async throws -> [BucketRecord]
     /// Every bucket of every tenant, by name (for the lifecycle runner).
     func allBuckets() async throws -> [BucketRecord]
@@ -202,6 +205,8 @@ public protocol MetadataStore: Sendable {
 }
 
 extension MetadataStore {
+    public func bucketAndObjectNow(named: String, key: String) throws -> (bucket: BucketRecord, object: ObjectRecord?)? { nil }
+
     /// An unconditional write to a bucket that never had versioning.
     @discardableResult
     public func putObject(_ object: ObjectRecord) async throws -> ObjectRecord? {

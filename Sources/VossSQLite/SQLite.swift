@@ -203,6 +203,20 @@ public final class SQLiteDatabase: @unchecked Sendable {
     }
 
     /// Runs `work` on a read-only pooled connection, on the calling thread.
+    /// One read-only statement on a pooled reader, without BEGIN and COMMIT: a single statement
+    /// reads one snapshot on its own (the statement is its transaction).
+    public func readStatement(_ sql: String, _ args: [SQLValue]) throws -> [[SQLValue]] {
+        readLock.lock()
+        let conn = readers.popLast()
+        readLock.unlock()
+        let c = try conn ?? SQLiteConnection(path: path, readOnly: true)
+        let rows = try c.query(sql, args)
+        readLock.lock()
+        if readers.count < 16 { readers.append(c) }
+        readLock.unlock()
+        return rows
+    }
+
     public func read<T>(_ work: (SQLiteConnection) throws -> T) throws -> T {
         readLock.lock()
         let conn = readers.popLast()

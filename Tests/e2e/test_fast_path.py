@@ -1,0 +1,241 @@
+"""The synchronous path for small GETs and HEADs (issue 15, decision 48): the gateway answers a plain
+signed GET or HEAD of a small local object inside the connection's pipeline. It must answer exactly
+as the async path does, keep answers in request order when both paths serve one connection, and
+leave everything it is not sure of to the async path (on PostgreSQL, every request). `fast_path` (gateway counter) tells which
+path answered: a request with one header the fast path does not take (`X-Slow: 1`) goes the other
+way, so the two answers can be compared."""
+import json
+import os
+import socket
+import time
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.skipif(os.environ.get("VOSS_TEST_UPSTREAM") == "rgw", reason="bytes on an upstream platform take the async path")
+
+
+def counters(voss):
+    workers = json.loads(voss.ose("--json", "service", "show").stdout)["workers"]
+    return next(w for w in workers if w["name"] == "s3").get("counters") or {}
+
+
+def fast_count(voss, at_least_requests=0):
+    """The fast-path counter once the counters include `at_least_requests` requests (they arrive
+    with the keeper's health checks, once a second)."""
+    deadline = time.time() + 30
+    while True:
+        c = counters(voss)
+        if c.get("requests", 0) >= at_least_requests or time.time() > deadline:
+            return c.get("fast_path", 0), c.get("requests", 0)
+        time.sleep(0.2)
+
+
+def settled(voss):
+    """The fast-path and request counters once every request made so far is in them (two readings a
+    health check apart agree)."""
+    last = fast_count(voss)
+    while True:
+        time.sleep(1.2)
+        now = fast_count(voss)
+        if now == last:
+            return now
+        last = now
+
+
+VOLATILE = {"x-amz-request-id", "x-amz-id-2", "date"}
+
+
+def comparable(r):
+    return r.status_code, {k.lower(): v for k, v in r.headers.items() if k.lower() not in VOLATILE}, r.content
+
+
+def test_same_answers_as_the_async_path(voss, s3, bucket):
+    body = os.urandom(5000)
+    s3.put_object(Bucket=bucket, Key="plain", Body=body)
+    s3.put_object(
+        Bucket=bucket, Key="dressed/ü €.txt", Body=b"hello", ContentType="text/plain; charset=utf-8", CacheControl="max-age=60",
+        ContentDisposition='attachment; filename="a.txt"', ContentEncoding="identity", ContentLanguage="de",
+        Metadata={"colour": "blue", "n": "1"}, Tagging="a=1&b=2", ChecksumAlgorithm="SHA256")
+    s3.put_object(Bucket=bucket, Key="empty", Body=b"")
+    keys = ["plain", "dressed/ü €.txt", "empty"]
+    # boto3 presigns with SigV2 unless told otherwise; both forms take the fast path.
+    v4 = voss.client(signature_version="s3v4")
+    with requests.Session() as fast, requests.Session() as slow:
+        slow.headers["X-Slow"] = "1"
+        plan = []
+        for key, method, presigner in [(k, m, p) for k in keys for m in ("GET", "HEAD") for p in (s3, v4)]:
+            op = "get_object" if method == "GET" else "head_object"
+            url = presigner.generate_presigned_url(op, Params={"Bucket": bucket, "Key": key})
+            fast.request(method, url)  # the first use of a key fills the caches through the async path
+            plan.append((method, key, url))
+        before, n0 = settled(voss)
+        for method, key, url in plan:
+            a = fast.request(method, url)
+            b = slow.request(method, url)
+            assert a.status_code == 200, a.text
+            assert comparable(a) == comparable(b), f"{method} {key}"
+        after, _ = fast_count(voss, n0 + 2 * len(plan))
+        # On PostgreSQL every read waits for the server: all of them take the async path.
+        assert after - before == (0 if voss.pg else len(plan)), "each plain request should take the fast path, none with X-Slow"
+        # With the stored checksum asked for (SigV2 would sign that x-amz- header; this URL signs only the host).
+        url = v4.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "dressed/ü €.txt"})
+        a = fast.get(url, headers={"x-amz-checksum-mode": "ENABLED"})
+        b = slow.get(url, headers={"x-amz-checksum-mode": "ENABLED"})
+        assert "x-amz-checksum-sha256" in a.headers
+        assert comparable(a) == comparable(b)
+    # An SDK's GET (signed header, x-amz-content-sha256) through boto3 as configured by default.
+    got = s3.get_object(Bucket=bucket, Key="plain")
+    assert got["Body"].read() == body
+
+
+def test_errors_and_other_requests_take_the_async_path(voss, s3, bucket):
+    s3.put_object(Bucket=bucket, Key="k", Body=b"abc")
+    v4 = voss.client(signature_version="s3v4")
+    url = v4.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "k"})
+    v2url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "k"})
+    with requests.Session() as sess:
+        assert sess.get(url).status_code == 200
+        assert sess.get(v2url).status_code == 200
+        before, n0 = settled(voss)
+        for bad in (url.replace("X-Amz-Signature=", "X-Amz-Signature=0"), v2url.replace("Signature=", "Signature=0")):
+            r = sess.get(bad)
+            assert r.status_code == 403 and b"SignatureDoesNotMatch" in r.content
+        missing = v4.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "nope"})
+        r = sess.get(missing)
+        assert r.status_code == 404 and b"NoSuchKey" in r.content
+        r = sess.get(url, headers={"Range": "bytes=1-"})
+        assert r.status_code == 206 and r.content == b"bc"
+        r = sess.get(url, headers={"If-None-Match": r.headers["ETag"]})
+        assert r.status_code == 304
+        anonymous = f"{voss.http}/{bucket}/k"
+        assert sess.get(anonymous).status_code == 403
+        after, _ = fast_count(voss, n0 + 6)
+        assert after == before
+
+
+def read_response(f, head_only=False):
+    status = f.readline()
+    assert status.startswith(b"HTTP/1.1 "), status
+    headers = {}
+    while True:
+        line = f.readline()
+        if line in (b"\r\n", b""):
+            break
+        k, _, v = line.decode().partition(":")
+        headers[k.strip().lower()] = v.strip()
+    n = 0 if head_only else int(headers.get("content-length", "0"))
+    body = f.read(n) if n else b""
+    return int(status.split()[1]), headers, body
+
+
+def request_bytes(method, url, headers=(), body=b""):
+    u = urlsplit(url)
+    lines = [f"{method} {u.path}{'?' + u.query if u.query else ''} HTTP/1.1", f"Host: {u.netloc}"]
+    lines += [f"{k}: {v}" for k, v in headers]
+    if body:
+        lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def test_pipelined_requests_are_answered_in_order(voss, s3, bucket):
+    """Fast and async requests mixed on one connection, sent in one write, then byte by byte: the
+    answers come back in the order asked, each with its own bytes."""
+    a, b = os.urandom(3000), os.urandom(4000)
+    s3.put_object(Bucket=bucket, Key="a", Body=a)
+    s3.put_object(Bucket=bucket, Key="b", Body=b)
+    get_a = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "a"})
+    get_b = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "b"})
+    head_a = s3.generate_presigned_url("head_object", Params={"Bucket": bucket, "Key": "a"})
+    put_c = s3.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "c"})
+    get_c = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "c"})
+    requests.get(get_a), requests.get(get_b), requests.head(head_a)  # caches warm
+    plan = [
+        ("GET", get_a, (), b"", a), ("PUT", put_c, (), b"cc", b""), ("GET", get_c, (), b"", b"cc"),
+        ("GET", get_b, (("X-Slow", "1"),), b"", b), ("HEAD", head_a, (), b"", b""), ("GET", get_b, (), b"", b),
+        ("GET", get_a, (), b"", a),
+    ]
+    wire = b"".join(request_bytes(m, u, h, body) for m, u, h, body, _ in plan)
+    for chunks in ([wire], [wire[i:i + 1] for i in range(len(wire))], [wire[i:i + 97] for i in range(0, len(wire), 97)]):
+        s = socket.create_connection(("127.0.0.1", voss.k.s3_http_port), timeout=20)
+        try:
+            for c in chunks:
+                s.sendall(c)
+            f = s.makefile("rb")
+            for method, _, _, _, expected in plan:
+                status, headers, got = read_response(f, head_only=method == "HEAD")
+                assert status == 200, (method, status, got[:200])
+                assert got == expected
+                if method == "HEAD":
+                    assert headers["content-length"] == str(len(a))
+        finally:
+            s.close()
+
+
+def test_connection_close_and_a_get_with_a_body(voss, s3, bucket):
+    s3.put_object(Bucket=bucket, Key="k", Body=b"xyz")
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "k"})
+    requests.get(url)
+    s = socket.create_connection(("127.0.0.1", voss.k.s3_http_port), timeout=10)
+    try:
+        s.sendall(request_bytes("GET", url, [("Connection", "close")]))
+        f = s.makefile("rb")
+        status, headers, body = read_response(f)
+        assert (status, body, headers["connection"]) == (200, b"xyz", "close")
+        assert f.read() == b""  # and the server closed
+    finally:
+        s.close()
+    # A GET that carries a body goes the async way, and the connection stays in step.
+    s = socket.create_connection(("127.0.0.1", voss.k.s3_http_port), timeout=10)
+    try:
+        s.sendall(request_bytes("GET", url, body=b"12345") + request_bytes("GET", url))
+        f = s.makefile("rb")
+        for _ in range(2):
+            status, _, body = read_response(f)
+            assert (status, body) == (200, b"xyz")
+    finally:
+        s.close()
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+
+
+def test_a_client_that_does_not_read_cannot_grow_the_gateway(voss, s3, bucket):
+    """4,000 pipelined GETs of a 64 KiB object (250 MiB of answers) from a client that reads nothing
+    for a while: the answers wait in the socket, not in the gateway's memory, then all arrive."""
+    body = os.urandom(64 << 10)
+    s3.put_object(Bucket=bucket, Key="big", Body=body)
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "big"})
+    requests.get(url)
+    pid = voss.k.worker("s3")["pid"]
+    before = rss_kib(pid)
+    n = 4000
+    one = request_bytes("GET", url)
+    s = socket.create_connection(("127.0.0.1", voss.k.s3_http_port), timeout=30)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 10)
+    try:
+        s.setblocking(False)
+        sent, data = 0, one * n
+        deadline = time.time() + 5
+        while sent < len(data) and time.time() < deadline:
+            try:
+                sent += s.send(data[sent:sent + (1 << 20)])
+            except BlockingIOError:
+                time.sleep(0.05)
+        time.sleep(1)
+        grown = rss_kib(pid) - before
+        assert grown < 64 << 10, f"gateway grew {grown} KiB while the client read nothing"
+        s.setblocking(True)
+        if sent < len(data):
+            s.sendall(data[sent:])
+        f = s.makefile("rb")
+        for i in range(n):
+            status, _, got = read_response(f)
+            assert status == 200 and got == body, i
+    finally:
+        s.close()
