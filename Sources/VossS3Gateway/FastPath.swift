@@ -218,8 +218,12 @@ extension S3Server {
     /// All of a small object's bytes from its local files; nil when a piece is not a local file or
     /// cannot be read whole (the async path then answers, with the right error).
     func readLocal(_ o: ObjectRecord, allocator: ByteBufferAllocator) -> ByteBuffer? {
+        let segments = o.storage.segments(first: 0, count: o.size)
+        // An object of one piece (nearly all small ones) is one blob, kept whole in the cache.
+        let whole = segments.count == 1 && segments[0].offset == 0 ? segments[0].blob : nil
+        if let whole, let hit = state.smallBlobs.get(whole), hit.readableBytes == Int(o.size) { return hit }
         var out = allocator.buffer(capacity: Int(o.size))
-        for seg in o.storage.segments(first: 0, count: o.size) {
+        for seg in segments {
             guard let platform = try? state.platforms.platform(of: seg.blob), let fd = try? platform.openFile(seg.blob)
             else { return nil }
             defer { close(fd) }
@@ -234,6 +238,8 @@ extension S3Server {
                 got += n
             }
         }
-        return out.readableBytes == Int(o.size) ? out : nil
+        guard out.readableBytes == Int(o.size) else { return nil }
+        if let whole { state.smallBlobs.put(whole, out) }
+        return out
     }
 }

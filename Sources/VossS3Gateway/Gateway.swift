@@ -59,6 +59,7 @@ public final class S3Worker: WorkerApp {
         if let v = positive("s3.sse_key_rotation_days") { s.sseRotationDays = min(v, 3650) }
         if let v = positive("s3.session_hours") { s.sessionHours = min(v, 24 * 30) }
         s.fastPath = c.values["args.s3.fast_path"] != "off"
+        if let v = c.values["args.s3.small_cache_mib"].flatMap({ ASCIIDecimal.int($0) }), v >= 0 { s.smallCacheBytes = min(v, 64 << 10) << 20 }
         s.portalDir = c.values["paths.portal"]
         s.apiCorsOrigins = Set((c.values["args.s3.api_cors_origins"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty })
@@ -300,6 +301,7 @@ public final class S3Worker: WorkerApp {
         if let st = state.withLock({ $0 }) {
             let s = Self.settings(config)
             st.settings.withLock { $0 = s }
+            st.smallBlobs.setCapacity(s.smallCacheBytes)
             if let g = group.withLock({ $0 }) { st.platforms.configure(config.values, store: st.store, group: g, logger: st.logger) }
             limiter.setLimits(s.connectionLimits)
         }

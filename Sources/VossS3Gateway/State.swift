@@ -45,6 +45,8 @@ struct GatewaySettings: Sendable, Equatable {
     /// Small GETs and HEADs answered inside the pipeline (FastPath.swift); `args.s3.fast_path = off`
     /// sends every request through the async path.
     var fastPath = true
+    /// Bytes of small objects kept in memory for it (`args.s3.small_cache_mib`, default 32; 0: none).
+    var smallCacheBytes = 32 << 20
     /// The cloud director (`ose director set`): director users log in with its session tokens.
     var director: DirectorSettings?
 }
@@ -63,12 +65,15 @@ final class GatewayState: Sendable {
     let keyRing: SSEKeyRing
     /// Tenants' storage quotas.
     let quotas: QuotaGuard
+    /// Bytes of small local blobs for the synchronous GET path.
+    let smallBlobs: SmallBlobCache
 
     init(
         store: any MetadataStore, platforms: PlatformSet, io: NIOThreadPool, settings: GatewaySettings, logger: Logger, secretKey: SymmetricKey
     ) {
         self.keyRing = SSEKeyRing(store: store, secretKey: secretKey)
         self.quotas = QuotaGuard(store: store)
+        self.smallBlobs = SmallBlobCache(capacity: settings.smallCacheBytes)
         self.store = store
         self.platforms = platforms
         self.io = io
@@ -139,7 +144,15 @@ final class IdentityCache: Sendable {
     let store: any MetadataStore
     let ttl: Duration = .seconds(5)
     let principals = Mutex<[String: Entry]>([:])
-    let signingKeys = Mutex<[String: SigningKey]>([:])
+    let signingKeys = Mutex<[SigningKeyID: SigningKey]>([:])
+
+    struct SigningKeyID: Hashable {
+        var accessKey: String
+        /// The secret itself: a key whose secret changed derives anew.
+        var secret: String
+        var date: String
+        var region: String
+    }
 
     init(store: any MetadataStore) { self.store = store }
 
@@ -166,7 +179,7 @@ final class IdentityCache: Sendable {
     }
 
     func signingKey(_ p: Principal, date: String, region: String) -> SigningKey {
-        let id = "\(p.accessKey)|\(p.secret.hashValue)|\(date)|\(region)"
+        let id = SigningKeyID(accessKey: p.accessKey, secret: p.secret, date: date, region: region)
         if let k = signingKeys.withLock({ $0[id] }) { return k }
         let k = SigV4.signingKey(secret: p.secret, date: date, region: region)
         signingKeys.withLock { d in

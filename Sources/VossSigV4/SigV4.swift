@@ -36,6 +36,20 @@ public enum SigV4 {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// A SHA-256 digest or HMAC in lower-case hex, written straight into the string (every request
+    /// makes two of these).
+    public static func hex32<D: ContiguousBytes>(_ digest: D) -> String {
+        digest.withUnsafeBytes { d in
+            String(unsafeUninitializedCapacity: d.count * 2) { out in
+                for (i, b) in d.enumerated() {
+                    out[2 * i] = hexDigits[Int(b >> 4)]
+                    out[2 * i + 1] = hexDigits[Int(b & 15)]
+                }
+                return d.count * 2
+            }
+        }
+    }
+
     /// AWS's URI encoding: every byte except `A-Z a-z 0-9 - . _ ~` as `%XX` (upper-case hex); `/` kept
     /// as is when `encodeSlash` is false (paths).
     public static func uriEncode<S: Sequence>(_ bytes: S, encodeSlash: Bool) -> String where S.Element == UInt8 {
@@ -91,23 +105,31 @@ public enum SigV4 {
     }
 
     static func appendCanonicalQuery(_ decoded: [(name: [UInt8], value: [UInt8])], excluding: Set<String>, to out: inout [UInt8]) {
-        let excluded = excluding.map { Array($0.utf8) }
-        var pairs: [([UInt8], [UInt8])] = []
-        pairs.reserveCapacity(decoded.count)
-        for (k, v) in decoded where !excluded.contains(k) {
-            var ek = [UInt8](), ev = [UInt8]()
-            ek.reserveCapacity(k.count)
-            ev.reserveCapacity(v.count)
-            Percent.append(k, keepSlash: false, to: &ek)
-            Percent.append(v, keepSlash: false, to: &ev)
-            pairs.append((ek, ev))
+        // Every pair encoded into one buffer, then sorted as spans of it (by encoded name, then
+        // encoded value): no array per name and per value.
+        var buf = [UInt8]()
+        buf.reserveCapacity(decoded.reduce(0) { $0 + $1.name.count + $1.value.count } * 3 / 2 + 16)
+        var spans: [(start: Int, mid: Int, end: Int)] = []
+        spans.reserveCapacity(decoded.count)
+        for (k, v) in decoded where !excluding.contains(where: { $0.utf8.elementsEqual(k) }) {
+            let start = buf.count
+            Percent.append(k, keepSlash: false, to: &buf)
+            let mid = buf.count
+            Percent.append(v, keepSlash: false, to: &buf)
+            spans.append((start, mid, buf.count))
         }
-        pairs.sort { $0.0 != $1.0 ? $0.0.lexicographicallyPrecedes($1.0) : $0.1.lexicographicallyPrecedes($1.1) }
-        for (i, p) in pairs.enumerated() {
-            if i > 0 { out.append(UInt8(ascii: "&")) }
-            out += p.0
-            out.append(UInt8(ascii: "="))
-            out += p.1
+        buf.withUnsafeBufferPointer { b in
+            spans.sort { x, y in
+                let xn = b[x.start..<x.mid], yn = b[y.start..<y.mid]
+                if !xn.elementsEqual(yn) { return xn.lexicographicallyPrecedes(yn) }
+                return b[x.mid..<x.end].lexicographicallyPrecedes(b[y.mid..<y.end])
+            }
+            for (i, p) in spans.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: "&")) }
+                out.append(contentsOf: b[p.start..<p.mid])
+                out.append(UInt8(ascii: "="))
+                out.append(contentsOf: b[p.mid..<p.end])
+            }
         }
     }
 
@@ -191,7 +213,7 @@ public enum SigV4 {
         out.append(UInt8(ascii: "\n"))
         out += scope.utf8
         out.append(UInt8(ascii: "\n"))
-        out += hex(SHA256.hash(data: canonicalRequest)).utf8
+        out += hex32(SHA256.hash(data: canonicalRequest)).utf8
         return out
     }
 
@@ -224,7 +246,7 @@ public enum SigV4 {
     public static func signature(key: SigningKey, stringToSign: [UInt8]) -> String {
         var mac = key.prepared  // a copy of the keyed state: no key schedule per signature
         mac.update(data: stringToSign)
-        return hex(mac.finalize())
+        return hex32(mac.finalize())
     }
 
     /// Compares two lower-case hex signatures in constant time.

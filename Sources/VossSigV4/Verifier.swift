@@ -136,23 +136,40 @@ public struct SigV4Verifier: Sendable {
         var date: String
         var region: String
         var service: String
-        var scope: String { "\(date)/\(region)/\(service)/aws4_request" }
+        /// `date/region/service/aws4_request`: the credential after the access key, as sent.
+        var scope: String
     }
 
     func parseCredential(_ s: String, failure: (String) -> AuthFailure) -> Result<Credential, AuthFailure> {
-        let parts = s.splitASCII(UInt8(ascii: "/"), omittingEmptySubsequences: false).map(String.init)
-        guard parts.count == 5, parts[4] == "aws4_request", parts[1].count == 8, !parts[0].isEmpty else {
+        // Five parts between slashes, found as byte offsets (no array of parts).
+        let u = s.utf8
+        var cuts: [String.Index] = []
+        cuts.reserveCapacity(4)
+        var i = u.startIndex
+        while i != u.endIndex, cuts.count <= 4 {
+            if u[i] == UInt8(ascii: "/") { cuts.append(i) }
+            i = u.index(after: i)
+        }
+        func part(_ n: Int) -> Substring {
+            let start = n == 0 ? s.startIndex : u.index(after: cuts[n - 1])
+            return s[start..<(n < cuts.count ? cuts[n] : s.endIndex)]
+        }
+        guard cuts.count == 4, part(4) == "aws4_request", part(1).utf8.count == 8, !part(0).isEmpty else {
             return .failure(failure("the Credential is mal-formed; expecting \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\"."))
         }
-        guard parts[2] == region || otherRegions.contains(parts[2]) else {
-            var f = failure("the region '\(parts[2])' is wrong; expecting '\(region)'")
-            f.details = [("Region", region)]
+        let region = String(part(2))
+        guard region == self.region || otherRegions.contains(region) else {
+            var f = failure("the region '\(region)' is wrong; expecting '\(self.region)'")
+            f.details = [("Region", self.region)]
             return .failure(f)
         }
-        guard parts[3] == service else {
-            return .failure(failure("the service '\(parts[3])' is wrong; expecting '\(service)'"))
+        guard part(3) == service else {
+            return .failure(failure("the service '\(part(3))' is wrong; expecting '\(service)'"))
         }
-        return .success(Credential(accessKey: parts[0], date: parts[1], region: parts[2], service: parts[3]))
+        return .success(
+            Credential(
+                accessKey: String(part(0)), date: String(part(1)), region: region, service: service,
+                scope: String(s[u.index(after: cuts[0])...])))
     }
 
     func checkTime(amzDate: String, credentialDate: String, now: Date) -> AuthFailure? {
@@ -223,6 +240,8 @@ public struct SigV4Verifier: Sendable {
             payload: payload, presigned: false, signingKey: signingKey)
     }
 
+    static let presignSignature: Set<String> = ["X-Amz-Signature"]
+
     func verifyPresigned(
         _ r: SignedRequest, q: [String: String], now: Date, signingKey: (String, String, String) -> SigningKey?
     ) -> Result<AuthContext, AuthFailure> {
@@ -259,7 +278,7 @@ public struct SigV4Verifier: Sendable {
         let hash = r.header("x-amz-content-sha256") ?? SigV4.unsignedPayload
         let payload: PayloadMode = hash == SigV4.unsignedPayload ? .unsigned : (hash.count == 64 ? .sha256(hash.lowercased()) : .unsigned)
         return checkSignature(
-            r, cred: cred, signed: signed, amzDate: amzDate, payloadHash: hash, given: sig, excludingFromQuery: ["X-Amz-Signature"],
+            r, cred: cred, signed: signed, amzDate: amzDate, payloadHash: hash, given: sig, excludingFromQuery: Self.presignSignature,
             payload: payload, presigned: true, signingKey: signingKey)
     }
 
