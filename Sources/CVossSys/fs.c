@@ -2,6 +2,7 @@
 #include "cvosssys.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -12,4 +13,11 @@ int voss_fs_type(int fd, long *type) {
     if (fstatfs(fd, &s) != 0) return errno;
     *type = (long)s.f_type;
     return 0;
+}
+
+int voss_affinity_cpus(void) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof(set), &set) != 0) return 0;
+    return CPU_COUNT(&set);
 }

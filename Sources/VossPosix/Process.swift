@@ -63,3 +63,10 @@ public final class SignalWatcher: @unchecked Sendable {  // sources are immutabl
 
     public func cancel() { sources.forEach { $0.cancel() } }
 }
+
+/// The CPUs this process may run on (its affinity mask: `taskset`, systemd's `CPUAffinity=`); nil
+/// when the kernel does not say.
+public func affinityCPUCount() -> Int? {
+    let n = Int(voss_affinity_cpus())
+    return n > 0 ? n : nil
+}

@@ -38,6 +38,8 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The current request's parts go to the async path.
     private var passing = false
     private var unflushed = false
+    /// An answer said `Connection: close`: whatever the client sent after it is not read.
+    private var closing = false
 
     init(server: S3Server, origin: ClientOrigin) {
         self.server = server
@@ -45,6 +47,7 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closing else { return }
         switch unwrapInboundIn(data) {
         case .head(let head):
             if passedOn == 0 && !passing && (head.method == .GET || head.method == .HEAD) {
@@ -96,6 +99,7 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context.write(wrapOutboundOut(.end(nil)), promise: nil)
             unflushed = true
         } else {
+            closing = true
             context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { [channel = context.channel] _ in channel.close(promise: nil) }
         }
     }

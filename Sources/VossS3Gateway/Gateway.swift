@@ -279,7 +279,7 @@ public final class S3Worker: WorkerApp {
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: settings.idleTimeout))
                     let deadlines = RawDeadlineHandler.pair(settings.deadlines)
                     try channel.pipeline.syncOperations.addHandler(deadlines.raw)
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: true)
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(ParseErrorFlag())
                     try channel.pipeline.syncOperations.addHandler(deadlines.phase)
                     try channel.pipeline.syncOperations.addHandler(FastPathHandler(server: server, origin: origin))

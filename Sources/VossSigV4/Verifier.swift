@@ -47,10 +47,10 @@ public struct SignedRequest: Sendable {
     }
 
     static func parameters(_ pairs: [(name: [UInt8], value: [UInt8])]) -> [String: String] {
-        var out: [String: String] = [:]
-        for (k, v) in pairs {
-            let name = String(decoding: k, as: UTF8.self)
-            if out[name] == nil { out[name] = String(decoding: v, as: UTF8.self) }
+        var out = [String: String](minimumCapacity: pairs.count)
+        // Last to first, each name stored unconditionally: the first value wins, one hash per pair.
+        for (k, v) in pairs.reversed() {
+            out[String(decoding: k, as: UTF8.self)] = String(decoding: v, as: UTF8.self)
         }
         return out
     }

@@ -61,9 +61,12 @@ public enum WorkerRuntime {
         }
     }
 
+    /// Event loops: one per CPU this process may use — NIO's count (cgroup quota and cpuset) capped
+    /// by the affinity mask (taskset, systemd's `CPUAffinity=`), which NIO does not read. Two loops
+    /// time-sharing one CPU only add context switches. `VOSS_THREADS` overrides.
     static func workerThreads(_ env: [String: String]) -> Int {
         if let t = env["VOSS_THREADS"].flatMap(Int.init), t > 0 { return min(t, 64) }
-        return System.coreCount
+        return max(1, min(System.coreCount, affinityCPUCount() ?? System.coreCount))
     }
 
     static func parseListenFDs(_ s: String) -> [String: Int32] {
@@ -121,7 +124,7 @@ public enum WorkerRuntime {
             }
             i += 2
         }
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: workerThreads(ProcessInfo.processInfo.environment))
         let context = WorkerContext(
             name: name, config: ConfigSlice(version: "standalone", values: values), listeners: listeners,
             group: group, logger: logger, reportStatus: { logger.info("status: \($0)") })

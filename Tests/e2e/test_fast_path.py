@@ -179,11 +179,14 @@ def test_connection_close_and_a_get_with_a_body(voss, s3, bucket):
     requests.get(url)
     s = socket.create_connection(("127.0.0.1", voss.k.s3_http_port), timeout=10)
     try:
-        s.sendall(request_bytes("GET", url, [("Connection", "close")]))
+        # A request pipelined after the one that says close is not served (NIO's decoder may answer
+        # it 400), and the server closes.
+        s.sendall(request_bytes("GET", url, [("Connection", "close")]) + request_bytes("GET", url))
         f = s.makefile("rb")
         status, headers, body = read_response(f)
         assert (status, body, headers["connection"]) == (200, b"xyz", "close")
-        assert f.read() == b""  # and the server closed
+        rest = f.read()
+        assert rest == b"" or rest.startswith(b"HTTP/1.1 400"), rest
     finally:
         s.close()
     # A GET that carries a body goes the async way, and the connection stays in step.

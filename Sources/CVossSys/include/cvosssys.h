@@ -48,4 +48,7 @@ int voss_syncfs(int fd);
 /// The file system type (statfs `f_type`, e.g. 0xEF53 for ext2/3/4) holding `fd`. Returns 0 or errno.
 int voss_fs_type(int fd, long *type);
 
+/// How many CPUs this thread may run on (sched_getaffinity: taskset, systemd's CPUAffinity=); 0 if unknown.
+int voss_affinity_cpus(void);
+
 #endif
