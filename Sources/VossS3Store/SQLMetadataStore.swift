@@ -263,13 +263,8 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
         if let rows = try backend.queryNow(Self.bucketAndObjectJoined, [.text(key), .text(name)]) {
             return try joined(rows, name: name, key: key)
         }
-        let rows = try await r { c -> (bucket: [SQLValue], object: [SQLValue]?)? in
-            guard let b = try c.query(Self.bucketByName, [.text(name)]).first, let id = b[0].int else { return nil }
-            return (b, try c.query(Self.objectByKey, [.int(id), .text(key)]).first)
-        }
-        guard let rows else { return nil }
-        let b = try decodeBucket(rows.bucket, name: name)
-        return (b, try rows.object.map { try decodeObject($0, bucketID: b.id, key: key) })
+        let rows = try await r { c in try c.query(Self.bucketAndObjectJoined, [.text(key), .text(name)]) }
+        return try joined(rows, name: name, key: key)
     }
 
     /// `bucketAndObject` answered on the calling thread when the backend can (SQLite); nil when it

@@ -202,9 +202,8 @@ public final class SQLiteDatabase: @unchecked Sendable {
         }
     }
 
-    /// Runs `work` on a read-only pooled connection, on the calling thread.
-    /// One read-only statement on a pooled reader, without BEGIN and COMMIT: a single statement
-    /// reads one snapshot on its own (the statement is its transaction).
+    /// One read-only statement on a pooled reader, on the calling thread, without BEGIN and COMMIT:
+    /// a single statement reads one snapshot on its own (the statement is its transaction).
     public func readStatement(_ sql: String, _ args: [SQLValue]) throws -> [[SQLValue]] {
         readLock.lock()
         let conn = readers.popLast()
@@ -217,6 +216,7 @@ public final class SQLiteDatabase: @unchecked Sendable {
         return rows
     }
 
+    /// Runs `work` on a read-only pooled connection, on the calling thread.
     public func read<T>(_ work: (SQLiteConnection) throws -> T) throws -> T {
         readLock.lock()
         let conn = readers.popLast()

@@ -77,8 +77,13 @@ def test_same_answers_as_the_async_path(voss, s3, bucket):
             assert a.status_code == 200, a.text
             assert comparable(a) == comparable(b), f"{method} {key}"
         after, _ = fast_count(voss, n0 + 2 * len(plan))
-        # On PostgreSQL every read waits for the server: all of them take the async path.
-        assert after - before == (0 if voss.pg else len(plan)), "each plain request should take the fast path, none with X-Slow"
+        # On PostgreSQL every read waits for the server: all of them take the async path. On SQLite each
+        # plain one takes the fast path — except that the key's cached principal expires every 5 s, and
+        # the one request that finds it expired is passed on (the async path looks the key up again).
+        if voss.pg:
+            assert after == before
+        else:
+            assert len(plan) - 1 <= after - before <= len(plan), "each plain request should take the fast path, none with X-Slow"
         # With the stored checksum asked for (SigV2 would sign that x-amz- header; this URL signs only the host).
         url = v4.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "dressed/ü €.txt"})
         a = fast.get(url, headers={"x-amz-checksum-mode": "ENABLED"})
@@ -111,7 +116,9 @@ def test_errors_and_other_requests_take_the_async_path(voss, s3, bucket):
         assert r.status_code == 304
         anonymous = f"{voss.http}/{bucket}/k"
         assert sess.get(anonymous).status_code == 403
-        after, _ = fast_count(voss, n0 + 6)
+        # A header the fast path does not know.
+        assert sess.get(url, headers={"X-Slow": "1"}).content == b"abc"
+        after, _ = fast_count(voss, n0 + 7)
         assert after == before
 
 
