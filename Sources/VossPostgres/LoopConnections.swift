@@ -38,14 +38,13 @@ final class LoopConnections: SQLLoopReader, @unchecked Sendable {
         var inFlight = 0
         var oldestSent = NIODeadline.uptimeNanoseconds(0)
         var watchdog: RepeatedTask?
-        var statements: [String: String] = [:]
 
         init(loop: any EventLoop) { self.loop = loop }
     }
 
     func queryHere(_ sql: String, _ args: [SQLValue]) async throws -> [[SQLValue]]? {
-        guard let loop = MultiThreadedEventLoopGroup.currentEventLoop, backend.schemaReady.withLockedValue({ $0 }),
-            !closed.withLockedValue({ $0 })
+        guard let prepared = Self.prepared[sql], let loop = MultiThreadedEventLoopGroup.currentEventLoop,
+            backend.schemaReady.withLockedValue({ $0 }), !closed.withLockedValue({ $0 })
         else { return nil }
         let slot = self.slot(for: loop)
         let host = backend.preferredHost.withLockedValue { $0 }
@@ -60,21 +59,8 @@ final class LoopConnections: SQLLoopReader, @unchecked Sendable {
             slot.oldestSent = .now()
         }
         do {
-            if let prepared = Self.prepared[sql] {
-                // Parsed and planned once per connection (postgres-nio names and caches it).
-                return try await run(prepared.init(args), on: conn)
-            }
-            let text: String
-            if let t = slot.statements[sql] {
-                text = t
-            } else {
-                text = SQLDialect.numberedPlaceholders(sql)
-                slot.statements[sql] = text
-            }
-            let f: EventLoopFuture<PostgresQueryResult> = conn.query(
-                PostgresQuery(unsafeSQL: text, binds: PostgresBackend.bindings(args)), logger: backend.logger)
-            let result = try await f.get()
-            return try result.rows.map { row in try row.map(PostgresBackend.Worker.value) }
+            // Parsed and planned once per connection (postgres-nio names and caches it).
+            return try await run(prepared.init(args), on: conn)
         } catch {
             if PostgresBackend.Worker.mustDrop(error) {
                 drop(slot, conn)
@@ -84,7 +70,8 @@ final class LoopConnections: SQLLoopReader, @unchecked Sendable {
         }
     }
 
-    /// The store's statements that run here often enough to keep prepared on each connection.
+    /// The store's statements that run here, kept prepared on each connection; any other goes to
+    /// the worker threads.
     static let prepared: [String: any LoopStatement.Type] = [SQLMetadataStore.bucketAndObjectJoined: BucketAndObject.self]
 
     private func run<S: LoopStatement>(_ statement: S, on conn: PostgresConnection) async throws -> [[SQLValue]] {

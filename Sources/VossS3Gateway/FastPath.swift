@@ -165,32 +165,14 @@ extension S3Server {
 
         // The caller, verified as `handle` does, with a key whose principal is cached (the async path
         // fills the cache): SigV4 (header or presigned URL), or SigV2 (boto3's presigned URLs by default).
-        let authorization = head.headers.first(name: "authorization")
-        let principal: Principal
-        if SigV2.isSigV2(authorization: authorization, query: query) {
-            guard let accessKey = SigV2.claimedAccessKey(authorization: authorization, query: query),
-                case .some(let p?) = state.identity.cachedPrincipal(accessKey),
-                case .success = SigV2.verify(signed, virtualHostBucket: target.virtualHosted ? target.bucket : nil, now: Date(), secret: { a in
-                    p.accessKey == a ? p.secret : nil
-                })
-            else { return nil }
-            principal = p
-        } else {
-            guard let accessKey = IdentityCache.claimedAccessKey(authorization: authorization, query: query),
-                case .some(let p?) = state.identity.cachedPrincipal(accessKey)
-            else { return nil }
-            let identity = state.identity
-            let verifier = SigV4Verifier(region: settings.region, otherRegions: state.platforms.regionNames)
-            let verified = verifier.verify(signed, now: Date()) { akid, date, scopeRegion in
-                p.accessKey == akid ? identity.signingKey(p, date: date, region: scopeRegion) : nil
-            }
-            guard case .success(let auth)? = verified else { return nil }
-            switch auth.payload {
-            case .unsigned: break
-            case .sha256(let h) where h == SigV4.emptySHA256: break
-            default: return nil
-            }
-            principal = p
+        let claim = CallerClaim(authorization: head.headers.first(name: "authorization"), query: query)
+        guard let accessKey = claim.accessKey, case .some(let principal?) = state.identity.cachedPrincipal(accessKey),
+            case .success(let verified) = verify(claim, signed, principal: principal, target: target, settings: settings), verified.signed
+        else { return nil }
+        switch verified.auth?.payload {
+        case nil, .unsigned?: break
+        case .sha256(let h)? where h == SigV4.emptySHA256: break
+        default: return nil
         }
 
         // The bucket and object, and the same access decision as `getObject` without a policy.
@@ -232,18 +214,25 @@ extension S3Server {
             else { return nil }
             defer { close(fd) }
             let length = Int(seg.length)
-            var got = 0
-            while got < length {
-                let n = out.writeWithUnsafeMutableBytes(minimumWritableBytes: length - got) { p in
-                    guard let base = p.baseAddress else { return 0 }
-                    return max(0, pread(fd, base, length - got, off_t(seg.offset) + off_t(got)))
-                }
-                guard n > 0 else { return nil }
-                got += n
+            let got = out.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { p in
+                S3Server.readFully(fd, into: UnsafeMutableRawBufferPointer(rebasing: p[..<length]), at: seg.offset) ? length : 0
             }
+            guard got == length else { return nil }
         }
         guard out.readableBytes == Int(o.size) else { return nil }
         if let whole { state.smallBlobs.put(whole, out) }
         return out
+    }
+
+    /// Fills `buffer` from `fd` at `offset` (pread until done); false on an error or an early end.
+    static func readFully(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) -> Bool {
+        guard let base = buffer.baseAddress else { return buffer.isEmpty }
+        var got = 0
+        while got < buffer.count {
+            let n = pread(fd, base + got, buffer.count - got, off_t(offset) + off_t(got))
+            guard n > 0 else { return false }
+            got += n
+        }
+        return true
     }
 }

@@ -73,6 +73,37 @@ final class Exchange: S3BodySource, @unchecked Sendable {  // used by one task a
     }
 }
 
+/// How a request says who sent it.
+enum CallerClaim {
+    case anonymous
+    case sigV2(accessKey: String)
+    /// A SigV4 header or presigned URL. Any Authorization header counts: an unknown scheme is
+    /// refused (InvalidArgument), never served as anonymous.
+    case sigV4(accessKey: String?)
+
+    init(authorization: String?, query: [String: String]) {
+        if SigV2.isSigV2(authorization: authorization, query: query),
+            let ak = SigV2.claimedAccessKey(authorization: authorization, query: query)
+        {
+            self = .sigV2(accessKey: ak)
+        } else if authorization != nil || IdentityCache.claimedAccessKey(authorization: nil, query: query) != nil
+            || query["X-Amz-Algorithm"] != nil || query["X-Amz-Signature"] != nil
+        {
+            self = .sigV4(accessKey: IdentityCache.claimedAccessKey(authorization: authorization, query: query))
+        } else {
+            self = .anonymous
+        }
+    }
+
+    var accessKey: String? {
+        switch self {
+        case .anonymous: nil
+        case .sigV2(let k): k
+        case .sigV4(let k): k
+        }
+    }
+}
+
 /// Serves S3 over HTTP/1.1 connections (one task per connection).
 struct S3Server: Sendable {
     let service: S3Service
@@ -169,46 +200,18 @@ struct S3Server: Sendable {
 
         // Authenticate.
         do {
-            let authorization = head.headers.first(name: "authorization")
-            if SigV2.isSigV2(authorization: authorization, query: query),
-                let ak = SigV2.claimedAccessKey(authorization: authorization, query: query)
-            {
-                let principal = try await state.identity.principal(ak)
-                let result = SigV2.verify(signed, virtualHostBucket: target.virtualHosted ? target.bucket : nil, now: Date()) { a in
-                    principal?.accessKey == a ? principal?.secret : nil
-                }
-                switch result {
-                case .success: ex.ctx.principal = principal
-                case .failure(let f):
-                    await ex.fail(S3Error(f.s3Code, message: f.message, details: f.details))
-                    return await finish(ex)
-                }
-            } else if authorization != nil || IdentityCache.claimedAccessKey(authorization: nil, query: query) != nil
-                || query["X-Amz-Algorithm"] != nil || query["X-Amz-Signature"] != nil
-            {
-                // Any Authorization header is verified: an unknown scheme is refused (InvalidArgument),
-                // never served as anonymous.
-                var principal: Principal?
-                if let ak = IdentityCache.claimedAccessKey(authorization: authorization, query: query) {
-                    principal = try await state.identity.principal(ak)
-                }
-                let identity = state.identity
-                let region = settings.region
-                let verifier = SigV4Verifier(region: region, otherRegions: state.platforms.regionNames)
-                let result = verifier.verify(signed, now: Date()) { akid, date, scopeRegion in
-                    guard let p = principal, p.accessKey == akid else { return nil }
-                    return identity.signingKey(p, date: date, region: scopeRegion)
-                }
-                switch result {
-                case .success(let auth)?:
+            let claim = CallerClaim(authorization: head.headers.first(name: "authorization"), query: query)
+            var principal: Principal?
+            if let ak = claim.accessKey { principal = try await state.identity.principal(ak) }
+            switch verify(claim, signed, principal: principal, target: target, settings: settings) {
+            case .success(let v):
+                if v.signed {
                     ex.ctx.principal = principal
-                    ex.ctx.auth = auth
-                case .failure(let f)?:
-                    await ex.fail(S3Error(f.s3Code, message: f.message, details: f.details))
-                    return await finish(ex)
-                case nil:
-                    break
+                    ex.ctx.auth = v.auth
                 }
+            case .failure(let f):
+                await ex.fail(S3Error(f.s3Code, message: f.message, details: f.details))
+                return await finish(ex)
             }
         } catch {
             await ex.fail(S3Service.s3Error(error, state: state, ctx: ctx))
@@ -233,6 +236,35 @@ struct S3Server: Sendable {
             if !ex.responded { await ex.fail(e) } else { ex.closeAfter = true }
         }
         return await finish(ex)
+    }
+
+    /// Checks the signature of a request that claims to come from `principal` (the claimed key's,
+    /// looked up by the caller; nil: no such key). `signed` false: an anonymous request. Both the
+    /// async path and the fast path (FastPath.swift) verify callers here.
+    func verify(_ claim: CallerClaim, _ signed: SignedRequest, principal: Principal?, target: S3Target, settings: GatewaySettings)
+        -> Result<(signed: Bool, auth: AuthContext?), AuthFailure>
+    {
+        switch claim {
+        case .anonymous:
+            return .success((false, nil))
+        case .sigV2:
+            let result = SigV2.verify(signed, virtualHostBucket: target.virtualHosted ? target.bucket : nil, now: Date()) { a in
+                principal?.accessKey == a ? principal?.secret : nil
+            }
+            return result.map { _ in (true, nil) }
+        case .sigV4:
+            let identity = state.identity
+            let verifier = SigV4Verifier(region: settings.region, otherRegions: state.platforms.regionNames)
+            let result = verifier.verify(signed, now: Date()) { akid, date, scopeRegion in
+                guard let p = principal, p.accessKey == akid else { return nil }
+                return identity.signingKey(p, date: date, region: scopeRegion)
+            }
+            switch result {
+            case .success(let auth)?: return .success((true, auth))
+            case .failure(let f)?: return .failure(f)
+            case nil: return .success((false, nil))
+            }
+        }
     }
 
     /// Writes the service's answer.
@@ -297,12 +329,7 @@ extension S3Server {
                 if let fd = try platform.openFile(blob) {
                     defer { close(fd) }
                     var buf = [UInt8](repeating: 0, count: Int(len))
-                    var got = 0
-                    while got < Int(len) {
-                        let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + got, Int(len) - got, off_t(off) + off_t(got)) }
-                        if n <= 0 { throw S3Error.internalError }
-                        got += n
-                    }
+                    guard buf.withUnsafeMutableBytes({ Self.readFully(fd, into: $0, at: off) }) else { throw S3Error.internalError }
                     out += buf
                 } else {
                     let reader = try await platform.read(blob, offset: off, count: len)

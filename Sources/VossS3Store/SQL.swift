@@ -58,8 +58,9 @@ public protocol SQLBackend: Sendable {
 /// Runs one read-only statement on a connection that lives on the caller's event loop, so a request
 /// served on that loop waits for the database without changing thread (PostgreSQL; decision 18).
 public protocol SQLLoopReader: Sendable {
-    /// The rows of `sql`, or nil when this caller cannot be served here (not on an event loop, or
-    /// the loop's connection is not ready or just failed): the caller then uses `SQLBackend.read`.
+    /// The rows of `sql`, or nil when this caller cannot be served here (a statement the backend does
+    /// not run this way, not on an event loop, or the loop's connection is not ready or just
+    /// failed): the caller then uses `SQLBackend.read`.
     func queryHere(_ sql: String, _ args: [SQLValue]) async throws -> [[SQLValue]]?
 }
 

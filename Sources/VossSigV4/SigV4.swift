@@ -27,26 +27,14 @@ public enum SigV4 {
     static let hexDigits = Array("0123456789abcdef".utf8)
 
     public static func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 {
-        var out = [UInt8]()
-        out.reserveCapacity(max(bytes.underestimatedCount, 32) * 2)  // digests say 0
-        for b in bytes {
-            out.append(hexDigits[Int(b >> 4)])
-            out.append(hexDigits[Int(b & 15)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    /// A SHA-256 digest or HMAC in lower-case hex, written straight into the string (every request
-    /// makes two of these).
-    public static func hex32<D: ContiguousBytes>(_ digest: D) -> String {
-        digest.withUnsafeBytes { d in
-            String(unsafeUninitializedCapacity: d.count * 2) { out in
-                for (i, b) in d.enumerated() {
-                    out[2 * i] = hexDigits[Int(b >> 4)]
-                    out[2 * i + 1] = hexDigits[Int(b & 15)]
-                }
-                return d.count * 2
+        let b = Array(bytes)
+        // Written straight into the string (every request makes two of these).
+        return String(unsafeUninitializedCapacity: b.count * 2) { out in
+            for (i, v) in b.enumerated() {
+                out[2 * i] = hexDigits[Int(v >> 4)]
+                out[2 * i + 1] = hexDigits[Int(v & 15)]
             }
+            return b.count * 2
         }
     }
 
@@ -213,7 +201,7 @@ public enum SigV4 {
         out.append(UInt8(ascii: "\n"))
         out += scope.utf8
         out.append(UInt8(ascii: "\n"))
-        out += hex32(SHA256.hash(data: canonicalRequest)).utf8
+        out += hex(SHA256.hash(data: canonicalRequest)).utf8
         return out
     }
 
@@ -246,7 +234,7 @@ public enum SigV4 {
     public static func signature(key: SigningKey, stringToSign: [UInt8]) -> String {
         var mac = key.prepared  // a copy of the keyed state: no key schedule per signature
         mac.update(data: stringToSign)
-        return hex32(mac.finalize())
+        return hex(mac.finalize())
     }
 
     /// Compares two lower-case hex signatures in constant time.
