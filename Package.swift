@@ -206,6 +206,9 @@ let package = Package(
             dependencies: [
                 "VossBase", "VossSigV4", "VossS3Core", "VossChecksums", "VossVIPCore", "VossCluster", "VossWire",
                 .product(name: "Crypto", package: "swift-crypto"),
+                // The strict request-head reader is fuzzed against NIO's decoder.
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings),
 

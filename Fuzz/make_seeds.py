@@ -119,6 +119,25 @@ def main():
         write("gossip", i, s)
     for i, s in enumerate([struct.pack(">I", 3) + b"abc", struct.pack(">I", 0xFFFFFFFF), b"\x00\x00"]):
         write("frame", i, s)
+    # fasthead: raw request heads as clients send them, and near misses a lenient parser would take.
+    presigned = ("GET /bench/4KiB?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20261203%2F"
+                 "us-east-1%2Fs3%2Faws4_request&X-Amz-Date=20261203T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host"
+                 "&X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404 HTTP/1.1\r\n"
+                 "Host: 127.0.0.1:9000\r\nUser-Agent: python-requests/2.32\r\nAccept-Encoding: gzip, deflate\r\n"
+                 "Accept: */*\r\nConnection: keep-alive\r\n\r\n")
+    awscli = ("HEAD /b/k HTTP/1.1\r\nHost: 127.0.0.1:9000\r\nAccept-Encoding: identity\r\n"
+              "User-Agent: aws-cli/2.22 md/Botocore#2.0\r\nX-Amz-Date: 20261203T000000Z\r\n"
+              "X-Amz-Content-SHA256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\r\n"
+              f"Authorization: {AUTH4}\r\namz-sdk-invocation-id: 1\r\namz-sdk-request: attempt=1\r\n\r\n")
+    heads = [presigned, awscli, presigned + awscli, "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+             "GET /b/k HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\nX-Empty:\r\nX-Tab:\t v \t\r\n\r\n",
+             "GET /b/k HTTP/1.1\r\nHost: h\r\n folded\r\n\r\n", "GET /b/k HTTP/1.1\nHost: h\n\n",
+             "GET /b/k HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello", "GET /b/k HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+             "GET /b/k HTTP/1.1\r\nHost : h\r\n\r\n", "GET /b/k HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n",
+             "GET http://h/b/k HTTP/1.1\r\n\r\n", "GET /b/k HTTP/1.0\r\n\r\n", "GET /b/k#frag HTTP/1.1\r\n\r\n",
+             "GET /b/k HTTP/1.1\r\nConnection: keep-alive, close\r\n\r\n"]
+    for i, s in enumerate(heads):
+        write("fasthead", i, s)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-60}"; shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(httpdate sigv4 sigv2 awschunked body xml range proxyv2 gossip frame routing upstream)
+[ ${#targets[@]} -gt 0 ] || targets=(httpdate sigv4 sigv2 awschunked body xml range proxyv2 gossip frame routing upstream fasthead)
 # FUZZ_CONFIG=debug (what `make test` uses) builds faster and runs slower; release (`make fuzz`) finds more.
 config="${FUZZ_CONFIG:-release}"
 swift build -c "$config" --scratch-path .build-fuzz --product voss-fuzz \

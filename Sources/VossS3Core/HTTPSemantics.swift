@@ -124,6 +124,21 @@ public struct ObjectHeaders: Codable, Equatable, Sendable {
         var metaBytes = 0
         for (rawName, value) in headers {
             let name = rawName.lowercased()
+            // What is stored is sent back as a header: a value with a line break (a form field can
+            // carry one) or a name outside the token characters would make every later GET fail.
+            let stored: Bool
+            switch name {
+            case "content-type", "content-encoding", "content-disposition", "content-language", "cache-control", "expires": stored = true
+            default: stored = name.hasPrefix("x-amz-meta-")
+            }
+            if stored {
+                guard isValidHeaderValue(value) else {
+                    return .failure(.invalidArgument("The value of \(rawName) holds a character not allowed in a header.", name: rawName))
+                }
+                guard name.utf8.allSatisfy(StrictRequestHead.tokenByte) else {
+                    return .failure(.invalidArgument("\(rawName) is not a valid header name.", name: rawName))
+                }
+            }
             switch name {
             case "content-type": h.contentType = value
             case "content-encoding":

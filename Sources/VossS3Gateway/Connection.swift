@@ -149,16 +149,27 @@ struct Responder: Sendable {
     static let serverName = "VOSS"
 
     func baseHeaders(_ extra: [(String, String)], contentLength: Int64?) -> HTTPHeaders {
-        var h = HTTPHeaders()
-        h.add(name: "x-amz-request-id", value: requestID)
-        h.add(name: "x-amz-id-2", value: requestID)
-        h.add(name: "Server", value: Self.serverName)
-        h.add(name: "Date", value: HTTPDate.now())
-        for (k, v) in extra { h.add(name: k, value: v) }
-        for (k, v) in self.extra { h.add(name: k, value: v) }
-        if let contentLength { h.replaceOrAdd(name: "Content-Length", value: String(contentLength)) }
-        h.replaceOrAdd(name: "Connection", value: keepAlive ? "keep-alive" : "close")
+        HTTPHeaders(baseHeaderList(extra, contentLength: contentLength))
+    }
+
+    /// Every answer's headers around `extra`: request ids, server, date, then `extra` and the
+    /// connection's own, and one `Content-Length` and one `Connection` (replacing any in `extra`).
+    func baseHeaderList(_ extra: [(String, String)], contentLength: Int64?) -> [(String, String)] {
+        var h: [(String, String)] = []
+        h.reserveCapacity(extra.count + self.extra.count + 6)
+        h.append(("x-amz-request-id", requestID))
+        h.append(("x-amz-id-2", requestID))
+        h.append(("Server", Self.serverName))
+        h.append(("Date", HTTPDate.now()))
+        for (k, v) in extra where !Self.replaced(k, contentLength != nil) { h.append((k, v)) }
+        for (k, v) in self.extra where !Self.replaced(k, contentLength != nil) { h.append((k, v)) }
+        if let contentLength { h.append(("Content-Length", String(contentLength))) }
+        h.append(("Connection", keepAlive ? "keep-alive" : "close"))
         return h
+    }
+
+    private static func replaced(_ name: String, _ length: Bool) -> Bool {
+        ASCII.equalsIgnoringCase(name, "Connection") || (length && ASCII.equalsIgnoringCase(name, "Content-Length"))
     }
 
     func sendContinue() {

@@ -31,6 +31,8 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     let server: S3Server
     let origin: ClientOrigin
+    /// The raw front of the same connection (it passes on what it cannot answer).
+    let front: RawFastPath?
     /// A candidate request's head, held until its end arrives.
     private var held: HTTPRequestHead?
     /// Requests passed on whose response has not ended yet.
@@ -41,16 +43,18 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// An answer said `Connection: close`: whatever the client sent after it is not read.
     private var closing = false
 
-    init(server: S3Server, origin: ClientOrigin) {
+    init(server: S3Server, origin: ClientOrigin, front: RawFastPath?) {
         self.server = server
         self.origin = origin
+        self.front = front
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }
         switch unwrapInboundIn(data) {
         case .head(let head):
-            if passedOn == 0 && !passing && (head.method == .GET || head.method == .HEAD) {
+            let tried = front?.takeTried() ?? false
+            if !tried && passedOn == 0 && !passing && (head.method == .GET || head.method == .HEAD) {
                 held = head
                 return
             }
@@ -65,7 +69,9 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .end:
             if let head = held {
                 held = nil
-                if context.channel.isWritable, let answer = server.fastAnswer(head, remote: origin.address, channel: context.channel) {
+                if context.channel.isWritable,
+                    let answer = server.fastAnswer(FastRequest(head), remote: origin.address, channel: context.channel)
+                {
                     write(answer, head: head, context)
                     return
                 }
@@ -86,14 +92,20 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireChannelRead(wrapInboundOut(.head(head)))
     }
 
-    /// Passed-on requests' answers go through here: their end lets this path answer again.
+    /// Passed-on requests' answers go through here: their end lets this path (and the raw front,
+    /// waiting for it) answer again.
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data), passedOn > 0 { passedOn -= 1 }
+        if case .end = unwrapOutboundIn(data), passedOn > 0 {
+            passedOn -= 1
+            context.write(data, promise: promise)
+            if passedOn == 0 { front?.answered() }
+            return
+        }
         context.write(data, promise: promise)
     }
 
     private func write(_ a: S3Server.FastAnswer, head: HTTPRequestHead, _ context: ChannelHandlerContext) {
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok, headers: a.headers))), promise: nil)
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok, headers: HTTPHeaders(a.headers)))), promise: nil)
         if let body = a.body { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
         if a.keepAlive {
             context.write(wrapOutboundOut(.end(nil)), promise: nil)
@@ -114,20 +126,289 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 }
 
+/// The raw front of the fast path (decision 48): next to the socket, before NIO's HTTP codec, it
+/// reads each request head itself (`StrictRequestHead`) and answers the ones `fastAnswer` can answer
+/// with bytes it writes itself — no HTTP decoder, no pipeline of request and response parts, no
+/// encoder. NIO's codec and the handlers behind it see only what this handler passes on:
+///
+/// - a head it reads but cannot answer (a missing key, a large object, a key not cached yet …) goes on
+///   as exactly its bytes; the rest waits here until that request's answer has gone out, then this
+///   handler reads again (at most `maxWaiting` bytes wait; beyond, they are passed on as well);
+/// - anything it does not read (another method, a body, a head split across reads, HTTP/1.0, an
+///   `Upgrade` …) goes on with everything after it, and the connection stays with the codec.
+///
+/// The codec therefore always starts at the first byte of a request, and sees every byte of the
+/// requests it answers, in order. Answers keep the requests' order: nothing is answered here while a
+/// passed-on request is unanswered.
+final class RawFastPath: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    enum Mode { case reading, waiting, passing, closing }
+
+    static let maxWaiting = 64 << 10
+
+    let server: S3Server
+    let origin: ClientOrigin
+    private(set) var mode = Mode.reading
+    private var pending: ByteBuffer?
+    private var unflushed = false
+    private var context: ChannelHandlerContext?
+    /// Requests tried here and passed on: the handler after the codec does not try them again.
+    private var tried = 0
+
+    init(server: S3Server, origin: ClientOrigin) {
+        self.server = server
+        self.origin = origin
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        pending = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch mode {
+        case .passing:
+            context.fireChannelRead(data)
+        case .closing:
+            return
+        case .waiting:
+            var bytes = unwrapInboundIn(data)
+            pending.setOrWriteBuffer(&bytes)
+            if (pending?.readableBytes ?? 0) > Self.maxWaiting { passAll(context) }
+        case .reading:
+            var bytes = unwrapInboundIn(data)
+            pending.setOrWriteBuffer(&bytes)
+            readRequests(context)
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flushIfNeeded(context)
+        context.fireChannelReadComplete()
+    }
+
+    /// Whether the request the codec is about to read was tried here already (called by the
+    /// handler after the codec, once per request it sees while this one is waiting).
+    func takeTried() -> Bool {
+        guard tried > 0 else { return false }
+        tried -= 1
+        return true
+    }
+
+    /// Every request passed on has been answered: read what waited (on the next turn of the loop, not
+    /// inside the write of that answer).
+    func answered() {
+        guard mode == .waiting, let context else { return }
+        let me = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute { me.value.readWaiting() }
+    }
+
+    private func readWaiting() {
+        guard mode == .waiting, let context else { return }
+        mode = .reading
+        if readRequests(context) { context.fireChannelReadComplete() }
+        flushIfNeeded(context)
+    }
+
+    /// Answers the complete heads at the front of `pending` until one must be passed on; returns
+    /// whether anything was passed on.
+    @discardableResult
+    private func readRequests(_ context: ChannelHandlerContext) -> Bool {
+        while mode == .reading, var buffer = pending {
+            guard buffer.readableBytes > 0 else {
+                pending = nil
+                return false
+            }
+            let parsed = buffer.withUnsafeReadableBytes { StrictRequestHead.parse($0) }
+            guard case .request(let head) = parsed else {
+                passAll(context)
+                return true
+            }
+            if context.channel.isWritable,
+                let answer = server.fastAnswer(FastRequest(head), remote: origin.address, channel: context.channel),
+                let bytes = Self.bytes(of: answer, allocator: context.channel.allocator)
+            {
+                buffer.moveReaderIndex(forwardBy: head.length)
+                pending = buffer.readableBytes > 0 ? buffer : nil
+                server.state.counters.fastPathRaw.add(1, ordering: .relaxed)
+                write(bytes, keepAlive: answer.keepAlive, context)
+                continue
+            }
+            guard let request = buffer.readSlice(length: head.length) else {
+                passAll(context)
+                return true
+            }
+            pending = buffer.readableBytes > 0 ? buffer : nil
+            mode = .waiting
+            tried += 1
+            flushIfNeeded(context)
+            context.fireChannelRead(wrapInboundOut(request))
+            return true
+        }
+        return false
+    }
+
+    /// From here on the codec reads everything (starting with what is pending).
+    private func passAll(_ context: ChannelHandlerContext) {
+        mode = .passing
+        flushIfNeeded(context)
+        if let bytes = pending {
+            pending = nil
+            context.fireChannelRead(wrapInboundOut(bytes))
+        }
+    }
+
+    private func flushIfNeeded(_ context: ChannelHandlerContext) {
+        if unflushed {
+            unflushed = false
+            context.flush()
+        }
+    }
+
+    /// Bodies up to this size go out in the same buffer as the head (one piece to write).
+    static let inlineBody = 16 << 10
+
+    /// The answer as one buffer (head and a small body) or two (head, then a larger body).
+    static func bytes(of a: S3Server.FastAnswer, allocator: ByteBufferAllocator) -> (ByteBuffer, ByteBuffer?)? {
+        let inline = a.body.map { $0.readableBytes <= inlineBody } ?? true
+        guard var out = RawResponse.head(a.headers, allocator: allocator, reserving: inline ? (a.body?.readableBytes ?? 0) : 0)
+        else { return nil }
+        if inline, var body = a.body {
+            out.writeBuffer(&body)
+            return (out, nil)
+        }
+        return (out, a.body)
+    }
+
+    private func write(_ bytes: (ByteBuffer, ByteBuffer?), keepAlive: Bool, _ context: ChannelHandlerContext) {
+        context.write(wrapOutboundOut(bytes.0), promise: nil)
+        if let body = bytes.1 { context.write(wrapOutboundOut(body), promise: nil) }
+        if keepAlive {
+            unflushed = true
+        } else {
+            mode = .closing
+            pending = nil
+            unflushed = false
+            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0))).whenComplete { [channel = context.channel] _ in
+                channel.close(promise: nil)
+            }
+        }
+    }
+}
+
+/// A 200 response head written as bytes, in one buffer (with room for the body after it); nil when
+/// a name or value holds a CR, LF or NUL (the async path's encoder then refuses it as before, instead
+/// of this one splitting the response).
+enum RawResponse {
+    static func head(_ headers: [(String, String)], allocator: ByteBufferAllocator, reserving extra: Int) -> ByteBuffer? {
+        let status: StaticString = "HTTP/1.1 200 OK\r\n"
+        var size = status.utf8CodeUnitCount + 2
+        for (name, value) in headers { size += name.utf8.count + value.utf8.count + 4 }
+        var out = allocator.buffer(capacity: size + extra)
+        let written = out.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { raw -> Int in
+            guard let base = raw.baseAddress?.assumingMemoryBound(to: UInt8.self), raw.count >= size else { return 0 }
+            var w = Writer(at: base, end: base + size)
+            w.put(status)
+            for (name, value) in headers {
+                guard w.put(name), w.put(": " as StaticString), w.put(value), w.put("\r\n" as StaticString) else { return 0 }
+            }
+            guard w.put("\r\n" as StaticString), w.at == base + size else { return 0 }
+            return size
+        }
+        return written == size ? out : nil
+    }
+
+    /// Copies bytes into a buffer sized beforehand; a copy that would run past it, or a string with
+    /// a CR, LF or NUL, fails.
+    struct Writer {
+        var at: UnsafeMutablePointer<UInt8>
+        let end: UnsafeMutablePointer<UInt8>
+
+        @discardableResult
+        mutating func put(_ s: StaticString) -> Bool {
+            let n = s.utf8CodeUnitCount
+            guard end - at >= n else { return false }
+            at.update(from: s.utf8Start, count: n)
+            at += n
+            return true
+        }
+
+        mutating func put(_ s: String) -> Bool {
+            var s = s
+            return s.withUTF8 { u in
+                guard let src = u.baseAddress, end - at >= u.count else { return u.isEmpty }
+                for c in u where c == 0x0D || c == 0x0A || c == 0 { return false }
+                at.update(from: src, count: u.count)
+                at += u.count
+                return true
+            }
+        }
+    }
+}
+
+/// A request as both fast paths see it: from NIO's decoded head, or from the raw front's strict
+/// reading of the bytes.
+struct FastRequest {
+    var method: String
+    var uri: String
+    var headers: [(String, String)]
+    var keepAlive: Bool
+
+    init(_ head: HTTPRequestHead) {
+        method = head.method.rawValue
+        uri = head.uri
+        headers = head.headers.map { ($0.name, $0.value) }
+        keepAlive = head.isKeepAlive
+    }
+
+    init(_ head: StrictRequestHead) {
+        method = head.method == .get ? "GET" : "HEAD"
+        uri = head.target
+        headers = head.headers
+        keepAlive = head.keepAlive
+    }
+
+    func header(_ name: String) -> String? {
+        for h in headers where ASCII.equalsIgnoringCase(h.0, name) { return h.1 }
+        return nil
+    }
+}
+
 extension S3Server {
     struct FastAnswer {
-        var headers: HTTPHeaders
+        var headers: [(String, String)]
         var body: ByteBuffer?
         var keepAlive: Bool
     }
 
     /// The headers a request may carry and still take the synchronous path (lower case). Any other
     /// (conditions, ranges, SSE-C keys, an expected owner, CORS, a session token …) takes the async one.
-    static let fastHeaders: Set<String> = [
+    static let fastHeaders: [StaticString] = [
         "host", "user-agent", "accept", "accept-encoding", "connection", "keep-alive", "authorization", "date",
         "x-amz-date", "x-amz-content-sha256", "amz-sdk-invocation-id", "amz-sdk-request", "x-amz-user-agent",
         "x-amz-checksum-mode", "content-length",
     ]
+
+    /// Whether `name` is one of `fastHeaders` (compared without regard to case, with no allocation).
+    static func isFastHeader(_ name: String) -> Bool {
+        var name = name
+        return name.withUTF8 { u in
+            for known in fastHeaders where known.utf8CodeUnitCount == u.count {
+                var same = true
+                for k in 0..<u.count where ASCII.lower(u[k]) != known.utf8Start[k] {
+                    same = false
+                    break
+                }
+                if same { return true }
+            }
+            return false
+        }
+    }
     /// The query parameters it may carry: a presigned URL's (SigV4 or SigV2), and the operation name
     /// some SDKs add.
     static let fastQuery: Set<String> = [
@@ -138,34 +419,32 @@ extension S3Server {
 
     /// The answer to `head` (a GET or HEAD whose request has ended) when this path can give it; nil
     /// to leave the request to the async path.
-    func fastAnswer(_ head: HTTPRequestHead, remote: String?, channel: any Channel) -> FastAnswer? {
+    func fastAnswer(_ head: FastRequest, remote: String?, channel: any Channel) -> FastAnswer? {
         let settings = state.current
         guard settings.fastPath, !draining() else { return nil }
         var checksums = false
         for (name, value) in head.headers {
-            let n = name.lowercased()
-            guard Self.fastHeaders.contains(n) else { return nil }
-            if n == "content-length" && value != "0" { return nil }
-            if n == "x-amz-checksum-mode" { checksums = S3Service.checksumMode(value) }
+            guard Self.isFastHeader(name) else { return nil }
+            if ASCII.equalsIgnoringCase(name, "content-length") && value != "0" { return nil }
+            if ASCII.equalsIgnoringCase(name, "x-amz-checksum-mode") { checksums = S3Service.checksumMode(value) }
         }
         let uri = head.uri
         let qIndex = uri.utf8.firstIndex(of: UInt8(ascii: "?"))
         let rawPath = qIndex.map { String(uri[..<$0]) } ?? uri
         let rawQuery = qIndex.map { String(uri[uri.utf8.index(after: $0)...]) } ?? ""
         guard !RestAPI.handles(rawPath), !PortalFiles.handles(rawPath) else { return nil }
-        var signed = SignedRequest(
-            method: head.method.rawValue, rawPath: rawPath, rawQuery: rawQuery, headers: head.headers.map { ($0.name, $0.value) })
+        var signed = SignedRequest(method: head.method, rawPath: rawPath, rawQuery: rawQuery, headers: head.headers)
         let query = signed.parseQuery()
         guard query.keys.allSatisfy({ Self.fastQuery.contains($0) }) else { return nil }
-        guard case .success(let target) = S3Router.target(host: head.headers.first(name: "host"), rawPath: rawPath, serviceHost: settings.serviceHost),
+        guard case .success(let target) = S3Router.target(host: head.header("host"), rawPath: rawPath, serviceHost: settings.serviceHost),
             let bucketName = target.bucket, let key = target.key,
-            case .success(let op) = S3Router.operation(method: head.method.rawValue, target: target, query: query, headers: { head.headers.first(name: $0) }),
+            case .success(let op) = S3Router.operation(method: head.method, target: target, query: query, headers: { head.header($0) }),
             op == .getObject || op == .headObject
         else { return nil }
 
         // The caller, verified as `handle` does, with a key whose principal is cached (the async path
         // fills the cache): SigV4 (header or presigned URL), or SigV2 (boto3's presigned URLs by default).
-        let claim = CallerClaim(authorization: head.headers.first(name: "authorization"), query: query)
+        let claim = CallerClaim(authorization: head.header("authorization"), query: query)
         guard let accessKey = claim.accessKey, case .some(let principal?) = state.identity.cachedPrincipal(accessKey),
             case .success(let verified) = verify(claim, signed, principal: principal, target: target, settings: settings), verified.signed
         else { return nil }
@@ -193,10 +472,10 @@ extension S3Server {
         state.counters.fastPath.add(1, ordering: .relaxed)
         state.logger.debug(
             "request",
-            metadata: ["request": "\(id)", "client": "\(remote ?? channel.remoteAddress?.description ?? "?")", "method": "\(head.method.rawValue)", "uri": "\(head.uri)"])
-        let keepAlive = head.isKeepAlive
-        let responder = Responder(channel: channel, requestID: id, version: head.version, keepAlive: keepAlive, counters: state.counters)
-        let headers = responder.baseHeaders(service.objectHeaders(b, o, overrides: [:], checksums: checksums, range: nil), contentLength: o.size)
+            metadata: ["request": "\(id)", "client": "\(remote ?? channel.remoteAddress?.description ?? "?")", "method": "\(head.method)", "uri": "\(head.uri)"])
+        let keepAlive = head.keepAlive
+        let responder = Responder(channel: channel, requestID: id, version: .http1_1, keepAlive: keepAlive, counters: state.counters)
+        let headers = responder.baseHeaderList(service.objectHeaders(b, o, overrides: [:], checksums: checksums, range: nil), contentLength: o.size)
         if let body { state.counters.bytesOut.add(Int64(body.readableBytes), ordering: .relaxed) }
         return FastAnswer(headers: headers, body: body, keepAlive: keepAlive)
     }

@@ -277,12 +277,15 @@ public final class S3Worker: WorkerApp {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: ctx))
                     }
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: settings.idleTimeout))
+                    // The raw fast path answers before the deadline clock and the codec see anything.
+                    let front = settings.fastPath ? RawFastPath(server: server, origin: origin) : nil
+                    if let front { try channel.pipeline.syncOperations.addHandler(front) }
                     let deadlines = RawDeadlineHandler.pair(settings.deadlines)
                     try channel.pipeline.syncOperations.addHandler(deadlines.raw)
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(ParseErrorFlag())
                     try channel.pipeline.syncOperations.addHandler(deadlines.phase)
-                    try channel.pipeline.syncOperations.addHandler(FastPathHandler(server: server, origin: origin))
+                    try channel.pipeline.syncOperations.addHandler(FastPathHandler(server: server, origin: origin, front: front))
                     let async = try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
                         wrappingChannelSynchronously: channel,
                         configuration: .init(backPressureStrategy: .init(lowWatermark: 4, highWatermark: 32)))

@@ -122,6 +122,8 @@ final class GatewayCounters: Sendable {
     let loopHops = Atomic<Int64>(0)
     /// Requests answered inside the pipeline (FastPath.swift).
     let fastPath = Atomic<Int64>(0)
+    /// Of those, the ones answered from raw bytes, before NIO's HTTP codec (`RawFastPath`).
+    let fastPathRaw = Atomic<Int64>(0)
 
     var snapshot: [String: Int64] {
         [
@@ -129,6 +131,7 @@ final class GatewayCounters: Sendable {
             "connections": connections.load(ordering: .relaxed), "open_connections": open.load(ordering: .relaxed),
             "bytes_in": bytesIn.load(ordering: .relaxed), "bytes_out": bytesOut.load(ordering: .relaxed),
             "loop_hops": loopHops.load(ordering: .relaxed), "fast_path": fastPath.load(ordering: .relaxed),
+            "fast_path_raw": fastPathRaw.load(ordering: .relaxed),
         ]
     }
 }

@@ -15,6 +15,7 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
 public final class SQLiteConnection: SQLSession, @unchecked Sendable {
     let db: OpaquePointer
     private var cache: [String: OpaquePointer] = [:]
+    private var last: (sql: String, stmt: OpaquePointer)?
 
     public init(path: String, readOnly: Bool) throws {
         var handle: OpaquePointer?
@@ -47,15 +48,24 @@ public final class SQLiteConnection: SQLSession, @unchecked Sendable {
     }
 
     func statement(_ sql: String) throws -> OpaquePointer {
+        // The statement used last is checked first: hot statements are `static let`s, and a string
+        // compared with itself is equal without reading it (hashing a 300-byte statement is not).
+        if let last, last.sql == sql {
+            sqlite3_reset(last.stmt)
+            sqlite3_clear_bindings(last.stmt)
+            return last.stmt
+        }
         if let s = cache[sql] {
             sqlite3_reset(s)
             sqlite3_clear_bindings(s)
+            last = (sql, s)
             return s
         }
         var stmt: OpaquePointer?
         let rc = sqlite3_prepare_v3(db, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &stmt, nil)
         guard rc == SQLITE_OK, let stmt else { throw error(rc) }
         cache[sql] = stmt
+        last = (sql, stmt)
         return stmt
     }
 

@@ -7,6 +7,9 @@
 //
 // A target returns normally for any input; a trap (force-unwrap, overflow, out-of-bounds) is a bug.
 import Crypto
+import NIOCore
+import NIOEmbedded
+import NIOHTTP1
 import VossBase
 import VossChecksums
 import VossCluster
@@ -28,7 +31,7 @@ enum FuzzTargets {
     static let all: [String: @Sendable ([UInt8]) -> Void] = [
         "httpdate": httpDate, "sigv4": sigV4, "sigv2": sigV2, "awschunked": awsChunked, "xml": xml,
         "range": rangeAndConditions, "proxyv2": proxyV2, "gossip": gossip, "frame": frame, "routing": routing,
-        "body": body, "upstream": upstream,
+        "body": body, "upstream": upstream, "fasthead": fastHead,
     ]
 
     static let now = Date(timeIntervalSince1970: 1_369_353_600)
@@ -234,6 +237,38 @@ enum FuzzTargets {
         _ = UpstreamAnswers.uploads(d, key: "k")
         _ = UpstreamAnswers.etag(text(d))
         _ = UpstreamEndpoint.parse(text(d))
+    }
+
+    /// The gateway's strict request-head reader, held to NIO's HTTP decoder: a head it accepts is one
+    /// NIO reads the same way (method, target, headers, keep-alive) and ends at the same byte, with no
+    /// body; every shorter piece of it is incomplete (never answered early).
+    static func fastHead(_ d: [UInt8]) {
+        guard case .request(let head) = d.withUnsafeBytes({ StrictRequestHead.parse($0) }) else { return }
+        precondition(head.length > 0 && head.length <= d.count, "head length out of range")
+        for cut in [head.length - 1, head.length / 2, head.length - 2, 1] where cut > 0 && cut < head.length {
+            guard case .incomplete = d[..<cut].withUnsafeBytes({ StrictRequestHead.parse($0) }) else {
+                preconditionFailure("a piece of an accepted head is not incomplete")
+            }
+        }
+        let channel = EmbeddedChannel()
+        defer { _ = try? channel.finish() }
+        do {
+            try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(HTTPRequestDecoder()))
+            try channel.writeInbound(channel.allocator.buffer(bytes: d[..<head.length]))
+        } catch {
+            preconditionFailure("NIO refuses a head the strict reader accepts: \(error)")
+        }
+        guard case .head(let h)? = try? channel.readInbound(as: HTTPServerRequestPart.self),
+            case .end(nil)? = try? channel.readInbound(as: HTTPServerRequestPart.self),
+            (try? channel.readInbound(as: HTTPServerRequestPart.self)) == nil
+        else { preconditionFailure("NIO does not read exactly one bodiless request") }
+        precondition(h.method.rawValue == (head.method == .get ? "GET" : "HEAD"), "method differs")
+        precondition(h.uri == head.target, "target differs")
+        precondition(h.version == .http1_1, "version differs")
+        precondition(h.isKeepAlive == head.keepAlive, "keep-alive differs")
+        let theirs = h.headers.map { [$0.name, $0.value] }
+        let ours = head.headers.map { [$0.0, $0.1] }
+        precondition(theirs == ours, "headers differ: \(theirs) vs \(ours)")
     }
 
     static func routing(_ d: [UInt8]) {
