@@ -29,10 +29,12 @@ run: build
 	@echo "VOSS: data in $(DATA_DIR); in another shell: export VOSS_HOME=$(DATA_DIR) PATH=$(CURDIR)/$(REL):\$$PATH; ose service show"
 	exec $(REL)/voss-keeper --dev --data-dir $(DATA_DIR)
 
-# Each stage says how long it took (CI's time budget is spent where these lines say).
+# Each stage says how long it took (CI's time budget is spent where these lines say). The unit and
+# integration tests use the debug build (the integration tests start its test worker); the end-to-end
+# and systemd tests use the release build, the binary that ships (and serves the e2e suites faster).
 test: build-debug
 	@scripts/deps.sh test
-	@for t in test-unit test-fuzz test-integration test-e2e test-systemd; do \
+	@for t in test-unit test-fuzz build test-integration test-e2e test-systemd; do \
 		s=$$(date +%s); $(MAKE) $$t || exit 1; echo "== make $$t: $$(( $$(date +%s) - s )) s"; done
 
 test-unit:
@@ -60,13 +62,14 @@ test-integration:
 # real Ceph RGW the files whose tests move object bytes (access rules, policies, ACLs, protocol
 # hardening do not depend on where bytes live; the vendor platforms need this session); then ose db /
 # ose migration / failover against real PostgreSQL servers.
+E2E_ENV := VOSS_BIN_DIR=$(CURDIR)/$(REL)
 RGW_E2E := buckets_objects checksums_listing crash encryption lifecycle multipart object_lock platforms \
 	post_object s3_details tools vendor_platforms versioning
-test-e2e:
-	python3 -m pytest -q Tests/e2e
-	VOSS_TEST_DB=postgres python3 -m pytest -q Tests/e2e
-	VOSS_TEST_PLATFORM=rgw python3 -m pytest -q $(patsubst %,Tests/e2e/test_%.py,$(RGW_E2E))
-	python3 -m pytest -q -s Tests/postgres
+test-e2e: build
+	$(E2E_ENV) python3 -m pytest -q Tests/e2e
+	$(E2E_ENV) VOSS_TEST_DB=postgres python3 -m pytest -q Tests/e2e
+	$(E2E_ENV) VOSS_TEST_PLATFORM=rgw python3 -m pytest -q $(patsubst %,Tests/e2e/test_%.py,$(RGW_E2E))
+	$(E2E_ENV) python3 -m pytest -q -s Tests/postgres
 
 # The RPM in a container booting this machine's systemd (root + systemd-nspawn; skipped, saying so,
 # where the machine cannot run it).
