@@ -94,12 +94,20 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Passed-on requests' answers go through here: their end lets this path (and the raw front,
     /// waiting for it) answer again.
+    /// An answer that says `Connection: close` ends the connection: nothing after it is answered
+    /// here or by the raw front (NIO's pipelining helper holds the next request until that answer
+    /// ends, so without this the next one would be answered just before the close).
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data), passedOn > 0 {
+        switch unwrapOutboundIn(data) {
+        case .head(let h) where !h.isKeepAlive:
+            closing = true
+        case .end where passedOn > 0:
             passedOn -= 1
             context.write(data, promise: promise)
-            if passedOn == 0 { front?.answered() }
+            if passedOn == 0 && !closing { front?.answered() }
             return
+        default:
+            break
         }
         context.write(data, promise: promise)
     }
