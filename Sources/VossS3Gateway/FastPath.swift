@@ -429,7 +429,9 @@ extension S3Server {
     /// to leave the request to the async path.
     func fastAnswer(_ head: FastRequest, remote: String?, channel: any Channel) -> FastAnswer? {
         let settings = state.current
-        guard settings.fastPath, !draining() else { return nil }
+        // A store that cannot answer without waiting (PostgreSQL) would make every attempt a
+        // signature check the async path then repeats.
+        guard settings.fastPath, state.store.answersNow, !draining() else { return nil }
         var checksums = false
         for (name, value) in head.headers {
             guard Self.isFastHeader(name) else { return nil }

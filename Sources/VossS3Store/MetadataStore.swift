@@ -84,6 +84,8 @@ public protocol MetadataStore: Sendable {
     /// The same, answered on the calling thread when the store can do so without waiting (SQLite);
     /// nil when it cannot, or when there is no such bucket.
     func bucketAndObjectNow(named: String, key: String) throws -> (bucket: BucketRecord, object: ObjectRecord?)?
+    /// Whether `bucketAndObjectNow` can answer at all (false: it is always nil, as on PostgreSQL).
+    var answersNow: Bool { get }
     func buckets(tenantID: String) async throws -> [BucketRecord]
     /// Every bucket of every tenant, by name (for the lifecycle runner).
     func allBuckets() async throws -> [BucketRecord]
@@ -206,6 +208,7 @@ public protocol MetadataStore: Sendable {
 
 extension MetadataStore {
     public func bucketAndObjectNow(named: String, key: String) throws -> (bucket: BucketRecord, object: ObjectRecord?)? { nil }
+    public var answersNow: Bool { false }
 
     /// An unconditional write to a bucket that never had versioning.
     @discardableResult

@@ -53,6 +53,8 @@ public protocol SQLBackend: Sendable {
     /// The rows of one read-only statement, run on the calling thread when the backend answers
     /// without waiting (SQLite: a page-cache read); nil when it cannot (PostgreSQL).
     func queryNow(_ sql: String, _ args: [SQLValue]) throws -> [[SQLValue]]?
+    /// Whether `queryNow` can answer at all (so a caller can skip work that only pays off then).
+    var answersNow: Bool { get }
 }
 
 /// Runs one read-only statement on a connection that lives on the caller's event loop, so a request
@@ -67,6 +69,7 @@ public protocol SQLLoopReader: Sendable {
 extension SQLBackend {
     public var loopReader: (any SQLLoopReader)? { nil }
     public func queryNow(_ sql: String, _ args: [SQLValue]) throws -> [[SQLValue]]? { nil }
+    public var answersNow: Bool { false }
 
     public func writeSoon<T: Sendable>(_ work: @escaping @Sendable (any SQLSession) throws -> T, done: @escaping @Sendable (Result<T, any Error>) -> Void) {
         Task {

@@ -269,6 +269,8 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
 
     /// `bucketAndObject` answered on the calling thread when the backend can (SQLite); nil when it
     /// cannot or there is no such bucket. For the gateway's synchronous GET path.
+    public var answersNow: Bool { backend.answersNow }
+
     public func bucketAndObjectNow(named name: String, key: String) throws -> (bucket: BucketRecord, object: ObjectRecord?)? {
         guard let rows = try backend.queryNow(Self.bucketAndObjectJoined, [.text(key), .text(name)]) else { return nil }
         return try joined(rows, name: name, key: key)

@@ -54,6 +54,8 @@ public final class SQLiteBackend: SQLBackend, @unchecked Sendable {
         do { return try db.read { try work($0) } } catch { throw Self.map(error) }
     }
 
+    public var answersNow: Bool { true }
+
     public func queryNow(_ sql: String, _ args: [SQLValue]) throws -> [[SQLValue]]? {
         do { return try db.readStatement(sql, args) } catch { throw Self.map(error) }
     }
