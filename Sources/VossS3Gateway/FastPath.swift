@@ -446,11 +446,14 @@ extension S3Server {
         var signed = SignedRequest(method: head.method, rawPath: rawPath, rawQuery: rawQuery, headers: head.headers)
         let query = signed.parseQuery()
         guard query.keys.allSatisfy({ Self.fastQuery.contains($0) }) else { return nil }
-        guard case .success(let target) = S3Router.target(host: head.header("host"), rawPath: rawPath, serviceHost: settings.serviceHost),
-            let bucketName = target.bucket, let key = target.key,
-            case .success(let op) = S3Router.operation(method: head.method, target: target, query: query, headers: { head.header($0) }),
-            op == .getObject || op == .headObject
+        // A GET or HEAD of a key whose query holds only `fastQuery` parameters (the signature's and
+        // `x-id`, never a subresource) is GetObject or HeadObject: the router's operation table is
+        // not consulted (a dozen dictionary lookups per request).
+        guard head.method == "GET" || head.method == "HEAD",
+            case .success(let target) = S3Router.target(host: head.header("host"), rawPath: rawPath, serviceHost: settings.serviceHost),
+            let bucketName = target.bucket, !bucketName.isEmpty, let key = target.key
         else { return nil }
+        let op: S3Operation = head.method == "HEAD" ? .headObject : .getObject
 
         // The caller, verified as `handle` does, with a key whose principal is cached (the async path
         // fills the cache): SigV4 (header or presigned URL), or SigV2 (boto3's presigned URLs by default).
