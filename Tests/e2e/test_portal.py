@@ -274,7 +274,13 @@ def test_a_big_upload_survives_the_gateway_dying_half_way(voss, people, driver, 
     big.write_bytes(data)
     d.find_element(By.ID, "upload-file").send_keys(str(big))
     d.find_element(By.CSS_SELECTOR, "#upload-form button").click()
-    wait(d, lambda d: int(d.find_element(By.ID, "upload-status").get_attribute("data-percent") or 0) >= 20, 60)
+    try:
+        wait(d, lambda d: int(d.find_element(By.ID, "upload-status").get_attribute("data-percent") or 0) >= 20, 60)
+    except TimeoutException:
+        # Say what the page and the gateway showed (this wait once timed out in CI and not since).
+        status = d.find_element(By.ID, "upload-status")
+        s3w = next(w for w in json.loads(voss.ose("--json", "service", "show").stdout)["workers"] if w["name"] == "s3")
+        raise AssertionError(f"upload stuck: {status.get_attribute('data-percent')!r} {status.text!r}; s3 worker {s3w}")
     workers = json.loads(voss.ose("--json", "service", "show").stdout)["workers"]
     pid = next(w["pid"] for w in workers if w["name"] == "s3")
     os.kill(pid, signal.SIGKILL)
