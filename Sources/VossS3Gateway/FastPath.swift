@@ -92,8 +92,7 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireChannelRead(wrapInboundOut(.head(head)))
     }
 
-    /// Passed-on requests' answers go through here: their end lets this path (and the raw front,
-    /// waiting for it) answer again.
+    /// Passed-on requests' answers go through here: their end lets this path answer again.
     /// An answer that says `Connection: close` ends the connection: nothing after it is answered
     /// here or by the raw front (NIO's pipelining helper holds the next request until that answer
     /// ends, so without this the next one would be answered just before the close).
@@ -104,7 +103,6 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .end where passedOn > 0:
             passedOn -= 1
             context.write(data, promise: promise)
-            if passedOn == 0 && !closing { front?.answered() }
             return
         default:
             break
@@ -139,30 +137,26 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
 /// with bytes it writes itself — no HTTP decoder, no pipeline of request and response parts, no
 /// encoder. NIO's codec and the handlers behind it see only what this handler passes on:
 ///
-/// - a head it reads but cannot answer (a missing key, a large object, a key not cached yet …) goes on
-///   as exactly its bytes; the rest waits here until that request's answer has gone out, then this
-///   handler reads again (at most `maxWaiting` bytes wait; beyond, they are passed on as well);
-/// - anything it does not read (another method, a body, a head split across reads, HTTP/1.0, an
-///   `Upgrade` …) goes on with everything after it, and the connection stays with the codec.
+/// - the first request it cannot answer (a missing key, a large object, a key not cached yet, another
+///   method, a body, a head split across reads, HTTP/1.0, an `Upgrade` …) goes on with everything
+///   after it, and the connection stays with the codec (where `FastPathHandler` still answers small
+///   GETs). Handing the connection back and forth after each such request saved little and made the
+///   hand-over's timing part of every browser connection (each carries headers this path does not
+///   take).
 ///
-/// The codec therefore always starts at the first byte of a request, and sees every byte of the
-/// requests it answers, in order. Answers keep the requests' order: nothing is answered here while a
-/// passed-on request is unanswered.
+/// The codec therefore always starts at the first byte of a request.
 final class RawFastPath: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    enum Mode { case reading, waiting, passing, closing }
-
-    static let maxWaiting = 64 << 10
+    enum Mode { case reading, passing, closing }
 
     let server: S3Server
     let origin: ClientOrigin
     private(set) var mode = Mode.reading
     private var pending: ByteBuffer?
     private var unflushed = false
-    private var context: ChannelHandlerContext?
     /// Requests tried here and passed on: the handler after the codec does not try them again.
     private var tried = 0
 
@@ -171,12 +165,7 @@ final class RawFastPath: ChannelInboundHandler, RemovableChannelHandler {
         self.origin = origin
     }
 
-    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
-
-    func handlerRemoved(context: ChannelHandlerContext) {
-        self.context = nil
-        pending = nil
-    }
+    func handlerRemoved(context: ChannelHandlerContext) { pending = nil }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch mode {
@@ -184,10 +173,6 @@ final class RawFastPath: ChannelInboundHandler, RemovableChannelHandler {
             context.fireChannelRead(data)
         case .closing:
             return
-        case .waiting:
-            var bytes = unwrapInboundIn(data)
-            pending.setOrWriteBuffer(&bytes)
-            if (pending?.readableBytes ?? 0) > Self.maxWaiting { passAll(context) }
         case .reading:
             var bytes = unwrapInboundIn(data)
             pending.setOrWriteBuffer(&bytes)
@@ -201,41 +186,24 @@ final class RawFastPath: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     /// Whether the request the codec is about to read was tried here already (called by the
-    /// handler after the codec, once per request it sees while this one is waiting).
+    /// handler after the codec for each request head it sees).
     func takeTried() -> Bool {
         guard tried > 0 else { return false }
         tried -= 1
         return true
     }
 
-    /// Every request passed on has been answered: read what waited (on the next turn of the loop, not
-    /// inside the write of that answer).
-    func answered() {
-        guard mode == .waiting, let context else { return }
-        let me = NIOLoopBound(self, eventLoop: context.eventLoop)
-        context.eventLoop.execute { me.value.readWaiting() }
-    }
-
-    private func readWaiting() {
-        guard mode == .waiting, let context else { return }
-        mode = .reading
-        if readRequests(context) { context.fireChannelReadComplete() }
-        flushIfNeeded(context)
-    }
-
-    /// Answers the complete heads at the front of `pending` until one must be passed on; returns
-    /// whether anything was passed on.
-    @discardableResult
-    private func readRequests(_ context: ChannelHandlerContext) -> Bool {
+    /// Answers the complete heads at the front of `pending` until one must be passed on.
+    private func readRequests(_ context: ChannelHandlerContext) {
         while mode == .reading, var buffer = pending {
             guard buffer.readableBytes > 0 else {
                 pending = nil
-                return false
+                return
             }
             let parsed = buffer.withUnsafeReadableBytes { StrictRequestHead.parse($0) }
             guard case .request(let head) = parsed else {
                 passAll(context)
-                return true
+                return
             }
             if context.channel.isWritable,
                 let answer = server.fastAnswer(FastRequest(head), remote: origin.address, channel: context.channel),
@@ -247,18 +215,11 @@ final class RawFastPath: ChannelInboundHandler, RemovableChannelHandler {
                 write(bytes, keepAlive: answer.keepAlive, context)
                 continue
             }
-            guard let request = buffer.readSlice(length: head.length) else {
-                passAll(context)
-                return true
-            }
-            pending = buffer.readableBytes > 0 ? buffer : nil
-            mode = .waiting
+            // Tried here: the handler after the codec does not try it again.
             tried += 1
-            flushIfNeeded(context)
-            context.fireChannelRead(wrapInboundOut(request))
-            return true
+            passAll(context)
+            return
         }
-        return false
     }
 
     /// From here on the codec reads everything (starting with what is pending).
