@@ -92,10 +92,10 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireChannelRead(wrapInboundOut(.head(head)))
     }
 
-    /// Passed-on requests' answers go through here: their end lets this path answer again.
-    /// An answer that says `Connection: close` ends the connection: nothing after it is answered
-    /// here or by the raw front (NIO's pipelining helper holds the next request until that answer
-    /// ends, so without this the next one would be answered just before the close).
+    /// Passed-on requests' answers go through here: their end lets this path answer again. An
+    /// answer that says `Connection: close` ends the connection: nothing after it is answered here
+    /// (NIO's pipelining helper holds the next request until that answer ends, so without this the
+    /// next one would be answered just before the close).
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
         case .head(let h) where !h.isKeepAlive:

@@ -44,6 +44,10 @@ def settled(voss, counter="fast_path"):
         last = now
 
 
+def presigned(s3, op, bucket, key):
+    return s3.generate_presigned_url(op, Params={"Bucket": bucket, "Key": key})
+
+
 VOLATILE = {"x-amz-request-id", "x-amz-id-2", "date"}
 
 
@@ -99,7 +103,7 @@ def test_errors_and_other_requests_take_the_async_path(voss, s3, bucket):
     s3.put_object(Bucket=bucket, Key="k", Body=b"abc")
     v4 = voss.client(signature_version="s3v4")
     url = v4.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "k"})
-    v2url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "k"})
+    v2url = presigned(s3, "get_object", bucket, "k")
     with requests.Session() as sess:
         assert sess.get(url).status_code == 200
         assert sess.get(v2url).status_code == 200
@@ -152,11 +156,11 @@ def test_pipelined_requests_are_answered_in_order(voss, s3, bucket):
     a, b = os.urandom(3000), os.urandom(4000)
     s3.put_object(Bucket=bucket, Key="a", Body=a)
     s3.put_object(Bucket=bucket, Key="b", Body=b)
-    get_a = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "a"})
-    get_b = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "b"})
-    head_a = s3.generate_presigned_url("head_object", Params={"Bucket": bucket, "Key": "a"})
-    put_c = s3.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "c"})
-    get_c = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "c"})
+    get_a = presigned(s3, "get_object", bucket, "a")
+    get_b = presigned(s3, "get_object", bucket, "b")
+    head_a = presigned(s3, "head_object", bucket, "a")
+    put_c = presigned(s3, "put_object", bucket, "c")
+    get_c = presigned(s3, "get_object", bucket, "c")
     requests.get(get_a), requests.get(get_b), requests.head(head_a)  # caches warm
     plan = [
         ("GET", get_a, (), b"", a), ("PUT", put_c, (), b"cc", b""), ("GET", get_c, (), b"", b"cc"),
@@ -187,11 +191,11 @@ def test_the_raw_front_hands_the_connection_to_the_codec_after_a_request_it_cann
     a, b = os.urandom(3000), os.urandom(100 << 10)
     s3.put_object(Bucket=bucket, Key="a", Body=a)
     s3.put_object(Bucket=bucket, Key="big", Body=b)
-    get_a = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "a"})
-    head_a = s3.generate_presigned_url("head_object", Params={"Bucket": bucket, "Key": "a"})
-    get_big = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "big"})
-    missing = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "nope"})
-    put_c = s3.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "c"})
+    get_a = presigned(s3, "get_object", bucket, "a")
+    head_a = presigned(s3, "head_object", bucket, "a")
+    get_big = presigned(s3, "get_object", bucket, "big")
+    missing = presigned(s3, "get_object", bucket, "nope")
+    put_c = presigned(s3, "put_object", bucket, "c")
     requests.get(get_a), requests.head(head_a)  # caches warm
     plan = [
         ("GET", get_a, (), b"", 200, a), ("GET", missing, (), b"", 404, None), ("GET", get_a, (), b"", 200, a),
@@ -251,7 +255,7 @@ def test_a_header_with_a_line_break_is_never_stored_nor_sent(voss, s3, bucket):
     r = requests.post(form["url"], data=form["fields"], files={"file": ("f", b"evil")})
     assert r.status_code == 400 and "InvalidArgument" in r.text, r.text
     s3.put_object(Bucket=bucket, Key="evil", Body=b"evil")
-    url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "evil"})
+    url = presigned(s3, "get_object", bucket, "evil")
     for _ in range(3):
         s = socket.create_connection(("127.0.0.1", voss.k.s3_http_port), timeout=10)
         try:
@@ -291,7 +295,7 @@ def test_smuggling_shaped_requests_are_read_as_with_the_fast_path_off(voss, s3, 
     both lengths, folded or bare-LF lines, a space before the colon) followed by a plain GET: the
     gateway answers exactly as it does with the fast path off, where only NIO's decoder reads."""
     s3.put_object(Bucket=bucket, Key="k", Body=b"the object")
-    url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "k"})
+    url = presigned(s3, "get_object", bucket, "k")
     requests.get(url)
     u = urlsplit(url)
     target = f"{u.path}?{u.query}"
@@ -325,7 +329,7 @@ def test_smuggling_shaped_requests_are_read_as_with_the_fast_path_off(voss, s3, 
 
 def test_connection_close_and_a_get_with_a_body(voss, s3, bucket):
     s3.put_object(Bucket=bucket, Key="k", Body=b"xyz")
-    url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "k"})
+    url = presigned(s3, "get_object", bucket, "k")
     requests.get(url)
     s = socket.create_connection(("127.0.0.1", voss.k.s3_http_port), timeout=10)
     try:
@@ -363,7 +367,7 @@ def test_a_client_that_does_not_read_cannot_grow_the_gateway(voss, s3, bucket):
     for a while: the answers wait in the socket, not in the gateway's memory, then all arrive."""
     body = os.urandom(64 << 10)
     s3.put_object(Bucket=bucket, Key="big", Body=body)
-    url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "big"})
+    url = presigned(s3, "get_object", bucket, "big")
     requests.get(url)
     pid = voss.k.worker("s3")["pid"]
     before = rss_kib(pid)
