@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import NIOCore
+import VossBase
 
 /// Where object bytes live (SPEC.md §1, "platform"), as the S3 service uses it: immutable blobs named
 /// by id. Object metadata, listing and multipart bookkeeping stay in the `MetadataStore`
@@ -126,18 +127,7 @@ public enum BlobID {
         String(blob.split(separator: ":", omittingEmptySubsequences: false).last ?? "")
     }
 
-    public static func hex() -> String {
-        var rng = SystemRandomNumberGenerator()
-        let hexDigits = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(32)
-        for _ in 0..<16 {
-            let b = UInt8.random(in: 0...255, using: &rng)
-            out.append(hexDigits[Int(b >> 4)])
-            out.append(hexDigits[Int(b & 15)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
+    public static func hex() -> String { SecureRandom.hex(16) }
 
     public static func make(platform: String, tenant: String) -> String {
         platform == local ? hex() : "\(platform):\(tenant):\(hex())"

@@ -48,9 +48,9 @@ public final class LocalBlobStore: Sendable {
         return removed
     }
 
+    /// Removes a blob, or its temporary file if it was never renamed into place.
     public func delete(_ blob: String) {
-        unlink(path(blob))
-        unlink("\(tmp)/\(blob)")
+        if unlink(path(blob)) != 0 && errno == ENOENT { unlink("\(tmp)/\(blob)") }
     }
 
     public func exists(_ blob: String) -> Bool { Files.exists(path(blob)) }
@@ -112,9 +112,13 @@ public final class BlobWriter: @unchecked Sendable {
         // close reports write-back errors some file systems only find then.
         guard Glibc.close(fd) == 0 else { throw PosixError(errno, "close blob") }
         try gate?()
+        // Rename first: the fan-out directory usually exists; it is made only when missing.
         let dir = (finalPath as NSString).deletingLastPathComponent
-        if !Files.exists(dir) { try Files.makeDirectory(dir, mode: 0o750) }
-        guard rename(tempPath, finalPath) == 0 else { throw PosixError(errno, "rename blob") }
+        if rename(tempPath, finalPath) != 0 {
+            guard errno == ENOENT else { throw PosixError(errno, "rename blob") }
+            try Files.makeDirectory(dir, mode: 0o750)
+            guard rename(tempPath, finalPath) == 0 else { throw PosixError(errno, "rename blob") }
+        }
         if let group { try group.sync() } else { try Files.syncDirectory(dir) }
     }
 

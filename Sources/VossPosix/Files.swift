@@ -76,11 +76,20 @@ public enum Files {
     }
 
     /// Creates `path` and missing parents with `mode`.
+    /// `mkdir -p`: the directory itself first (usually only it is missing, or nothing is), its parents
+    /// only when that fails for want of them.
     public static func makeDirectory(_ path: String, mode: mode_t = 0o755) throws(PosixError) {
-        var current = path.hasPrefix("/") ? "" : "."
-        for part in path.split(separator: "/") {
-            current += "/" + part
-            if mkdir(current, mode) != 0 && errno != EEXIST { throw PosixError(errno, "mkdir \(current)") }
+        if mkdir(path, mode) == 0 { return }
+        switch errno {
+        case EEXIST:
+            return
+        case ENOENT:
+            let parent = (path as NSString).deletingLastPathComponent
+            guard !parent.isEmpty, parent != path, parent != "/" else { throw PosixError(ENOENT, "mkdir \(path)") }
+            try makeDirectory(parent, mode: mode)
+            if mkdir(path, mode) != 0 && errno != EEXIST { throw PosixError(errno, "mkdir \(path)") }
+        case let e:
+            throw PosixError(e, "mkdir \(path)")
         }
     }
 

@@ -17,9 +17,7 @@ extension S3Service {
     static let maxParts = 10_000
 
     func newUploadID() -> String {
-        var rng = SystemRandomNumberGenerator()
-        let bytes = (0..<24).map { _ in UInt8.random(in: 0...255, using: &rng) }
-        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+        Data(SecureRandom.bytes(24)).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
     }
 
     func createMultipartUpload(_ ex: S3Call) async throws -> S3Response {

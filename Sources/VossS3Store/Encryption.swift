@@ -1,5 +1,6 @@
 import Crypto
 import CryptoExtras
+import VossBase
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -69,9 +70,7 @@ public enum SSE {
 
     /// A fresh random counter block (base64).
     public static func newIV() -> String {
-        var rng = SystemRandomNumberGenerator()
-        let bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &rng) }
-        return Data(bytes).base64EncodedString()
+        Data(SecureRandom.bytes(16)).base64EncodedString()
     }
 
     /// Seals `key` with `kek`; `context` is authenticated with it (a key wrapped for one purpose does
