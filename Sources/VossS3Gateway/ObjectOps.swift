@@ -211,10 +211,11 @@ extension S3Service {
         try? await state.store.forgetJournal([blob])
     }
 
-    /// After the answer: delete the blobs of the object a write or delete replaced.
+    /// After the answer: queue the blobs of the object a write or delete replaced for collection
+    /// (`GatewayState.collectLater`); the connection goes on to its next request meanwhile.
     func collecting(_ old: ObjectRecord?) -> (@Sendable () async -> Void)? {
         guard let blobs = old?.storage.blobs, !blobs.isEmpty else { return nil }
-        return { [state] in await state.collectGarbage(blobs) }
+        return { [state] in state.collectLater(blobs) }
     }
 
     /// Drops a blob whose object never committed (it stays journalled if its platform cannot be reached).

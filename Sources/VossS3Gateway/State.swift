@@ -89,6 +89,39 @@ final class GatewayState: Sendable {
         try await io.runIfActive(work)
     }
 
+    /// Blobs released by answered writes and deletes, waiting for `drainReleased`, and whether it runs.
+    let released = Mutex<(blobs: [String], draining: Bool)>(([], false))
+    static let releasedBatch = 512
+
+    /// Collects blobs the store has already journalled as garbage, in the background and in batches:
+    /// under load one delete trip and one journal transaction serve many requests (like a group
+    /// commit) instead of two of each per overwrite or delete, and the request's connection does not
+    /// wait for them. What is still queued at a stop stays journalled; the next start collects it.
+    func collectLater(_ blobs: [String]) {
+        guard !blobs.isEmpty else { return }
+        let start = released.withLock { r -> Bool in
+            r.blobs += blobs
+            guard !r.draining else { return false }
+            r.draining = true
+            return true
+        }
+        if start { Task { await self.drainReleased() } }
+    }
+
+    func drainReleased() async {
+        while true {
+            let batch = released.withLock { r -> [String] in
+                let n = min(r.blobs.count, Self.releasedBatch)
+                let b = Array(r.blobs.prefix(n))
+                r.blobs.removeFirst(n)
+                if b.isEmpty { r.draining = false }
+                return b
+            }
+            if batch.isEmpty { return }
+            await collectGarbage(batch)
+        }
+    }
+
     /// Deletes blobs that no object references any more and clears their journal entries. Blobs on a
     /// platform that cannot be reached now stay journalled (the next start's recovery retries them).
     func collectGarbage(_ blobs: [String]) async {
