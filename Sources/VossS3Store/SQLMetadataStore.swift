@@ -386,8 +386,10 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
     /// The row of `objects` for `o`, in `objectColumns` order followed by `checksum_algorithm`.
     public static func objectValues(_ o: ObjectRecord) -> [SQLValue] {
         [
-            .int(o.bucketID), .text(o.key), .int(o.size), .text(o.etag), ms(o.lastModified), json(o.headers),
-            o.checksum.map(json) ?? .null, json(o.policy), json(o.tags), json(o.storage), .text(o.ownerID),
+            .int(o.bucketID), .text(o.key), .int(o.size), .text(o.etag), ms(o.lastModified),
+            ColumnJSON.headers(o.headers).map(SQLValue.text) ?? json(o.headers),
+            o.checksum.map { .text(ColumnJSON.checksum($0)) } ?? .null, .text(ColumnJSON.policy(o.policy)),
+            ColumnJSON.tags(o.tags).map(SQLValue.text) ?? json(o.tags), .text(ColumnJSON.storage(o.storage)), .text(o.ownerID),
             o.versionID.map(SQLValue.text) ?? .null, o.uploadID.map(SQLValue.text) ?? .null, o.lock.map(json) ?? .null,
             o.checksum.map { .text($0.algorithm.rawValue) } ?? .null,
         ]
