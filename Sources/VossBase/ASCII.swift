@@ -17,6 +17,15 @@ public enum ASCII {
 
     @inlinable
     public static func lower(_ c: UInt8) -> UInt8 { c >= 0x41 && c <= 0x5A ? c | 0x20 : c }
+
+    /// The first value of the header `name` (ASCII case-insensitive) in `headers`. Lengths are
+    /// compared first (O(1) for native strings): most names in a request differ in length.
+    @inlinable
+    public static func value(of name: String, in headers: [(String, String)]) -> String? {
+        let n = name.utf8.count
+        for h in headers where h.0.utf8.count == n && equalsIgnoringCase(h.0, name) { return h.1 }
+        return nil
+    }
 }
 
 extension StringProtocol {

@@ -27,10 +27,14 @@ public final class LocalBlobStore: Sendable {
         syncGroup = SyncGroup(directory: root)
     }
 
-    public func path(_ blob: String) -> String {
-        let u = Array(blob.utf8)
-        guard u.count >= 4 else { return "\(root)/\(blob)" }
-        return "\(root)/\(String(decoding: u[0..<2], as: UTF8.self))/\(String(decoding: u[2..<4], as: UTF8.self))/\(blob)"
+    public func path(_ blob: String) -> String { directory(blob) + "/" + blob }
+
+    /// The fan-out directory of a blob: `ROOT/AB/CD` for `ABCD…`.
+    func directory(_ blob: String) -> String {
+        let u = blob.utf8
+        guard u.count >= 4 else { return root }
+        let a = u.index(u.startIndex, offsetBy: 2), b = u.index(a, offsetBy: 2)
+        return "\(root)/\(String(decoding: u[..<a], as: UTF8.self))/\(String(decoding: u[a..<b], as: UTF8.self))"
     }
 
     /// Removes temporary files left by writes that never finished, those modified before `olderThan`.
@@ -66,7 +70,8 @@ public final class LocalBlobStore: Sendable {
         let p = "\(tmp)/\(blob)"
         let fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
         guard fd >= 0 else { throw PosixError(errno, "create \(p)") }
-        return BlobWriter(fd: fd, tempPath: p, finalPath: path(blob), blob: blob, group: syncGroup)
+        let dir = directory(blob)
+        return BlobWriter(fd: fd, tempPath: p, directory: dir, finalPath: dir + "/" + blob, blob: blob, group: syncGroup)
     }
 }
 
@@ -75,15 +80,17 @@ public final class BlobWriter: @unchecked Sendable {
     public let blob: String
     let fd: Int32
     let tempPath: String
+    let directory: String
     let finalPath: String
     let group: SyncGroup?
     public private(set) var written: Int64 = 0
     private var closed = false
 
-    init(fd: Int32, tempPath: String, finalPath: String, blob: String, group: SyncGroup?) {
+    init(fd: Int32, tempPath: String, directory: String, finalPath: String, blob: String, group: SyncGroup?) {
         self.group = group
         self.fd = fd
         self.tempPath = tempPath
+        self.directory = directory
         self.finalPath = finalPath
         self.blob = blob
     }
@@ -113,13 +120,12 @@ public final class BlobWriter: @unchecked Sendable {
         guard Glibc.close(fd) == 0 else { throw PosixError(errno, "close blob") }
         try gate?()
         // Rename first: the fan-out directory usually exists; it is made only when missing.
-        let dir = (finalPath as NSString).deletingLastPathComponent
         if rename(tempPath, finalPath) != 0 {
             guard errno == ENOENT else { throw PosixError(errno, "rename blob") }
-            try Files.makeDirectory(dir, mode: 0o750)
+            try Files.makeDirectory(directory, mode: 0o750)
             guard rename(tempPath, finalPath) == 0 else { throw PosixError(errno, "rename blob") }
         }
-        if let group { try group.sync() } else { try Files.syncDirectory(dir) }
+        if let group { try group.sync() } else { try Files.syncDirectory(directory) }
     }
 
     /// Drops the partial blob.

@@ -42,8 +42,7 @@ public struct StrictRequestHead: Sendable {
 
     /// The value of the first header called `name` (compared without regard to case).
     public func header(_ name: String) -> String? {
-        for h in headers where ASCII.equalsIgnoringCase(h.0, name) { return h.1 }
-        return nil
+        ASCII.value(of: name, in: headers)
     }
 
     public static func parse(_ bytes: UnsafeRawBufferPointer) -> Parse {

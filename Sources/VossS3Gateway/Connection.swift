@@ -126,8 +126,7 @@ final class RequestContext: @unchecked Sendable {
 
     /// The first value of a header (names compare case-insensitively).
     func header(_ name: String) -> String? {
-        for (n, v) in headers where ASCII.equalsIgnoringCase(n, name) { return v }
-        return nil
+        ASCII.value(of: name, in: headers)
     }
     var headerPairs: [(String, String)] { headers }
     var isHead: Bool { method == "HEAD" }

@@ -343,8 +343,7 @@ struct FastRequest {
     }
 
     func header(_ name: String) -> String? {
-        for h in headers where ASCII.equalsIgnoringCase(h.0, name) { return h.1 }
-        return nil
+        ASCII.value(of: name, in: headers)
     }
 }
 

@@ -29,7 +29,7 @@ public struct SignedRequest: Sendable {
     }
 
     public func header(_ name: String) -> String? {
-        headers.first { ASCII.equalsIgnoringCase($0.0, name) }?.1
+        ASCII.value(of: name, in: headers)
     }
 
     /// Decodes the query once: fills `queryPairs` and `parsedQuery`, and returns the parameters.
