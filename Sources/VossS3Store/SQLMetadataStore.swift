@@ -422,6 +422,23 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
         return record
     }
 
+    /// After writing `o` as `values`: the record a read of that row decodes to, kept for it — the
+    /// next overwrite of a hot key (or its next GET) finds its old row without decoding five JSON
+    /// columns. Kept only for what `object(_:)` restores exactly (the date to the millisecond it
+    /// stores); an entry for a write that then rolls back is never served (a hit needs the same row).
+    func remember(_ values: [SQLValue], _ o: ObjectRecord) {
+        guard !o.deleteMarker, values.count > Self.objectColumnCount else { return }
+        var record = o
+        record.lastModified = Self.date(Self.ms(o.lastModified))
+        let raw = Array(values.prefix(Self.objectColumnCount))
+        decoded.withLock { d in
+            if d.count >= 10_000 { d.removeAll() }
+            d["\(o.bucketID)/\(o.key)"] = (raw, record)
+        }
+    }
+
+    static let objectColumnCount = objectColumns.split(separator: ",").count
+
     func garbage(_ c: any SQLSession, _ blobs: [String]) throws {
         for b in blobs {
             try c.query(
@@ -439,7 +456,7 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
 
     func currentObject(_ c: any SQLSession, _ bucketID: Int64, _ key: String) throws -> ObjectRecord? {
         try c.query("SELECT \(Self.objectColumns) FROM objects WHERE bucket_id = ? AND key = ?", [.int(bucketID), .text(key)])
-            .first.map(Self.object)
+            .first.map { try decodeObject($0, bucketID: bucketID, key: key) }
     }
 
     static func check(_ condition: WriteCondition?, against current: ObjectRecord?) throws {
@@ -467,7 +484,9 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
         } else {
             released = old
         }
-        try c.query(Self.upsertObject, Self.objectValues(o))
+        let values = Self.objectValues(o)
+        try c.query(Self.upsertObject, values)
+        remember(values, o)
         try committed(c, o.storage.blobs)
         if let released { try garbage(c, released.storage.blobs.filter { !o.storage.blobs.contains($0) }) }
         return released

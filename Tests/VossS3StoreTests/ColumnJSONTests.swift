@@ -1,8 +1,11 @@
+import Crypto
 import Foundation
+import Synchronization
 import Testing
 import VossBase
 import VossChecksums
 import VossS3Core
+import VossSQLite
 
 @testable import VossS3Store
 
@@ -111,6 +114,44 @@ struct ColumnJSONTests {
             let e = rng.next() % 2 == 0 ? nil : ObjectEncryption(mode: rng.next() % 2 == 0 ? .s3 : .customer, keyID: maybe(), wrappedKey: Self.randomString(&rng), customerKeyMD5: maybe())
             let s = ObjectStorage(pieces: pieces, encryption: e)
             #expect(ColumnJSON.storage(s) == Self.encoded(s))
+        }
+    }
+}
+
+/// A write keeps the record a read of its row decodes to (`remember`): what the next overwrite or GET
+/// of the key gets without decoding must be exactly what decoding the stored row gives.
+@Suite struct RememberedObjectTests {
+    @Test func theRememberedRecordIsWhatTheStoredRowDecodesTo() async throws {
+        let dir = NSTemporaryDirectory() + "voss-remember-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = SQLMetadataStore(backend: try SQLiteBackend(path: "\(dir)/m.sqlite"), secretKey: SymmetricKey(size: .bits256), nodeID: "n1")
+        let b = try await store.createBucket(name: "b", tenantID: "T", ownerID: "U", region: "us-east-1", policy: .private)
+        let records = [
+            ObjectRecord(
+                bucketID: b.id, key: "plain", size: 1, etag: "e", lastModified: Date(timeIntervalSince1970: 1_780_000_000.123456),
+                headers: ObjectHeaders(), checksum: nil, policy: .private, tags: [:], storage: ObjectStorage(pieces: [.init(blob: "b1", size: 1)]),
+                ownerID: "U"),
+            ObjectRecord(
+                bucketID: b.id, key: "dir/é full", size: 4096, etag: "abc-2", lastModified: Date(),
+                headers: ObjectHeaders(contentType: "text/plain; charset=utf-8", cacheControl: "no-cache", meta: ["a-b": "c/d", "x": "\"y\""]),
+                checksum: StoredChecksum(algorithm: .crc64nvme, value: "AAEC/+8=", type: "FULL_OBJECT"),
+                policy: AccessPolicy(canned: .publicRead, readTenants: ["t2"], readACP: ["u3"]), tags: ["k": "v", "ü": "ö"],
+                storage: ObjectStorage(
+                    pieces: [.init(blob: "p1", size: 5 << 20, iv: "iv/1", checksum: "c1"), .init(blob: "p2", size: 7, offset: 0, iv: "iv+2")],
+                    encryption: ObjectEncryption(mode: .s3, keyID: "k1", wrappedKey: "w/=", customerKeyMD5: nil)),
+                ownerID: "U", versionID: "v1", uploadID: "up1",
+                lock: ObjectLock(mode: .governance, retainUntil: Date(timeIntervalSince1970: 1_900_000_000.987654), legalHold: true)),
+        ]
+        for o in records {
+            _ = try await store.putObject(o, versioned: false, condition: nil)
+            let remembered = try #require(store.decoded.withLock { $0["\(o.bucketID)/\(o.key)"] })
+            let row = try await store.backend.read { c in
+                try c.query("SELECT \(SQLMetadataStore.objectColumns) FROM objects WHERE bucket_id = ? AND key = ?", [.int(o.bucketID), .text(o.key)])
+            }
+            #expect(row.count == 1)
+            #expect(remembered.raw == row[0])
+            #expect(remembered.record == (try SQLMetadataStore.object(row[0])))
         }
     }
 }
