@@ -40,6 +40,7 @@ let package = Package(
     targets: [
         // ---- C shims -------------------------------------------------------------------------------------
         .target(name: "CVossSys", path: "Sources/CVossSys"),
+        .target(name: "CVossCRC", path: "Sources/CVossCRC"),
         .systemLibrary(
             name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"]), .yum(["sqlite-devel"])]),
         .systemLibrary(
@@ -53,7 +54,7 @@ let package = Package(
         .target(name: "VossConfig", dependencies: ["VossBase"], swiftSettings: swiftSettings),
         .target(name: "VossI18n", swiftSettings: swiftSettings),
         .target(
-            name: "VossChecksums", dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            name: "VossChecksums", dependencies: ["CVossCRC", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings),
         .target(
             name: "VossSigV4", dependencies: ["VossBase", .product(name: "Crypto", package: "swift-crypto")],

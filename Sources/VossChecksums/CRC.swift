@@ -1,5 +1,9 @@
+import CVossCRC
+
 /// Reflected CRCs with all-ones init and final XOR, as S3's additional checksums use them:
-/// CRC-32 (IEEE, zlib), CRC-32C (Castagnoli) and CRC-64/NVME. Incremental, slicing-by-8.
+/// CRC-32 (IEEE, zlib), CRC-32C (Castagnoli) and CRC-64/NVME. Incremental: 64 bytes and more are
+/// folded with carry-less multiplication where the CPU has it (CVossCRC, ~0.2 cycles a byte), the
+/// rest slicing-by-8 (~4 instructions a byte).
 /// Check values for "123456789": CRC-32 0xCBF43926, CRC-32C 0xE3069283, CRC-64/NVME 0xAE8B14860A799888.
 public final class CRCSpec<Word: FixedWidthInteger & UnsignedInteger & Sendable>: Sendable {
     /// The reflected polynomial (bit W-1 stands for x^0).
@@ -8,6 +12,8 @@ public final class CRCSpec<Word: FixedWidthInteger & UnsignedInteger & Sendable>
     let table: [Word]
     /// x^(2^k) mod P for k = 0..<64, for `combine`.
     let powers: [Word]
+    /// x^n mod P for n = 4·128+63, 4·128-1, 128+63, 128-1, bit-reflected into 64 bits (`voss_crc_fold`).
+    let foldConstants: [UInt64]
 
     public init(poly: Word) {
         self.poly = poly
@@ -31,6 +37,23 @@ public final class CRCSpec<Word: FixedWidthInteger & UnsignedInteger & Sendable>
             p = Self.multiply(p, p, poly: poly)
         }
         self.powers = powers
+        foldConstants = [4 * 128 + 63, 4 * 128 - 1, 128 + 63, 128 - 1].map { Self.foldConstant(x: $0, poly: poly) }
+    }
+
+    /// x^n mod P, bit-reflected into 64 bits (bit j stands for x^(63-j)).
+    static func foldConstant(x n: Int, poly: Word) -> UInt64 {
+        let w = Word.bitWidth
+        var normal: UInt64 = 0  // P without its x^w term, bit i for x^i
+        for i in 0..<w where (UInt64(poly) >> i) & 1 != 0 { normal |= 1 << (w - 1 - i) }
+        var r: UInt64 = 1  // x^0
+        for _ in 0..<n {
+            let carry = (r >> (w - 1)) & 1 != 0
+            r = w == 64 ? r << 1 : (r << 1) & ((1 << w) - 1)
+            if carry { r ^= normal }
+        }
+        var reflected: UInt64 = 0
+        for i in 0..<w where (r >> i) & 1 != 0 { reflected |= 1 << (63 - i) }
+        return reflected
     }
 
     /// a·b mod P in the reflected representation.
@@ -55,6 +78,20 @@ public final class CRCSpec<Word: FixedWidthInteger & UnsignedInteger & Sendable>
 
     /// Folds `bytes` into the register `crc` (start with `initial`; finish with `~`).
     public func update(_ crc: Word, _ bytes: UnsafeRawBufferPointer) -> Word {
+        guard bytes.count >= 64, let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return tableUpdate(crc, bytes) }
+        var state: (UInt64, UInt64) = (0, 0)
+        let used = withUnsafeMutableBytes(of: &state) { s in
+            foldConstants.withUnsafeBufferPointer { k in
+                voss_crc_fold(UInt64(crc), base, bytes.count, k.baseAddress, s.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            }
+        }
+        guard used > 0 else { return tableUpdate(crc, bytes) }
+        let folded = withUnsafeBytes(of: &state) { tableUpdate(0, $0) }
+        return tableUpdate(folded, UnsafeRawBufferPointer(rebasing: bytes[used...]))
+    }
+
+    /// `update` a byte at a time through the tables, eight bytes a step.
+    func tableUpdate(_ crc: Word, _ bytes: UnsafeRawBufferPointer) -> Word {
         var c = crc
         let n = bytes.count
         var i = 0

@@ -26,6 +26,37 @@ import Testing
         }
     }
 
+    /// The carry-less folding (64 bytes and more) against the tables alone, for all three CRCs: every
+    /// length around the 16- and 64-byte steps up to 4 KiB, odd alignments, any starting register.
+    @Test func foldingAndTables_agreeForEveryLengthAlignmentAndRegister() {
+        var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next() -> UInt64 {
+            seed &+= 0x9E37_79B9_7F4A_7C15
+            var z = seed
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        let data = (0..<(5000 + 7)).map { _ in UInt8(truncatingIfNeeded: next()) }
+        let lengths = Array(0...200) + [255, 256, 257, 511, 1000, 1023, 1024, 4095, 4096, 4097, 5000]
+        data.withUnsafeBytes { all in
+            for n in lengths {
+                for offset in [0, 1, 7] {
+                    let bytes = UnsafeRawBufferPointer(rebasing: all[offset..<(offset + n)])
+                    let r = next()
+                    for start in [UInt64.max, 0, r] {
+                        #expect(CRCs.crc64nvme.update(start, bytes) == CRCs.crc64nvme.tableUpdate(start, bytes), "crc64 n=\(n)")
+                        let s32 = UInt32(truncatingIfNeeded: start)
+                        #expect(CRCs.crc32.update(s32, bytes) == CRCs.crc32.tableUpdate(s32, bytes), "crc32 n=\(n)")
+                        #expect(CRCs.crc32c.update(s32, bytes) == CRCs.crc32c.tableUpdate(s32, bytes), "crc32c n=\(n)")
+                    }
+                }
+            }
+        }
+        // A long input against another implementation: zlib.crc32(b"a" * 1_000_000) is 0xDC25BFBC.
+        #expect(CRCs.crc32.checksum([UInt8](repeating: 0x61, count: 1_000_000)) == 0xDC25_BFBC)
+    }
+
     @Test func combine_givesTheCRCOfTheConcatenation() {
         let a = Array("The quick brown fox ".utf8), b = Array("jumps over the lazy dog".utf8)
         #expect(CRCs.crc32.combine(CRCs.crc32.checksum(a), CRCs.crc32.checksum(b), lengthB: UInt64(b.count))
