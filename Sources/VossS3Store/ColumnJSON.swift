@@ -145,27 +145,32 @@ struct ColumnJSON {
         return j.text
     }
 
-    static func checksum(_ c: StoredChecksum) -> String {
+    /// One object whose fields `body` writes (in sorted order).
+    static func object(_ body: (inout ColumnJSON) -> Void) -> String {
         var j = ColumnJSON()
         j.open()
-        j.field("algorithm", c.algorithm.rawValue)
-        j.field("type", c.type)
-        j.field("value", c.value)
+        body(&j)
         j.close()
         return j.text
     }
 
+    static func checksum(_ c: StoredChecksum) -> String {
+        object { j in
+            j.field("algorithm", c.algorithm.rawValue)
+            j.field("type", c.type)
+            j.field("value", c.value)
+        }
+    }
+
     static func policy(_ p: AccessPolicy) -> String {
-        var j = ColumnJSON()
-        j.open()
-        j.field("canned", p.canned.rawValue)
-        j.field("fullControl", p.fullControl)
-        j.field("readACP", p.readACP)
-        j.field("readTenants", p.readTenants)
-        j.field("writeACP", p.writeACP)
-        j.field("writeTenants", p.writeTenants)
-        j.close()
-        return j.text
+        object { j in
+            j.field("canned", p.canned.rawValue)
+            j.field("fullControl", p.fullControl)
+            j.field("readACP", p.readACP)
+            j.field("readTenants", p.readTenants)
+            j.field("writeACP", p.writeACP)
+            j.field("writeTenants", p.writeTenants)
+        }
     }
 
     /// `nil` when the metadata has a name outside ASCII (the caller uses `JSONEncoder`).
