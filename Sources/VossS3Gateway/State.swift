@@ -99,6 +99,7 @@ final class GatewayState: Sendable {
     /// wait for them. What is still queued at a stop stays journalled; the next start collects it.
     func collectLater(_ blobs: [String]) {
         guard !blobs.isEmpty else { return }
+        counters.garbageQueued.add(Int64(blobs.count), ordering: .relaxed)
         let start = released.withLock { r -> Bool in
             r.blobs += blobs
             guard !r.draining else { return false }
@@ -119,6 +120,8 @@ final class GatewayState: Sendable {
             }
             if batch.isEmpty { return }
             await collectGarbage(batch)
+            counters.garbageQueued.subtract(Int64(batch.count), ordering: .relaxed)
+            counters.garbageCollected.add(Int64(batch.count), ordering: .relaxed)
         }
     }
 
@@ -157,6 +160,10 @@ final class GatewayCounters: Sendable {
     let fastPath = Atomic<Int64>(0)
     /// Of those, the ones answered from raw bytes, before NIO's HTTP codec (`RawFastPath`).
     let fastPathRaw = Atomic<Int64>(0)
+    /// Blobs released by writes and deletes waiting for the background collector, and those it has
+    /// handed to their platform for deletion (`GatewayState.collectLater`).
+    let garbageQueued = Atomic<Int64>(0)
+    let garbageCollected = Atomic<Int64>(0)
 
     var snapshot: [String: Int64] {
         [
@@ -164,7 +171,8 @@ final class GatewayCounters: Sendable {
             "connections": connections.load(ordering: .relaxed), "open_connections": open.load(ordering: .relaxed),
             "bytes_in": bytesIn.load(ordering: .relaxed), "bytes_out": bytesOut.load(ordering: .relaxed),
             "loop_hops": loopHops.load(ordering: .relaxed), "fast_path": fastPath.load(ordering: .relaxed),
-            "fast_path_raw": fastPathRaw.load(ordering: .relaxed),
+            "fast_path_raw": fastPathRaw.load(ordering: .relaxed), "garbage_queued": garbageQueued.load(ordering: .relaxed),
+            "garbage_collected": garbageCollected.load(ordering: .relaxed),
         ]
     }
 }

@@ -108,3 +108,7 @@ def test_replaced_and_deleted_blobs_are_collected_in_the_background(voss, s3, bu
              15, what="replaced blobs collected")
     assert on_disk(current)
     assert s3.get_object(Bucket=bucket, Key="over")["Body"].read() == b"v5" * 1000
+    # The counters show it (they arrive with the keeper's health checks, once a second; other tests'
+    # deletes add to them too).
+    wait_for(lambda: (lambda c: c.get("garbage_collected", 0) >= len(replaced) and c.get("garbage_queued") == 0)(gateway_counters(voss, 0)),
+             15, what="the garbage counters")
