@@ -215,7 +215,7 @@ extension S3Service {
     /// (`GatewayState.collectLater`); the connection goes on to its next request meanwhile.
     func collecting(_ old: ObjectRecord?) -> (@Sendable () async -> Void)? {
         guard let blobs = old?.storage.blobs, !blobs.isEmpty else { return nil }
-        return { [state] in state.collectLater(blobs) }
+        return { [state] in await state.collectLater(blobs) }
     }
 
     /// Drops a blob whose object never committed (it stays journalled if its platform cannot be reached).

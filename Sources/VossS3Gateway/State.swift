@@ -92,20 +92,25 @@ final class GatewayState: Sendable {
     /// Blobs released by answered writes and deletes, waiting for `drainReleased`, and whether it runs.
     let released = Mutex<(blobs: [String], draining: Bool)>(([], false))
     static let releasedBatch = 512
+    /// Beyond this many queued blobs a request collects its own, as before the queue: a platform that
+    /// deletes more slowly than clients replace objects holds them back instead of growing the queue.
+    static let releasedLimit = 8192
 
     /// Collects blobs the store has already journalled as garbage, in the background and in batches:
     /// under load one delete trip and one journal transaction serve many requests (like a group
     /// commit) instead of two of each per overwrite or delete, and the request's connection does not
     /// wait for them. What is still queued at a stop stays journalled; the next start collects it.
-    func collectLater(_ blobs: [String]) {
+    func collectLater(_ blobs: [String]) async {
         guard !blobs.isEmpty else { return }
-        counters.garbageQueued.add(Int64(blobs.count), ordering: .relaxed)
-        let start = released.withLock { r -> Bool in
+        let start = released.withLock { r -> Bool? in
+            guard r.blobs.count < Self.releasedLimit else { return nil }
             r.blobs += blobs
+            counters.garbageQueued.add(Int64(blobs.count), ordering: .relaxed)
             guard !r.draining else { return false }
             r.draining = true
             return true
         }
+        guard let start else { return await collectGarbage(blobs) }
         if start { Task { await self.drainReleased() } }
     }
 
