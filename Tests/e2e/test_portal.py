@@ -273,17 +273,36 @@ def test_a_big_upload_survives_the_gateway_dying_half_way(voss, people, driver, 
     data = os.urandom(64 << 20)
     big.write_bytes(data)
     d.find_element(By.ID, "upload-file").send_keys(str(big))
+    # 64 MiB over loopback takes a second or two — the page's progress could pass 20 % and the upload
+    # finish (the page then redraws the list) between two looks. Chrome's network emulation holds the
+    # upload to ~8 MiB/s, so the kill lands half way.
+    d.execute_cdp_cmd("Network.enable", {})
+    d.execute_cdp_cmd("Network.emulateNetworkConditions", {
+        "offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 8 << 20})
     d.find_element(By.CSS_SELECTOR, "#upload-form button").click()
+
+    def parts_received():
+        """Parts the gateway holds for the page's upload (its id is in the page's localStorage)."""
+        tok = d.execute_script("return sessionStorage.getItem('voss.token')")
+        ids = d.execute_script("return Object.keys(localStorage).filter(k => k.startsWith('voss.upload:')).map(k => localStorage.getItem(k))")
+        for up in ids or []:
+            r = requests.get(f"{voss.http}/api/v1/buckets/{bucket}/uploads/{up}", headers={"Authorization": "Bearer " + tok})
+            if r.ok:
+                return len(r.json().get("parts", []))
+        return 0
+
+    # Kill once a fifth is through, as the page shows it or as the gateway has it.
     try:
-        wait(d, lambda d: int(d.find_element(By.ID, "upload-status").get_attribute("data-percent") or 0) >= 20, 60)
+        wait(d, lambda d: int(d.find_element(By.ID, "upload-status").get_attribute("data-percent") or 0) >= 20 or parts_received() >= 2, 60)
     except TimeoutException:
-        # Say what the page and the gateway showed (this wait once timed out in CI and not since).
         status = d.find_element(By.ID, "upload-status")
         s3w = next(w for w in json.loads(voss.ose("--json", "service", "show").stdout)["workers"] if w["name"] == "s3")
-        raise AssertionError(f"upload stuck: {status.get_attribute('data-percent')!r} {status.text!r}; s3 worker {s3w}")
+        raise AssertionError(f"upload stuck: {status.get_attribute('data-percent')!r} {status.text!r}; parts {parts_received()}; s3 worker {s3w}")
     workers = json.loads(voss.ose("--json", "service", "show").stdout)["workers"]
     pid = next(w["pid"] for w in workers if w["name"] == "s3")
+    in_flight = d.execute_script("return Object.keys(localStorage).some(k => k.startsWith('voss.upload:'))")
     os.kill(pid, signal.SIGKILL)
+    assert in_flight, "the upload had finished before the kill"
     wait(d, EC.presence_of_element_located((By.XPATH, "//tr[@data-key='resume.bin']")), 120)
     assert "64.0 MiB" in d.find_element(By.ID, "bucket-usage").text
     # Byte-exact, read back through S3 with the REST API's download.
