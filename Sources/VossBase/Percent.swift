@@ -74,6 +74,21 @@ public enum Percent {
     @inlinable
     static func upperHexDigit(_ v: UInt8) -> UInt8 { v < 10 ? 0x30 + v : 0x37 + v }
 
+    /// `bytes` as lower-case hex, written straight into the string.
+    public static func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 {
+        let b = Array(bytes)
+        return String(unsafeUninitializedCapacity: b.count * 2) { out in
+            for (i, v) in b.enumerated() {
+                out[2 * i] = lowerHexDigit(v >> 4)
+                out[2 * i + 1] = lowerHexDigit(v & 15)
+            }
+            return b.count * 2
+        }
+    }
+
+    @inlinable
+    static func lowerHexDigit(_ v: UInt8) -> UInt8 { v < 10 ? 0x30 + v : 0x57 + v }
+
     public static func hexValue(_ c: UInt8) -> UInt8? {
         switch c {
         case 0x30...0x39: c - 0x30

@@ -26,16 +26,5 @@ public enum SecureRandom {
     }
 
     /// `count` random bytes as lowercase hex.
-    public static func hex(_ count: Int) -> String {
-        let raw = bytes(count)
-        return String(unsafeUninitializedCapacity: count * 2) { out in
-            for (i, b) in raw.enumerated() {
-                out[2 * i] = hexDigit(b >> 4)
-                out[2 * i + 1] = hexDigit(b & 15)
-            }
-            return count * 2
-        }
-    }
-
-    @inline(__always) static func hexDigit(_ d: UInt8) -> UInt8 { d < 10 ? 0x30 + d : 0x57 + d }
+    public static func hex(_ count: Int) -> String { Percent.hex(bytes(count)) }
 }

@@ -75,9 +75,8 @@ public enum Files {
         return out
     }
 
-    /// Creates `path` and missing parents with `mode`.
-    /// `mkdir -p`: the directory itself first (usually only it is missing, or nothing is), its parents
-    /// only when that fails for want of them.
+    /// Creates `path` and missing parents with `mode` (`mkdir -p`): the directory itself first
+    /// (usually only it is missing, or nothing is), its parents only when that fails for want of them.
     public static func makeDirectory(_ path: String, mode: mode_t = 0o755) throws(PosixError) {
         if mkdir(path, mode) == 0 { return }
         switch errno {

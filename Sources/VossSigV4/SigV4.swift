@@ -24,19 +24,8 @@ public enum SigV4 {
 
     // MARK: encoding
 
-    static let hexDigits = Array("0123456789abcdef".utf8)
-
-    public static func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 {
-        let b = Array(bytes)
-        // Written straight into the string (every request makes two of these).
-        return String(unsafeUninitializedCapacity: b.count * 2) { out in
-            for (i, v) in b.enumerated() {
-                out[2 * i] = hexDigits[Int(v >> 4)]
-                out[2 * i + 1] = hexDigits[Int(v & 15)]
-            }
-            return b.count * 2
-        }
-    }
+    /// Lower-case hex (every request makes two of these).
+    public static func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 { Percent.hex(bytes) }
 
     /// AWS's URI encoding: every byte except `A-Z a-z 0-9 - . _ ~` as `%XX` (upper-case hex); `/` kept
     /// as is when `encodeSlash` is false (paths).

@@ -53,6 +53,21 @@ import Testing
                 }
             }
         }
+        // A body arrives in any pieces: split once at every boundary of 300 bytes (folded pieces next
+        // to table-driven ones), and byte by byte, the CRC is the one of the whole.
+        let body = Array(data[0..<300])
+        let whole = CRCs.crc64nvme.checksum(body)
+        body.withUnsafeBytes { b in
+            for cut in 0...b.count {
+                var c = CRCs.crc64nvme.initial
+                c = CRCs.crc64nvme.update(c, UnsafeRawBufferPointer(rebasing: b[..<cut]))
+                c = CRCs.crc64nvme.update(c, UnsafeRawBufferPointer(rebasing: b[cut...]))
+                #expect(~c == whole, "cut at \(cut)")
+            }
+            var c = CRCs.crc64nvme.initial
+            for i in 0..<b.count { c = CRCs.crc64nvme.update(c, UnsafeRawBufferPointer(rebasing: b[i..<(i + 1)])) }
+            #expect(~c == whole)
+        }
         // A long input against another implementation: zlib.crc32(b"a" * 1_000_000) is 0xDC25BFBC.
         #expect(CRCs.crc32.checksum([UInt8](repeating: 0x61, count: 1_000_000)) == 0xDC25_BFBC)
     }
