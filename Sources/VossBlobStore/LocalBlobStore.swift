@@ -1,4 +1,6 @@
 import Foundation
+import Synchronization
+import VossBase
 import VossPosix
 
 /// The embedded "local" platform: object bytes as files under the node's data directory.
@@ -13,6 +15,10 @@ public final class LocalBlobStore: Sendable {
     let tmp: String
     /// Group commit of blob writes; `nil` on file systems where it is not known to be sound.
     public let syncGroup: SyncGroup?
+    /// The fan-out directory new ids go to, and how many more go there (`newID`).
+    let fanOut = Mutex<(a: UInt8, b: UInt8, left: Int)>((0, 0, 0))
+    /// How many blobs in a row `newID` sends to one fan-out directory.
+    public static let idsPerDirectory = 256
 
     /// `node`: this node's name. Its uploads in progress live in `ROOT/.tmp/NODE`, so several nodes can
     /// share one object directory (an NFS or CephFS mount) without cleaning up each other's uploads;
@@ -28,6 +34,23 @@ public final class LocalBlobStore: Sendable {
     }
 
     public func path(_ blob: String) -> String { directory(blob) + "/" + blob }
+
+    /// A new blob id: 16 random bytes as hex, except that the first two (the fan-out directory
+    /// `AB/CD`) stay the same for `idsPerDirectory` ids in a row and then change to random ones.
+    /// With every id random, a young store makes a directory (or two) for almost every PUT, and the
+    /// `mkdir` and the new directory's write-back cost a small PUT more than its own file; in the long
+    /// run the directories still fill evenly. 112 random bits stay: ids do not collide.
+    public func newID() -> String {
+        var bytes = SecureRandom.bytes(16)
+        let (a, b) = fanOut.withLock { s in
+            if s.left == 0 { s = (bytes[0], bytes[1], Self.idsPerDirectory) }
+            s.left -= 1
+            return (s.a, s.b)
+        }
+        bytes[0] = a
+        bytes[1] = b
+        return Percent.hex(bytes)
+    }
 
     /// The fan-out directory of a blob: `ROOT/AB/CD` for `ABCD…`.
     func directory(_ blob: String) -> String {

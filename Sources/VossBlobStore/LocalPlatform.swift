@@ -24,7 +24,7 @@ public struct LocalPlatform: BlobPlatform {
 
     public func prepare(tenant: String) async throws {}
 
-    public func newID(tenant: String) -> String { BlobID.hex() }
+    public func newID(tenant: String) -> String { store.newID() }
 
     public func makeWriter(_ blob: String, length: Int64?) async throws -> any BlobSink {
         LocalSink(store: store, blob: blob, io: io)

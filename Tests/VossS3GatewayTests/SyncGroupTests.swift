@@ -66,6 +66,32 @@ import VossS3Store
         if let g = store.syncGroup { #expect(g.syncs >= 1 && g.syncs <= UInt64(blobs.count)) }
     }
 
+    /// New ids fill one fan-out directory for `idsPerDirectory` blobs in a row, so a young store does
+    /// not make a directory for every PUT; the ids stay unique and 32 lower-case hex digits.
+    @Test func newIDsShareADirectoryForARunAndStayUnique() throws {
+        let dir = NSTemporaryDirectory() + "voss-ids-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try LocalBlobStore(root: dir, node: "t")
+        let n = LocalBlobStore.idsPerDirectory
+        let ids = (0..<(n * 40)).map { _ in store.newID() }
+        #expect(Set(ids).count == ids.count)
+        #expect(ids.allSatisfy { $0.utf8.count == 32 && $0.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) } })
+        for run in stride(from: 0, to: ids.count, by: n) {
+            #expect(Set(ids[run..<(run + n)].map { $0.prefix(4) }).count == 1)
+        }
+        // 40 runs land in (almost surely) 40 directories, not one.
+        #expect(Set(ids.map { $0.prefix(4) }).count > 30)
+        // Written, the first run's blobs make one fan-out directory between them.
+        for id in ids.prefix(n) {
+            let w = try store.makeLocalWriter(id)
+            try [UInt8](repeating: 1, count: 10).withUnsafeBytes { try w.write($0) }
+            try w.commit()
+        }
+        let top = try FileManager.default.contentsOfDirectory(atPath: dir).filter { !$0.hasPrefix(".") }
+        #expect(top.count == 1)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/" + top[0]).count == 1)
+    }
+
     /// A blob whose journal entry did not become durable never appears under its final name.
     @Test func aFailedGateKeepsTheBlobOutOfPlace() throws {
         struct Refused: Error {}
