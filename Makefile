@@ -65,11 +65,13 @@ test-integration:
 E2E_ENV := VOSS_BIN_DIR=$(CURDIR)/$(REL)
 RGW_E2E := buckets_objects checksums_listing crash encryption lifecycle multipart object_lock platforms \
 	post_object s3_details tools vendor_platforms versioning
+# Two suites at a time (scripts/parallel.sh: each keeps about two thirds of a core busy, the rest is
+# waiting on the processes it starts); each has its own keeper, ports and database server.
 test-e2e: build
-	$(E2E_ENV) python3 -m pytest -q Tests/e2e
-	$(E2E_ENV) VOSS_TEST_DB=postgres python3 -m pytest -q Tests/e2e
-	$(E2E_ENV) VOSS_TEST_PLATFORM=rgw python3 -m pytest -q $(patsubst %,Tests/e2e/test_%.py,$(RGW_E2E))
-	$(E2E_ENV) python3 -m pytest -q -s Tests/postgres
+	@scripts/parallel.sh "sqlite=$(E2E_ENV) python3 -m pytest -q Tests/e2e" \
+		"postgres=$(E2E_ENV) VOSS_TEST_DB=postgres python3 -m pytest -q Tests/e2e"
+	@scripts/parallel.sh "rgw=$(E2E_ENV) VOSS_TEST_PLATFORM=rgw python3 -m pytest -q $(patsubst %,Tests/e2e/test_%.py,$(RGW_E2E))" \
+		"postgres-servers=$(E2E_ENV) python3 -m pytest -q -s Tests/postgres"
 
 # The RPM in a container booting this machine's systemd (root + systemd-nspawn; skipped, saying so,
 # where the machine cannot run it).
