@@ -106,6 +106,9 @@ public struct PlatformUnavailable: Error, Sendable, CustomStringConvertible {
 /// Blob ids: `HEX` (local) or `PLATFORM:TENANT:HEX`; part references `BLOB#HANDLE`.
 public enum BlobID {
     public static let local = "local"
+    /// Small objects' bytes kept in the metadata database beside their row (docs/decisions.md 50):
+    /// ids `local.db::HEX`. No configured platform can have this name (names have no dot).
+    public static let inline = "local.db"
 
     /// The platform a blob (or part reference) lives on.
     public static func platform(of blob: String) -> String {
@@ -113,6 +116,12 @@ public enum BlobID {
         // 40-byte id costs more than the rest of the lookup).
         guard let colon = blob.utf8.firstIndex(of: UInt8(ascii: ":")) else { return local }
         return String(blob[..<colon])
+    }
+
+    /// The platform of the buckets whose blob this can be: an inline blob belongs to `local`.
+    public static func home(of blob: String) -> String {
+        let p = platform(of: blob)
+        return p == inline ? local : p
     }
 
     /// The tenant part of an upstream blob id.

@@ -72,7 +72,9 @@ final class LoopConnections: SQLLoopReader, @unchecked Sendable {
 
     /// The store's statements that run here, kept prepared on each connection; any other goes to
     /// the worker threads.
-    static let prepared: [String: any LoopStatement.Type] = [SQLMetadataStore.bucketAndObjectJoined: BucketAndObject.self]
+    static let prepared: [String: any LoopStatement.Type] = [
+        SQLMetadataStore.bucketAndObjectJoined: BucketAndObject.self, SQLMetadataStore.inlineSelect: InlineBytes.self,
+    ]
 
     private func run<S: LoopStatement>(_ statement: S, on conn: PostgresConnection) async throws -> [[SQLValue]] {
         var rows: [[SQLValue]] = []
@@ -178,6 +180,16 @@ struct BucketAndObject: LoopStatement {
     static let name = "voss_bucket_and_object"
     static let sql = SQLDialect.numberedPlaceholders(SQLMetadataStore.bucketAndObjectJoined)
     static let bindingDataTypes: [PostgresDataType] = [.text, .text]
+    let args: [SQLValue]
+    init(_ args: [SQLValue]) { self.args = args }
+    func makeBindings() throws -> PostgresBindings { PostgresBackend.bindings(args) }
+}
+
+/// A GET of a small object: its bytes (`SQLMetadataStore.inlineSelect`, decision 50).
+struct InlineBytes: LoopStatement {
+    static let name = "voss_inline_bytes"
+    static let sql = SQLDialect.numberedPlaceholders(SQLMetadataStore.inlineSelect)
+    static let bindingDataTypes: [PostgresDataType] = [.text]
     let args: [SQLValue]
     init(_ args: [SQLValue]) { self.args = args }
     func makeBindings() throws -> PostgresBindings { PostgresBackend.bindings(args) }

@@ -107,7 +107,7 @@ final class BucketMover: Sendable {
                 if batch.isEmpty { break }
                 for s in batch {
                     if let o = try await state.store.object(bucketID: b.id, key: s.key),
-                        !o.storage.pieces.allSatisfy({ BlobID.platform(of: $0.blob) == m.to })
+                        !o.storage.pieces.allSatisfy({ BlobID.home(of: $0.blob) == m.to })
                     {
                         remaining += 1
                     }
@@ -136,7 +136,7 @@ final class BucketMover: Sendable {
     /// Copies one object to `platform`, checks the copy, and swaps its storage. False: nothing to do
     /// (already there, or a client replaced the object meanwhile).
     func moveObject(_ o: ObjectRecord, bucket b: BucketRecord, to platform: any BlobPlatform) async throws -> Bool {
-        if o.storage.pieces.allSatisfy({ BlobID.platform(of: $0.blob) == platform.name }) { return false }
+        if o.storage.pieces.allSatisfy({ BlobID.home(of: $0.blob) == platform.name }) { return false }
         let service = S3Service(state: state)
         let blob = platform.newID(tenant: b.tenantID)
         try await state.store.journalNewBlob(blob)

@@ -453,8 +453,8 @@ extension S3Server {
         return FastAnswer(headers: headers, body: body, keepAlive: keepAlive)
     }
 
-    /// All of a small object's bytes from its local files; nil when a piece is not a local file or
-    /// cannot be read whole (the async path then answers, with the right error).
+    /// All of a small object's bytes from its local files or the database (an inline blob); nil when a
+    /// piece is neither or cannot be read whole (the async path then answers, with the right error).
     func readLocal(_ o: ObjectRecord, allocator: ByteBufferAllocator) -> ByteBuffer? {
         let segments = o.storage.segments(first: 0, count: o.size)
         // An object of one piece (nearly all small ones) is one blob, kept whole in the cache.
@@ -462,6 +462,13 @@ extension S3Server {
         if let whole, let hit = state.smallBlobs.get(whole), hit.readableBytes == Int(o.size) { return hit }
         var out = allocator.buffer(capacity: Int(o.size))
         for seg in segments {
+            if BlobID.platform(of: seg.blob) == BlobID.inline {
+                guard case .some(let stored?) = try? state.store.inlineBlobNow(seg.blob),
+                    seg.offset >= 0, seg.length <= Int64(stored.count) - seg.offset
+                else { return nil }
+                out.writeBytes(stored[Int(seg.offset)..<Int(seg.offset + seg.length)])
+                continue
+            }
             guard let platform = try? state.platforms.platform(of: seg.blob), let fd = try? platform.openFile(seg.blob)
             else { return nil }
             defer { close(fd) }

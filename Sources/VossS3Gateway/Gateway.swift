@@ -60,6 +60,9 @@ public final class S3Worker: WorkerApp {
         if let v = positive("s3.session_hours") { s.sessionHours = min(v, 24 * 30) }
         s.fastPath = c.values["args.s3.fast_path"] != "off"
         if let v = c.values["args.s3.small_cache_mib"].flatMap({ ASCIIDecimal.int($0) }), v >= 0 { s.smallCacheBytes = min(v, 64 << 10) << 20 }
+        if let v = c.values["args.s3.inline_max_kib"].flatMap({ ASCIIDecimal.int($0) }), v >= 0 {
+            s.inlineMaxBytes = min(v, InlineSink.maxBytes >> 10) << 10
+        }
         s.portalDir = c.values["paths.portal"]
         s.apiCorsOrigins = Set((c.values["args.s3.api_cors_origins"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty })
@@ -91,7 +94,7 @@ public final class S3Worker: WorkerApp {
         let store = try Self.openStore(c, lib: lib, secretKey: secretKey, logger: context.logger)
         // Object bytes: the node's own directory, or one every node of a cluster shares (paths.objects).
         let files = try LocalBlobStore(root: c.values["paths.objects"] ?? lib + "/objects", node: c.values["node.name"] ?? "node")
-        let platforms = PlatformSet(local: LocalPlatform(store: files, io: io))
+        let platforms = PlatformSet(local: LocalPlatform(store: files, io: io), store: store)
         platforms.configure(c.values, store: store, group: context.group, logger: context.logger)
         let st = GatewayState(store: store, platforms: platforms, io: io, settings: Self.settings(c), logger: context.logger, secretKey: secretKey)
         group.withLock { $0 = context.group }

@@ -58,7 +58,8 @@ extension S3Service {
         try await precheck(condition, b, key: ex.ctx.key)
         let key = try await newObjectKey(try sseRequest(ex, b))
         // Like S3 since 2025: an object sent without a checksum gets a CRC64NVME one (current SDKs check it).
-        let received = try await receiveUncommitted(ex, bucket: b, maxSize: state.current.maxPutSize, checksumDefault: .crc64nvme, key: key)
+        let received = try await receiveUncommitted(
+            ex, bucket: b, maxSize: state.current.maxPutSize, checksumDefault: .crc64nvme, key: key, inlineUpTo: state.current.inlineMaxBytes)
         let (out, blob, cipher) = (received.out, received.blob, received.cipher)
         let checksum = out.checksum.map { StoredChecksum(algorithm: $0.algorithm, value: Data($0.digest).base64EncodedString(), type: "FULL_OBJECT") }
         let record = ObjectRecord(
@@ -142,6 +143,13 @@ extension S3Service {
     /// the blob is dropped.
     func commitAndRecord(_ r: ReceivedBlob, _ record: ObjectRecord, versioned: Bool, condition: WriteCondition?) async throws -> ObjectRecord? {
         let store = state.store
+        if let inline = r.writer as? InlineSink {
+            // Bytes and row in one transaction: nothing was journalled, nothing to drop if it fails.
+            let blob = inline.inline
+            return try await withCheckedThrowingContinuation { c in
+                store.putObjectSoon(record, versioned: versioned, condition: condition, inline: blob) { c.resume(with: $0) }
+            }
+        }
         if let gated = r.writer as? any GatedBlobSink {
             do {
                 return try await gated.commit(md5: r.out.md5) { done in
@@ -161,15 +169,23 @@ extension S3Service {
         }
     }
 
-    func receiveUncommitted(_ ex: S3Call, bucket b: BucketRecord, maxSize: Int64, checksumDefault: ChecksumAlgorithm? = nil, key: ObjectKey?)
-        async throws -> ReceivedBlob
-    {
+    /// `inlineUpTo`: a body of at most this many bytes, declared in advance, for an unencrypted object
+    /// in a local bucket, is gathered in memory for `commitAndRecord` to write with the object's row
+    /// (decision 50). Only a PUT of a whole object asks (0: never).
+    func receiveUncommitted(
+        _ ex: S3Call, bucket b: BucketRecord, maxSize: Int64, checksumDefault: ChecksumAlgorithm? = nil, key: ObjectKey?, inlineUpTo: Int = 0
+    ) async throws -> ReceivedBlob {
         let platform = try platform(of: b)
-        let blob = platform.newID(tenant: b.tenantID)
         let length = try bodyFraming(ex).3
         if let length, length > maxSize {
             throw S3Error("EntityTooLarge", details: [("ProposedSize", String(length)), ("MaxSizeAllowed", String(maxSize))])
         }
+        if let length, length <= Int64(inlineUpTo), key == nil, platform.name == BlobID.local {
+            let sink = InlineSink(blob: state.platforms.inline.newID(tenant: b.tenantID), store: state.store, limit: Int(length))
+            let out = try await receiveBody(ex, into: .blob(sink), maxSize: maxSize, checksumDefault: checksumDefault)
+            return ReceivedBlob(out: out, blob: sink.blob, cipher: nil, writer: sink, ticket: nil)
+        }
+        let blob = platform.newID(tenant: b.tenantID)
         // A local blob's journal entry is written while its bytes arrive; the blob is renamed into
         // place only once the entry is durable (`GatedBlobSink`). An upstream's writer may send bytes
         // at once, so its entry comes first.

@@ -16,19 +16,30 @@ final class PlatformSet: Sendable {
     }
 
     let local: LocalPlatform
+    /// Small objects' bytes in the metadata database (decision 50); never a bucket's platform.
+    let inline: InlinePlatform
     private let table = Mutex(Table())
 
-    init(local: LocalPlatform) { self.local = local }
+    init(local: LocalPlatform, store: any MetadataStore) {
+        self.local = local
+        inline = InlinePlatform(store: store)
+    }
 
+    /// A platform a bucket can be on (never the inline one).
     func platform(named name: String) -> (any BlobPlatform)? {
         if name == PlatformConfig.local { return local }
         return table.withLock { $0.upstreams[name]?.platform }
     }
 
+    /// The platform blobs named `name` live on: a bucket's, or the inline one.
+    func blobPlatform(named name: String) -> (any BlobPlatform)? {
+        name == BlobID.inline ? inline : platform(named: name)
+    }
+
     /// The platform a blob id names; an unknown one (configuration removed) is unavailable.
     func platform(of blob: String) throws -> any BlobPlatform {
         let name = BlobID.platform(of: blob)
-        guard let p = platform(named: name) else {
+        guard let p = blobPlatform(named: name) else {
             throw PlatformUnavailable(platform: name, reason: "it is not configured on this node (ose platforms show)")
         }
         return p

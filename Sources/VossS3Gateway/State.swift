@@ -47,6 +47,9 @@ struct GatewaySettings: Sendable, Equatable {
     var fastPath = true
     /// Bytes of small objects kept in memory for it (`args.s3.small_cache_mib`, default 32; 0: none).
     var smallCacheBytes = 32 << 20
+    /// A PUT of at most this many bytes to a local bucket keeps them in the metadata database with
+    /// the object's row (`args.s3.inline_max_kib`, default 16; 0: never; decision 50).
+    var inlineMaxBytes = 16 << 10
     /// The cloud director (`ose director set`): director users log in with its session tokens.
     var director: DirectorSettings?
 }
@@ -136,7 +139,7 @@ final class GatewayState: Sendable {
         guard !blobs.isEmpty else { return }
         var done: [String] = []
         for (name, group) in Dictionary(grouping: blobs, by: { BlobID.platform(of: $0) }) {
-            guard let p = platforms.platform(named: name) else {
+            guard let p = platforms.blobPlatform(named: name) else {
                 logger.warning("blobs of a platform that is not configured are left in place", metadata: ["platform": "\(name)", "count": "\(group.count)"])
                 continue
             }

@@ -183,6 +183,21 @@ public protocol MetadataStore: Sendable {
     func move(bucket: String) async throws -> PlatformMove?
     func moves() async throws -> [PlatformMove]
 
+    // Small objects' bytes in the database (docs/decisions.md 50): `BlobID.inline` blobs.
+    /// `putObjectSoon` with the object's bytes written in the same transaction (its one piece is
+    /// `inline.blob`): nothing to journal, no file, one commit.
+    func putObjectSoon(
+        _ object: ObjectRecord, versioned: Bool, condition: WriteCondition?, inline: InlineBlob,
+        done: @escaping @Sendable (Result<ObjectRecord?, any Error>) -> Void)
+    /// Stores an inline blob on its own (it is then journalled like any other new blob).
+    func putInlineBlob(_ blob: InlineBlob) async throws
+    /// An inline blob's bytes; nil when there is no such blob.
+    func inlineBlob(_ blob: String) async throws -> [UInt8]?
+    /// `inlineBlob` answered on the calling thread when the backend can (SQLite): `.none` when it
+    /// cannot, `.some(nil)` when there is no such blob.
+    func inlineBlobNow(_ blob: String) throws -> [UInt8]??
+    func deleteInlineBlobs(_ blobs: [String]) async throws
+
     func journalNewBlob(_ blob: String) async throws
     /// `journalNewBlob` started now and not awaited: the ticket says when the entry is durable.
     func journalNewBlobSoon(_ blob: String) -> JournalTicket
@@ -204,6 +219,17 @@ public protocol MetadataStore: Sendable {
     func retireSSEKey(id: String) async throws -> Bool
     /// Rewraps up to `limit` data keys wrapped by key `from`; returns how many (0: none left).
     func rewrapSSE(from: String, limit: Int, rewrap: @escaping @Sendable (ObjectEncryption) -> ObjectEncryption?) async throws -> Int
+}
+
+/// A small object's bytes, kept in the metadata database under a `BlobID.inline` id.
+public struct InlineBlob: Sendable {
+    public var blob: String
+    public var bytes: [UInt8]
+
+    public init(blob: String, bytes: [UInt8]) {
+        self.blob = blob
+        self.bytes = bytes
+    }
 }
 
 extension MetadataStore {

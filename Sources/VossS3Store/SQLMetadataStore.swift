@@ -502,13 +502,59 @@ public final class SQLMetadataStore: MetadataStore, @unchecked Sendable {
         backend.writeSoon(objectWrite(o, versioned: versioned, condition: condition), done: done)
     }
 
-    func objectWrite(_ o: ObjectRecord, versioned: Bool, condition: WriteCondition?) -> @Sendable (any SQLSession) throws -> ObjectRecord? {
+    func objectWrite(_ o: ObjectRecord, versioned: Bool, condition: WriteCondition?, inline: InlineBlob? = nil)
+        -> @Sendable (any SQLSession) throws -> ObjectRecord?
+    {
         { c in
             guard try !c.query("SELECT 1 FROM buckets WHERE id = ?", [.int(o.bucketID)]).isEmpty else {
                 throw StoreError.notFound("bucket")
             }
+            // The bytes first: a condition that fails below rolls them back with the row.
+            if let inline { try Self.insertInline(c, inline) }
             return try self.replaceObject(c, o, versioned: versioned, condition: condition)
         }
+    }
+
+    // MARK: inline blobs
+
+    public func putObjectSoon(
+        _ o: ObjectRecord, versioned: Bool, condition: WriteCondition?, inline: InlineBlob,
+        done: @escaping @Sendable (Result<ObjectRecord?, any Error>) -> Void
+    ) {
+        backend.writeSoon(objectWrite(o, versioned: versioned, condition: condition, inline: inline), done: done)
+    }
+
+    static func insertInline(_ c: any SQLSession, _ b: InlineBlob) throws {
+        try c.query("INSERT INTO inline_blobs(blob, data) VALUES (?, ?)", [.text(b.blob), .blob(b.bytes)])
+    }
+
+    public func putInlineBlob(_ blob: InlineBlob) async throws {
+        try await w { c in try Self.insertInline(c, blob) }
+    }
+
+    public static let inlineSelect = "SELECT data FROM inline_blobs WHERE blob = ?"
+
+    static func inlineBytes(_ rows: [[SQLValue]]) -> [UInt8]? {
+        guard let cell = rows.first?.first else { return nil }
+        if case .blob(let b) = cell { return b }
+        return nil
+    }
+
+    public func inlineBlob(_ blob: String) async throws -> [UInt8]? {
+        if let rows = try backend.queryNow(Self.inlineSelect, [.text(blob)]) { return Self.inlineBytes(rows) }
+        // PostgreSQL: on the request's own event loop when it can (no thread change, decision 18).
+        if let here = backend.loopReader, let rows = try await here.queryHere(Self.inlineSelect, [.text(blob)]) { return Self.inlineBytes(rows) }
+        return Self.inlineBytes(try await r { c in try c.query(Self.inlineSelect, [.text(blob)]) })
+    }
+
+    public func inlineBlobNow(_ blob: String) throws -> [UInt8]?? {
+        guard let rows = try backend.queryNow(Self.inlineSelect, [.text(blob)]) else { return .none }
+        return .some(Self.inlineBytes(rows))
+    }
+
+    public func deleteInlineBlobs(_ blobs: [String]) async throws {
+        guard !blobs.isEmpty else { return }
+        try await w { c in for b in blobs { try c.query("DELETE FROM inline_blobs WHERE blob = ?", [.text(b)]) } }
     }
 
     public func deleteObject(bucketID: Int64, key: String, marker: ObjectRecord?, expected: ObjectRecord?) async throws -> ObjectRecord? {

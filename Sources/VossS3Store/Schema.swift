@@ -4,7 +4,7 @@
 /// `docs/operations.md` lists the resulting tables and indexes.
 public enum SQLSchema {
     /// The schema this build reads and writes.
-    public static let current = 6
+    public static let current = 7
 
     /// `pg_advisory_xact_lock` key for schema changes ("VOSSSCHM").
     public static let lockKey: Int64 = 0x564F_5353_5343_484D
@@ -144,6 +144,10 @@ public enum SQLSchema {
             "CREATE INDEX sessions_user ON sessions(user_id)",
             "CREATE TABLE tenant_quotas(tenant_id TEXT PRIMARY KEY, bytes INTEGER NOT NULL)",
         ]),
+        // 7: small objects' bytes in the database, written with their row (docs/decisions.md 50).
+        Step(version: 7, statements: [
+            "CREATE TABLE inline_blobs(blob TEXT PRIMARY KEY, data BLOB NOT NULL)",
+        ]),
     ]
 
     /// Keys and names are `COLLATE "C"`: S3 lists in byte order, whatever the database's locale.
@@ -233,6 +237,9 @@ public enum SQLSchema {
             "CREATE TABLE sessions(token_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, created_ms BIGINT NOT NULL, expires_ms BIGINT NOT NULL)",
             "CREATE INDEX sessions_user ON sessions(user_id)",
             "CREATE TABLE tenant_quotas(tenant_id TEXT PRIMARY KEY, bytes BIGINT NOT NULL)",
+        ]),
+        Step(version: 7, statements: [
+            "CREATE TABLE inline_blobs(blob TEXT PRIMARY KEY, data BYTEA NOT NULL)",
         ]),
     ]
 }

@@ -146,6 +146,8 @@ public final class StoreMigration: Sendable {
             name: "platform_accounts", columns: ["platform", "tenant_id", "access_key", "secret", "bucket", "created_ms"],
             key: ["platform", "tenant_id"]),
         Table(name: "sse_keys", columns: ["id", "wrapped", "created_ms"], key: ["id"]),
+        // Small objects' bytes (docs/decisions.md 50): data, not just metadata.
+        Table(name: "inline_blobs", columns: ["blob", "data"], key: ["blob"]),
     ]
 
     static func range(of phase: Phase) -> Range<Int> {

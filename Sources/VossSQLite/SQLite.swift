@@ -89,7 +89,10 @@ public final class SQLiteConnection: SQLSession, @unchecked Sendable {
                         sqlite3_bind_text(s, idx, c.baseAddress, Int32(clamping: c.count - 1), voss_sqlite_transient())
                     }
                 }
-            case .blob(let b): rc = b.withUnsafeBytes { sqlite3_bind_blob(s, idx, $0.baseAddress, Int32($0.count), voss_sqlite_transient()) }
+            case .blob(let b):
+                // An empty array has no base address, and a NULL pointer would bind NULL, not zero bytes.
+                rc = b.isEmpty ? sqlite3_bind_zeroblob(s, idx, 0)
+                    : b.withUnsafeBytes { sqlite3_bind_blob(s, idx, $0.baseAddress, Int32($0.count), voss_sqlite_transient()) }
             }
             guard rc == SQLITE_OK else { throw error(rc) }
         }

@@ -29,7 +29,7 @@ import VossSigV4
         let io = NIOThreadPool(numberOfThreads: 1)
         io.start()
         let state = GatewayState(
-            store: store, platforms: PlatformSet(local: LocalPlatform(store: try LocalBlobStore(root: dir + "/objects", node: "t"), io: io)),
+            store: store, platforms: PlatformSet(local: LocalPlatform(store: try LocalBlobStore(root: dir + "/objects", node: "t"), io: io), store: store),
             io: io, settings: GatewaySettings(),
             logger: Logger(label: "test"), secretKey: secretKey)
         service = S3Service(state: state)

@@ -62,6 +62,9 @@ import VossSQLite
             try s.query("INSERT INTO blob_journal(blob, kind, created_ms) VALUES ('stale', 'garbage', 8)")
             // An SSE-S3 key (sealed by the master key; copied as it is, like access-key secrets).
             try s.query("INSERT INTO sse_keys VALUES (?, 'sealed-kek', 9)", [.text("\(tenantPrefix)kek1")])
+            // Small objects' bytes (decision 50): every byte value, and an empty one.
+            try s.query("INSERT INTO inline_blobs VALUES (?, ?)", [.text("local.db::\(tenantPrefix)1"), .blob((0...255).map { UInt8($0) })])
+            try s.query("INSERT INTO inline_blobs VALUES (?, ?)", [.text("local.db::\(tenantPrefix)2"), .blob([])])
         }
     }
 
@@ -92,7 +95,10 @@ import VossSQLite
         #expect(done.progress == 100 && done.differences.isEmpty && done.passes == 1)
         #expect(progress.values == progress.values.sorted() && progress.values.count > 10)
         #expect(done.copied["objects"] == 750 && done.copied["parts"] == 2 && done.copied["object_versions"] == 3)
-        #expect(done.copied["sse_keys"] == 1)
+        #expect(done.copied["sse_keys"] == 1 && done.copied["inline_blobs"] == 2)
+        let bytes = try await target.read { s in try s.query("SELECT data FROM inline_blobs WHERE blob = 'local.db::t1'") }
+        #expect(bytes.first?.first == .blob((0...255).map { UInt8($0) }))
+        #expect(try await count(target, "SELECT length(data) FROM inline_blobs WHERE blob = 'local.db::t2'") == 0)
         #expect(try await count(target, "SELECT count(*) FROM sse_keys WHERE id = 'tkek1'") == 1)
         #expect(try await count(target, "SELECT count(*) FROM objects") == 753)
         // Versions follow their bucket too (the target's own bucket has three as well).

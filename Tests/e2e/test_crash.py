@@ -137,6 +137,13 @@ def test_kill9_during_uploads_loses_nothing(voss, new_bucket):
     for blob in voss.column("SELECT blob FROM parts"):
         referenced.add(blob)
     assert voss.column("SELECT count(*) FROM blob_journal") == ["0"]
+    # Small unencrypted objects keep their bytes in the database (decision 50): exactly the referenced
+    # ones are there, none left over from writes that never committed.
+    inline = {b for b in referenced if b.startswith("local.db::")}
+    referenced -= inline
+    assert set(voss.column("SELECT blob FROM inline_blobs")) == inline
+    if not voss.rgw:
+        assert inline, "the small writes were kept inline"
     on_disk = set()
     for root, dirs, names in os.walk(os.path.join(lib, "objects")):
         if "/.tmp" in root:

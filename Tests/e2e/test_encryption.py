@@ -76,7 +76,8 @@ def test_sse_s3_round_trip_ranges_and_ciphertext_at_rest(voss, s3, bucket):
     assert s3.get_object(Bucket=bucket, Key="small", Range="bytes=3-50")["Body"].read() == small[3:51]
     if voss.rgw is None:
         assert not on_disk(voss, MARKER), "an encrypted object's plaintext is on disk"
-        s3.put_object(Bucket=bucket, Key="plain", Body=body(1000, b"plain"))
+        # Past the inline size (16 KiB): its bytes go to a file (smaller ones live in the database).
+        s3.put_object(Bucket=bucket, Key="plain", Body=body(30_000, b"plain"))
         assert on_disk(voss, MARKER + b"plain"), "the check finds a plaintext object (it can fail)"
         s3.delete_object(Bucket=bucket, Key="plain")
     # Listing and GetObjectAttributes are unchanged.

@@ -89,17 +89,26 @@ def test_replaced_and_deleted_blobs_are_collected_in_the_background(voss, s3, bu
         rows = voss.column(f"SELECT storage FROM objects WHERE key = '{key}'")
         return json.loads(rows[0])["pieces"][0]["blob"] if rows else None
 
+    # 20,000 bytes: past the inline size, so each version is a file; then small ones, whose bytes are
+    # rows of `inline_blobs` (decision 50), collected the same way.
     replaced = []
     for i in range(6):
         old = blob_of("over")
-        s3.put_object(Bucket=bucket, Key="over", Body=b"v%d" % i * 1000)
+        s3.put_object(Bucket=bucket, Key="over", Body=b"v%d" % i * 10_000)
         if old:
             replaced.append(old)
-    s3.put_object(Bucket=bucket, Key="gone", Body=b"x" * 100)
+    s3.put_object(Bucket=bucket, Key="gone", Body=b"x" * 20_000)
     replaced.append(blob_of("gone"))
     s3.delete_object(Bucket=bucket, Key="gone")
     current = blob_of("over")
     assert len(replaced) == 6 and current not in replaced
+    small = []
+    for i in range(3):
+        s3.put_object(Bucket=bucket, Key="small-over", Body=b"s%d" % i * 100)
+        small.append(blob_of("small-over"))
+    assert all(b.startswith("local.db::") for b in small)
+    s3.delete_object(Bucket=bucket, Key="small-over")
+    inline_left = lambda: voss.column("SELECT count(*) FROM inline_blobs WHERE blob IN (%s)" % ", ".join(f"'{b}'" for b in small))  # noqa: E731
 
     lib = os.path.join(voss.k.dir, "lib", "objects")
     on_disk = lambda b: os.path.exists(os.path.join(lib, b[0:2], b[2:4], b))  # noqa: E731
@@ -107,8 +116,10 @@ def test_replaced_and_deleted_blobs_are_collected_in_the_background(voss, s3, bu
     wait_for(lambda: not any(on_disk(b) for b in replaced) and voss.column(f"SELECT count(*) FROM blob_journal WHERE blob IN ({quoted})") == ["0"],
              15, what="replaced blobs collected")
     assert on_disk(current)
-    assert s3.get_object(Bucket=bucket, Key="over")["Body"].read() == b"v5" * 1000
+    assert s3.get_object(Bucket=bucket, Key="over")["Body"].read() == b"v5" * 10_000
+    wait_for(lambda: inline_left() == ["0"], 15, what="replaced inline blobs collected")
     # The counters show it (they arrive with the keeper's health checks, once a second; other tests'
     # deletes add to them too).
     wait_for(lambda: (lambda c: c.get("garbage_collected", 0) >= len(replaced) and c.get("garbage_queued") == 0)(gateway_counters(voss, 0)),
              15, what="the garbage counters")
+    assert voss.column("SELECT count(*) FROM blob_journal WHERE blob IN (%s)" % ", ".join(f"'{b}'" for b in small)) == ["0"]
