@@ -25,6 +25,7 @@ public enum SigV4 {
     // MARK: encoding
 
     /// Lower-case hex (every request makes two of these).
+    @inlinable
     public static func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 { Percent.hex(bytes) }
 
     /// AWS's URI encoding: every byte except `A-Z a-z 0-9 - . _ ~` as `%XX` (upper-case hex); `/` kept
