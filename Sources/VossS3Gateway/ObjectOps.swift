@@ -115,6 +115,8 @@ extension S3Service {
         let cipher: PartCipher?
         let writer: any BlobSink
         let ticket: JournalTicket?
+        /// Where the (possibly encrypted) bytes of a small object were gathered, for the row's transaction.
+        var inline: InlineSink? = nil
     }
 
     func commit(_ r: ReceivedBlob) async throws {
@@ -143,7 +145,7 @@ extension S3Service {
     /// the blob is dropped.
     func commitAndRecord(_ r: ReceivedBlob, _ record: ObjectRecord, versioned: Bool, condition: WriteCondition?) async throws -> ObjectRecord? {
         let store = state.store
-        if let inline = r.writer as? InlineSink {
+        if let inline = r.inline {
             // Bytes and row in one transaction: nothing was journalled, nothing to drop if it fails.
             let blob = inline.inline
             return try await withCheckedThrowingContinuation { c in
@@ -169,9 +171,9 @@ extension S3Service {
         }
     }
 
-    /// `inlineUpTo`: a body of at most this many bytes, declared in advance, for an unencrypted object
-    /// in a local bucket, is gathered in memory for `commitAndRecord` to write with the object's row
-    /// (decision 50). Only a PUT of a whole object asks (0: never).
+    /// `inlineUpTo`: a body of at most this many bytes, declared in advance, for an object in a local
+    /// bucket, is gathered in memory (encrypted first, with a key) for `commitAndRecord` to write with
+    /// the object's row (decision 50). Only a PUT of a whole object asks (0: never).
     func receiveUncommitted(
         _ ex: S3Call, bucket b: BucketRecord, maxSize: Int64, checksumDefault: ChecksumAlgorithm? = nil, key: ObjectKey?, inlineUpTo: Int = 0
     ) async throws -> ReceivedBlob {
@@ -180,10 +182,11 @@ extension S3Service {
         if let length, length > maxSize {
             throw S3Error("EntityTooLarge", details: [("ProposedSize", String(length)), ("MaxSizeAllowed", String(maxSize))])
         }
-        if let length, length <= Int64(inlineUpTo), key == nil, platform.name == BlobID.local {
+        if let length, length <= Int64(inlineUpTo), platform.name == BlobID.local {
             let sink = InlineSink(blob: state.platforms.inline.newID(tenant: b.tenantID), store: state.store, limit: Int(length))
-            let out = try await receiveBody(ex, into: .blob(sink), maxSize: maxSize, checksumDefault: checksumDefault)
-            return ReceivedBlob(out: out, blob: sink.blob, cipher: nil, writer: sink, ticket: nil)
+            let (writer, sealed) = sealing(sink, key, digest: false)
+            let out = try await receiveBody(ex, into: .blob(writer), maxSize: maxSize, checksumDefault: checksumDefault)
+            return ReceivedBlob(out: out, blob: sink.blob, cipher: sealed?.cipher, writer: writer, ticket: nil, inline: sink)
         }
         let blob = platform.newID(tenant: b.tenantID)
         // A local blob's journal entry is written while its bytes arrive; the blob is renamed into

@@ -1,12 +1,13 @@
 """Small objects' bytes in the metadata database (issue 15, decision 50): a PUT of at most 16 KiB
-(`s3.inline_max_kib`), declared in advance, unencrypted, to a bucket on the local platform writes the
+(`s3.inline_max_kib`), declared in advance, to a bucket on the local platform (encrypted first under
+SSE) writes the
 bytes with the object's row in one transaction — no file. Everything that reads an object reads
 these the same way: GET, ranges, part numbers, HEAD, presigned URLs (the synchronous path), copies,
 UploadPartCopy, awscli and s3cmd with their default configurations."""
 import hashlib
 import json
 import os
-import subprocess
+import shutil
 
 import pytest
 import requests
@@ -76,9 +77,16 @@ def test_the_limit_and_what_is_never_kept_inline(voss, s3, bucket):
     assert blob_of(voss, bucket, "at-limit")[0].startswith("local.db::")
     assert blob_of(voss, bucket, "folder/")[0].startswith("local.db::")
     (big,) = blob_of(voss, bucket, "over-limit")
-    (enc,) = blob_of(voss, bucket, "encrypted")
-    assert big in files(voss) and enc in files(voss), "past the limit, or encrypted: a file"
+    assert big in files(voss), "past the limit: a file"
     assert s3.get_object(Bucket=bucket, Key="folder/")["Body"].read() == b""
+    # Encrypted, it is kept as ciphertext: 100 bytes, none of them the plaintext's run of "c".
+    (enc,) = blob_of(voss, bucket, "encrypted")
+    assert enc.startswith("local.db::")
+    hexed = "encode(data, 'hex')" if voss.pg else "lower(hex(data))"
+    (stored,) = voss.column(f"SELECT {hexed} FROM inline_blobs WHERE blob = '{enc}'")
+    assert len(stored) == 200 and "6363636363" not in stored
+    got = s3.get_object(Bucket=bucket, Key="encrypted", Range="bytes=10-19")
+    assert got["Body"].read() == b"c" * 10 and got["ServerSideEncryption"] == "AES256"
     assert s3.get_object(Bucket=bucket, Key="encrypted")["Body"].read() == b"c" * 100
     # Sent without a length in advance (chunked), the gateway cannot know: a file.
     url = s3.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "chunked"})
@@ -98,8 +106,8 @@ def test_the_limit_and_what_is_never_kept_inline(voss, s3, bucket):
 
 
 def test_default_clients_store_and_fetch_small_files(voss, bucket, tmp_path):
-    """awscli and s3cmd as installed: awscli sends a small file with a CRC32 checksum (aws-chunked
-    with a declared decoded length, in current versions); s3cmd signs the payload. Both land inline."""
+    """awscli, s3cmd and rclone as installed: awscli sends a small file with a CRC32 checksum (aws-chunked
+    with a declared decoded length, in current versions); s3cmd signs the payload. All land inline."""
     src = tmp_path / "note.txt"
     data = os.urandom(3000)
     src.write_bytes(data)
@@ -114,3 +122,9 @@ def test_default_clients_store_and_fetch_small_files(voss, bucket, tmp_path):
     run(["s3cmd", "-c", str(cfg), "get", "--force", f"s3://{bucket}/s3cmd.txt", str(tmp_path / "back2.txt")])
     assert (tmp_path / "back2.txt").read_bytes() == data
     assert blob_of(voss, bucket, "s3cmd.txt")[0].startswith("local.db::")
+    if shutil.which("rclone"):
+        env = voss.rclone_env()
+        run(["rclone", "copyto", str(src), f"voss:{bucket}/rclone.txt"], env=env)
+        run(["rclone", "copyto", f"voss:{bucket}/rclone.txt", str(tmp_path / "back3.txt")], env=env)
+        assert (tmp_path / "back3.txt").read_bytes() == data
+        assert blob_of(voss, bucket, "rclone.txt")[0].startswith("local.db::")
