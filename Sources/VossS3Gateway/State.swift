@@ -133,6 +133,16 @@ final class GatewayState: Sendable {
         }
     }
 
+    /// An inline blob's bytes (decision 50), from the small-blob cache or else the database (and then
+    /// kept): on PostgreSQL a hot small object costs the one statement that finds its row.
+    func inlineBytes(_ blob: String) async throws -> ByteBuffer? {
+        if let hit = smallBlobs.get(blob) { return hit }
+        guard let bytes = try await store.inlineBlob(blob) else { return nil }
+        let buffer = ByteBuffer(bytes: bytes)
+        smallBlobs.put(blob, buffer)
+        return buffer
+    }
+
     /// Deletes blobs that no object references any more and clears their journal entries. Blobs on a
     /// platform that cannot be reached now stay journalled (the next start's recovery retries them).
     func collectGarbage(_ blobs: [String]) async {
