@@ -1,11 +1,9 @@
-import Crypto
 import Foundation
 import Synchronization
 import Testing
 import VossBase
 import VossChecksums
 import VossS3Core
-import VossSQLite
 
 @testable import VossS3Store
 
@@ -122,10 +120,7 @@ struct ColumnJSONTests {
 /// of the key gets without decoding must be exactly what decoding the stored row gives.
 @Suite struct RememberedObjectTests {
     @Test func theRememberedRecordIsWhatTheStoredRowDecodesTo() async throws {
-        let dir = NSTemporaryDirectory() + "voss-remember-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let store = SQLMetadataStore(backend: try SQLiteBackend(path: "\(dir)/m.sqlite"), secretKey: SymmetricKey(size: .bits256), nodeID: "n1")
+        let store = try temporaryStore("remember")
         let b = try await store.createBucket(name: "b", tenantID: "T", ownerID: "U", region: "us-east-1", policy: .private)
         let records = [
             ObjectRecord(

@@ -4,7 +4,6 @@ import Testing
 import VossBase
 import VossS3Core
 import VossS3Store
-import VossSQLite
 
 /// AES-256-CTR from any position, data-key wrapping, and SSE-S3 key rotation on a real SQLite store
 /// with an injected clock.
@@ -77,11 +76,7 @@ import VossSQLite
         #expect(SSE.unwrap(String(w.dropLast(4)) + "AAAA", with: kek, context: "a") == nil)
     }
 
-    func store() throws -> SQLMetadataStore {
-        let dir = NSTemporaryDirectory() + "voss-sse-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        return SQLMetadataStore(backend: try SQLiteBackend(path: "\(dir)/m.sqlite"), secretKey: SymmetricKey(size: .bits256), nodeID: "n1")
-    }
+    func store() throws -> SQLMetadataStore { try temporaryStore("sse") }
 
     func object(_ b: BucketRecord, _ key: String, _ e: ObjectEncryption) -> ObjectRecord {
         ObjectRecord(

@@ -1,9 +1,7 @@
-import Crypto
 import Foundation
 import Testing
 import VossS3Core
 import VossS3Store
-import VossSQLite
 
 /// Small objects' bytes written with their row (decision 50), on a real SQLite database.
 @Suite struct InlineBlobTests {
@@ -11,9 +9,7 @@ import VossSQLite
     let bucket: BucketRecord
 
     init() async throws {
-        let dir = NSTemporaryDirectory() + "voss-inline-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        store = SQLMetadataStore(backend: try SQLiteBackend(path: "\(dir)/m.sqlite"), secretKey: SymmetricKey(size: .bits256), nodeID: "n1")
+        store = try temporaryStore("inline")
         bucket = try await store.createBucket(name: "b", tenantID: "T", ownerID: "U", region: "us-east-1", policy: .private)
     }
 

@@ -1,9 +1,7 @@
-import Crypto
 import Foundation
 import Testing
 import VossS3Core
 import VossS3Store
-import VossSQLite
 
 /// Versions in the store (real SQLite in a temporary directory): which version is current, what a
 /// write, a delete marker and a permanent delete release, and the order ListObjectVersions reads.
@@ -12,9 +10,7 @@ import VossSQLite
     let bucket: BucketRecord
 
     init() async throws {
-        let dir = NSTemporaryDirectory() + "voss-versions-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        store = SQLMetadataStore(backend: try SQLiteBackend(path: "\(dir)/m.sqlite"), secretKey: SymmetricKey(size: .bits256), nodeID: "n1")
+        store = try temporaryStore("versions")
         bucket = try await store.createBucket(name: "b", tenantID: "T", ownerID: "U", region: "us-east-1", policy: .private)
     }
 

@@ -65,6 +65,14 @@ class VOSS:
             "s3", endpoint_url=self.https if scheme == "https" else self.http, aws_access_key_id=ident.access_key,
             aws_secret_access_key=ident.secret, region_name="us-east-1", verify=False, config=cfg)
 
+    def blob_files(self):
+        """Names of the local platform's blob files (uploads in progress under .tmp left out)."""
+        out = set()
+        for root, _, names in os.walk(os.path.join(self.k.dir, "lib", "objects")):
+            if "/.tmp" not in root:
+                out |= set(names)
+        return out
+
     def column(self, sql):
         """One column of a query on the metadata store in use (SQLite file or PostgreSQL), as text."""
         if self.pg:

@@ -23,14 +23,6 @@ def code(e):
     return e.value.response["Error"]["Code"]
 
 
-def local_blobs(voss):
-    out = set()
-    for root, dirs, names in os.walk(os.path.join(voss.k.dir, "lib", "objects")):
-        if "/.tmp" not in root:
-            out |= set(names)
-    return out
-
-
 def storage_of(voss, bucket, key):
     rows = voss.column(
         f"SELECT o.storage FROM objects o JOIN buckets b ON b.id = o.bucket_id WHERE b.name = '{bucket}' AND o.key = '{key}'")

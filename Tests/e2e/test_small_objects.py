@@ -25,26 +25,18 @@ def blob_of(voss, bucket, key):
     return [p["blob"] for p in json.loads(rows[0])["pieces"]] if rows else None
 
 
-def files(voss):
-    out = set()
-    for root, _, names in os.walk(os.path.join(voss.k.dir, "lib", "objects")):
-        if "/.tmp" not in root:
-            out |= set(names)
-    return out
-
-
 def inline(voss, blob):
     return voss.column(f"SELECT count(*) FROM inline_blobs WHERE blob = '{blob}'") == ["1"]
 
 
 def test_a_small_put_makes_no_file_and_reads_back_every_way(voss, s3, bucket):
-    before = files(voss)
+    before = voss.blob_files()
     data = os.urandom(4096)
     put = s3.put_object(Bucket=bucket, Key="small", Body=data)
     assert put["ETag"] == '"%s"' % hashlib.md5(data).hexdigest()
     (blob,) = blob_of(voss, bucket, "small")
     assert blob.startswith("local.db::") and inline(voss, blob)
-    assert files(voss) == before, "a small PUT wrote a file"
+    assert voss.blob_files() == before, "a small PUT wrote a file"
     assert s3.get_object(Bucket=bucket, Key="small")["Body"].read() == data
     assert s3.head_object(Bucket=bucket, Key="small")["ContentLength"] == 4096
     for rng, want in [("bytes=0-0", data[:1]), ("bytes=100-4095", data[100:]), ("bytes=-7", data[-7:]), ("bytes=4000-", data[4000:])]:
@@ -77,7 +69,7 @@ def test_the_limit_and_what_is_never_kept_inline(voss, s3, bucket):
     assert blob_of(voss, bucket, "at-limit")[0].startswith("local.db::")
     assert blob_of(voss, bucket, "folder/")[0].startswith("local.db::")
     (big,) = blob_of(voss, bucket, "over-limit")
-    assert big in files(voss), "past the limit: a file"
+    assert big in voss.blob_files(), "past the limit: a file"
     assert s3.get_object(Bucket=bucket, Key="folder/")["Body"].read() == b""
     # Encrypted, it is kept as ciphertext: 100 bytes, none of them the plaintext's run of "c".
     (enc,) = blob_of(voss, bucket, "encrypted")
@@ -92,14 +84,14 @@ def test_the_limit_and_what_is_never_kept_inline(voss, s3, bucket):
     url = s3.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "chunked"})
     r = requests.put(url, data=iter([b"d" * 50, b"e" * 50]))
     assert r.status_code == 200, r.text
-    assert blob_of(voss, bucket, "chunked")[0] in files(voss)
+    assert blob_of(voss, bucket, "chunked")[0] in voss.blob_files()
     assert s3.get_object(Bucket=bucket, Key="chunked")["Body"].read() == b"d" * 50 + b"e" * 50
     # Turned off: small objects are files again.
     voss.ose("args", "set", "--k", "s3.inline_max_kib", "--v", "0", check=True)
     try:
         def written_as_file():
             s3.put_object(Bucket=bucket, Key="off", Body=b"f" * 10)
-            return blob_of(voss, bucket, "off")[0] in files(voss)
+            return blob_of(voss, bucket, "off")[0] in voss.blob_files()
         wait_for(written_as_file, 15, what="inline_max_kib 0 reaches the gateway")
     finally:
         voss.ose("args", "del", "--k", "s3.inline_max_kib", check=True)
