@@ -464,7 +464,7 @@ extension S3Server {
         for seg in segments {
             if BlobID.platform(of: seg.blob) == BlobID.inline {
                 guard case .some(let stored?) = try? state.store.inlineBlobNow(seg.blob),
-                    seg.offset >= 0, seg.length <= Int64(stored.count) - seg.offset
+                    seg.offset >= 0, seg.length >= 0, seg.length <= Int64(stored.count) - seg.offset
                 else { return nil }
                 out.writeBytes(stored[Int(seg.offset)..<Int(seg.offset + seg.length)])
                 continue
