@@ -4,7 +4,8 @@ through nginx serving the same files (static GET with sendfile, WebDAV PUT), in 
 presigned (SigV4) URLs from CPU 1 while the server runs on CPU 0. Also the gateway's RSS idle and while
 streaming a 5 GiB object up and down.
 
-VOSS fsyncs every PUT (data, rename, directory, metadata) before answering; nginx does not.
+VOSS makes every PUT durable before answering (4 KiB: bytes and row in one database commit, fsynced
+per group; 1 MiB: the file, its rename and directory, then the row); nginx does not fsync.
 Prints a table with the ratios and writes bench-results/s3.json.
 """
 import argparse
@@ -439,7 +440,8 @@ def main():
         print(f"      CPU per request: VOSS {v['cpu_us_per_req']:.1f} us, nginx {n['cpu_us_per_req']:.1f} us")
         if v["non2xx"] or v["socket_errors"]:
             print(f"      VOSS errors: {v['non2xx']} non-2xx, {v['socket_errors']} socket errors")
-    print("PUT: VOSS fsyncs data, rename, directory and metadata before answering; nginx's WebDAV PUT does not fsync.")
+    print("PUT: VOSS makes bytes and metadata durable before answering (4 KiB: one database commit per group, decision 50;"
+          " 1 MiB: file, rename, directory, row); nginx's WebDAV PUT does not fsync.")
     print("\nGET 4 KiB by connections (server CPUs; with 2, wrk shares CPU 1):")
     for r in results.get("scaling", []):
         v = r["voss"]
