@@ -70,8 +70,11 @@ s3 = boto3.client("s3", endpoint_url="https://127.0.0.1:443", aws_access_key_id=
 s3.create_bucket(Bucket="installed")
 s3.put_object(Bucket="installed", Key="k", Body=b"from the rpm")
 assert s3.get_object(Bucket="installed", Key="k")["Body"].read() == b"from the rpm"
+s3.put_object(Bucket="installed", Key="big", Body=b"x" * 100000)
+assert s3.get_object(Bucket="installed", Key="big")["Body"].read() == b"x" * 100000
 '
-check "object data is under /var/lib/voss" sh -c 'ls /var/lib/voss/metadata.sqlite && find /var/lib/voss/objects -type f | grep -q .'
+# A small object lives in the database beside its row (decisions.md 50), a larger one in a file.
+check "object data is under /var/lib/voss" sh -c 'grep -qa "from the rpm" /var/lib/voss/metadata.sqlite* && find /var/lib/voss/objects -type f | grep -q .'
 
 old=$(pid_of i18n); kill -9 "$old"; start=$(date +%s%N)
 check "killed i18n answers again" waitfor 5 curl -sf http://127.0.0.1:8091/i18n/api/v2/translation/products/VOSS/versions/0.1.0/locales/en/components/ose -o /dev/null
