@@ -325,13 +325,6 @@ extension S3Server {
             out.reserveCapacity(Int(count))
             for seg in segments {
                 let (blob, off, len) = (seg.blob, seg.offset, seg.length)
-                if BlobID.platform(of: blob) == BlobID.inline {
-                    guard let whole = try await state.inlineBytes(blob), off >= 0, len <= Int64(whole.readableBytes) - off,
-                        let bytes = whole.getBytes(at: whole.readerIndex + Int(off), length: Int(len))
-                    else { throw S3Error.internalError }
-                    out += bytes
-                    continue
-                }
                 let platform = try platforms.platform(of: blob)
                 if let fd = try platform.openFile(blob) {
                     defer { close(fd) }

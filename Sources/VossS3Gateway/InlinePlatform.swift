@@ -16,6 +16,9 @@ import Foundation
 /// (`ObjectOps.commitAndRecord`); `makeWriter` is the general way, a blob stored on its own.
 struct InlinePlatform: BlobPlatform {
     let store: any MetadataStore
+    /// Blobs never change, so any store's may be kept: on PostgreSQL a GET of a hot small object
+    /// costs the one statement that finds its row (`GatewayState.smallBlobs` is this cache).
+    let cache: SmallBlobCache
 
     var name: String { BlobID.inline }
     var multipart: (any BlobMultipart)? { nil }
@@ -29,8 +32,11 @@ struct InlinePlatform: BlobPlatform {
     }
 
     func read(_ blob: String, offset: Int64, count: Int64) async throws -> any BlobReader {
+        if let hit = cache.get(blob) { return InlineReader(bytes: hit, offset: offset, count: count) }
         guard let bytes = try await store.inlineBlob(blob) else { throw StoreError.notFound("blob \(blob)") }
-        return InlineReader(bytes: bytes, offset: offset, count: count)
+        let whole = ByteBuffer(bytes: bytes)
+        cache.put(blob, whole)
+        return InlineReader(bytes: whole, offset: offset, count: count)
     }
 
     func openFile(_ blob: String) throws -> Int32? { nil }
@@ -78,10 +84,11 @@ final class InlineSink: BlobSink, @unchecked Sendable {  // one task at a time
 final class InlineReader: BlobReader, @unchecked Sendable {  // one task at a time
     private var rest: ByteBuffer?
 
-    init(bytes: [UInt8], offset: Int64, count: Int64) {
-        let start = Int(clamping: max(0, min(offset, Int64(bytes.count))))
-        let end = Int(clamping: max(Int64(start), min(offset &+ max(count, 0), Int64(bytes.count))))
-        rest = start < end ? ByteBuffer(bytes: bytes[start..<end]) : nil
+    init(bytes: ByteBuffer, offset: Int64, count: Int64) {
+        let size = Int64(bytes.readableBytes)
+        let start = Int(clamping: max(0, min(offset, size)))
+        let end = Int(clamping: max(Int64(start), min(offset &+ max(count, 0), size)))
+        rest = start < end ? bytes.getSlice(at: bytes.readerIndex + start, length: end - start) : nil
     }
 
     func next() async throws -> ByteBuffer? {

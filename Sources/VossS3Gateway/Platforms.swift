@@ -22,7 +22,7 @@ final class PlatformSet: Sendable {
 
     init(local: LocalPlatform, store: any MetadataStore) {
         self.local = local
-        inline = InlinePlatform(store: store)
+        inline = InlinePlatform(store: store, cache: SmallBlobCache(capacity: 0))
     }
 
     /// A platform a bucket can be on (never the inline one).

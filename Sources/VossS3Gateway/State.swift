@@ -76,7 +76,9 @@ final class GatewayState: Sendable {
     ) {
         self.keyRing = SSEKeyRing(store: store, secretKey: secretKey)
         self.quotas = QuotaGuard(store: store)
-        self.smallBlobs = SmallBlobCache(capacity: settings.smallCacheBytes)
+        // One cache of small blobs by id: the inline platform's reads and the synchronous path share it.
+        self.smallBlobs = platforms.inline.cache
+        smallBlobs.setCapacity(settings.smallCacheBytes)
         self.store = store
         self.platforms = platforms
         self.io = io
@@ -131,16 +133,6 @@ final class GatewayState: Sendable {
             counters.garbageQueued.subtract(Int64(batch.count), ordering: .relaxed)
             counters.garbageCollected.add(Int64(batch.count), ordering: .relaxed)
         }
-    }
-
-    /// An inline blob's bytes (decision 50), from the small-blob cache or else the database (and then
-    /// kept): on PostgreSQL a hot small object costs the one statement that finds its row.
-    func inlineBytes(_ blob: String) async throws -> ByteBuffer? {
-        if let hit = smallBlobs.get(blob) { return hit }
-        guard let bytes = try await store.inlineBlob(blob) else { return nil }
-        let buffer = ByteBuffer(bytes: bytes)
-        smallBlobs.put(blob, buffer)
-        return buffer
     }
 
     /// Deletes blobs that no object references any more and clears their journal entries. Blobs on a
